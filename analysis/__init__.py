@@ -1,0 +1,1 @@
+"""Model fitting: founding, survival/mortality, growth and bottleneck analyses."""
