@@ -1,0 +1,93 @@
+"""Command line: ``python -m pipeline run <stage> --dataset <name>`` and graph utilities.
+
+Both Snakemake and DVC call exactly this command for every stage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+import time
+from pathlib import Path
+
+from pipeline.params import ParamsError, load_params
+
+
+def _setup_logging(log_path: Path | None) -> None:
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    if log_path is not None:
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        handlers.append(logging.FileHandler(log_path, mode="w", encoding="utf-8"))
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", handlers=handlers,
+                        force=True)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from pipeline.errors import InputError
+    from pipeline.paths import DatasetPaths
+    from pipeline.stages import by_name
+
+    stage = by_name(args.stage)
+    params = load_params(args.params)
+    if args.dataset not in params["datasets"]:
+        known = ", ".join(params["datasets"])
+        print(f"error: dataset {args.dataset!r} is not declared in {args.params} (known: {known})", file=sys.stderr)
+        return 2
+    if not stage.applies(params["datasets"][args.dataset]):
+        print(f"error: stage {stage.name} does not apply to dataset {args.dataset}", file=sys.stderr)
+        return 2
+    _setup_logging(DatasetPaths(args.dataset).log(stage.name))
+    log = logging.getLogger(stage.name)
+    t0 = time.perf_counter()
+    log.info("dataset %s: start", args.dataset)
+    module = importlib.import_module(stage.module)
+    try:
+        module.run(args.dataset, params)
+    except InputError as exc:
+        log.error("%s", exc)
+        print(f"\n{stage.name} failed for dataset {args.dataset}:\n{exc}", file=sys.stderr)
+        return 1
+    log.info("dataset %s: done in %.1f s", args.dataset, time.perf_counter() - t0)
+    return 0
+
+
+def cmd_dvc_yaml(args: argparse.Namespace) -> int:
+    from pipeline.graph import dvc_yaml_text
+
+    sys.stdout.write(dvc_yaml_text(load_params(args.params)))
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from pipeline.stages import STAGES, datasets_for
+
+    params = load_params(args.params)
+    for stage in STAGES:
+        print(f"{stage.name}: {', '.join(datasets_for(stage, params))}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m pipeline", description=__doc__)
+    parser.add_argument("--params", default="params.yaml", help="parameters file (default: params.yaml)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run one stage for one dataset")
+    run.add_argument("stage")
+    run.add_argument("--dataset", required=True)
+    run.set_defaults(func=cmd_run)
+    dvc = sub.add_parser("dvc-yaml", help="print dvc.yaml generated from the stage registry")
+    dvc.set_defaults(func=cmd_dvc_yaml)
+    lst = sub.add_parser("list-stages", help="list stages and the datasets each applies to")
+    lst.set_defaults(func=cmd_list)
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except ParamsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

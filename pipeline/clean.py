@@ -1,0 +1,257 @@
+"""Cleaning rules for validated organization registers and panels, each logged with the rows it touched.
+
+Every rule is a pure function ``frame -> (frame, log rows)``; :func:`clean_tables` applies them in a fixed
+order. The log has one row per touched record (rule, table, source row, organization, column, old and new
+value), so the report can show exactly what was changed and why. Cleaning is idempotent: cleaning a
+cleaned table changes nothing and logs nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from pipeline.columns import ORG_ID, YEAR
+from pipeline.errors import InputError, Issue
+
+LOG_COLUMNS = ["rule", "table", "source_row", "org_id", "column", "old_value", "new_value", "action"]
+
+RULE_DESCRIPTIONS: dict[str, str] = {
+    "normalize_ids": "Identifier stripped of surrounding whitespace and case-folded",
+    "drop_duplicate_rows": "Exact duplicate row dropped (after identifier normalization)",
+    "merge_duplicate_ids": "Second record of an organization with identical dates dropped",
+    "normalize_end_reason": "End reason stripped and case-folded",
+    "unmapped_end_reason": "End reason not in params end_reasons: mapped to missing_end_reason",
+    "ended_before_founded": "Record ended before it was founded: dropped",
+    "negative_size": "Negative size set to missing",
+    "share_out_of_range": "Funding share outside [0, 1] set to missing",
+    "orphan_panel_rows": "Panel row of an organization not in the register: dropped",
+    "panel_outside_lifetime": "Panel row outside the organization's founding-to-end years: dropped",
+    "duplicate_panel_years": "Second panel row for the same organization-year: dropped",
+    "panel_gaps": "Organization-year missing between first and last panel observation (not filled)",
+}
+
+
+@dataclass
+class CleaningLog:
+    """Accumulates one record per touched row."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(
+        self,
+        rule: str,
+        table: str,
+        frame: pd.DataFrame,
+        *,
+        column: str = "",
+        old: pd.Series | None = None,
+        new: pd.Series | None = None,
+        action: str = "",
+    ) -> None:
+        """Log every row of ``frame`` (a subset of a table) as touched by ``rule``."""
+        if frame.empty:
+            return
+        n = len(frame)
+        src = frame["source_row"] if "source_row" in frame else pd.Series([pd.NA] * n, index=frame.index)
+        ids = frame[ORG_ID] if ORG_ID in frame else pd.Series([""] * n, index=frame.index)
+        old_vals = old.astype("string") if old is not None else pd.Series([""] * n, index=frame.index)
+        new_vals = new.astype("string") if new is not None else pd.Series([""] * n, index=frame.index)
+        block = pd.DataFrame(
+            {
+                "rule": rule,
+                "table": table,
+                "source_row": src.to_numpy(),
+                "org_id": ids.astype("string").to_numpy(),
+                "column": column,
+                "old_value": old_vals.fillna("").to_numpy(),
+                "new_value": new_vals.fillna("").to_numpy(),
+                "action": action or RULE_DESCRIPTIONS.get(rule, rule),
+            }
+        )
+        self.rows.extend(block.to_dict("records"))
+
+    def frame(self) -> pd.DataFrame:
+        """The log as a data frame with stable column order and row order."""
+        if not self.rows:
+            return pd.DataFrame(columns=LOG_COLUMNS)
+        out = pd.DataFrame(self.rows, columns=LOG_COLUMNS)
+        return out.reset_index(drop=True)
+
+    def summary(self) -> list[dict[str, Any]]:
+        """Rows touched per rule and table, in the order the rules ran."""
+        out = self.frame()
+        if out.empty:
+            return []
+        order = list(dict.fromkeys(zip(out["rule"], out["table"], strict=True)))
+        counts = out.groupby(["rule", "table"], sort=False).size()
+        return [
+            {"rule": r, "table": t, "rows": int(counts[(r, t)]), "description": RULE_DESCRIPTIONS.get(r, r)}
+            for r, t in order
+        ]
+
+
+def _normalize_ids(frame: pd.DataFrame, table: str, log: CleaningLog) -> pd.DataFrame:
+    ids = frame[ORG_ID].astype("string")
+    norm = ids.str.strip().str.casefold()
+    changed = (norm != ids).fillna(False)
+    log.add("normalize_ids", table, frame[changed], column=ORG_ID, old=ids[changed], new=norm[changed])
+    out = frame.copy()
+    out[ORG_ID] = norm
+    return out
+
+
+def _drop_exact_duplicates(frame: pd.DataFrame, table: str, log: CleaningLog) -> pd.DataFrame:
+    content = [c for c in frame.columns if c != "source_row"]
+    dup = frame.duplicated(subset=content, keep="first")
+    log.add("drop_duplicate_rows", table, frame[dup], action="dropped")
+    return frame[~dup]
+
+
+def clean_organizations(
+    orgs: pd.DataFrame,
+    *,
+    file: str,
+    end_reasons: dict[str, str],
+    normalize_ids: bool = True,
+    drop_duplicate_rows: bool = True,
+    ended_before_founded: str = "drop",
+    log: CleaningLog | None = None,
+) -> tuple[pd.DataFrame, CleaningLog]:
+    """Clean a validated register: identifiers, duplicates, end reasons, impossible lifetimes.
+
+    Returns the cleaned register (sorted by ``org_id``) and the log. Organizations whose end precedes
+    their founding cannot be placed in time; they are dropped (logged) or, with
+    ``ended_before_founded="error"``, reported as an :class:`InputError`.
+    """
+    log = log or CleaningLog()
+    out = orgs.copy()
+    if normalize_ids:
+        out = _normalize_ids(out, "organizations", log)
+    if drop_duplicate_rows:
+        out = _drop_exact_duplicates(out, "organizations", log)
+    # Same organization listed twice with identical dates (e.g. different spelling of its name).
+    key = [ORG_ID, "founded", "ended"]
+    same = out.duplicated(subset=key, keep="first")
+    log.add("merge_duplicate_ids", "organizations", out[same], action="dropped")
+    out = out[~same]
+    dup_ids = out[ORG_ID].duplicated(keep=False)
+    if dup_ids.any():
+        rows = out[dup_ids].sort_values([ORG_ID, "source_row"])
+        issues = [
+            Issue(file, int(r.source_row), ORG_ID, str(r.org_id), "one founding/end date per organization",
+                  "error", "conflicting_duplicate_ids")
+            for r in rows.itertuples()
+        ]
+        raise InputError(issues)
+    if "end_reason" in out:
+        reason = out["end_reason"].astype("string")
+        norm = reason.str.strip().str.casefold().replace("", pd.NA)
+        changed = (norm.fillna("") != reason.fillna("")) & reason.notna()
+        log.add("normalize_end_reason", "organizations", out[changed], column="end_reason",
+                old=reason[changed], new=norm[changed])
+        out["end_reason"] = norm
+        known = {k.casefold() for k in end_reasons}
+        unmapped = norm.notna() & ~norm.isin(known) & out["ended"].notna()
+        log.add("unmapped_end_reason", "organizations", out[unmapped], column="end_reason",
+                old=norm[unmapped], action="mapped to missing_end_reason")
+    bad = (out["ended"] < out["founded"]) & (out["ended_year"] < out["founded_year"])
+    if bad.any():
+        if ended_before_founded == "error":
+            issues = [
+                Issue(file, int(r.source_row), "ended", str(r.ended), f"a date on or after founding ({r.founded})",
+                      "error", "ended_before_founded")
+                for r in out[bad].itertuples()
+            ]
+            raise InputError(issues)
+        log.add("ended_before_founded", "organizations", out[bad], column="ended",
+                old=out.loc[bad, "ended"], action="dropped")
+        out = out[~bad]
+    return out.sort_values(ORG_ID, kind="mergesort").reset_index(drop=True), log
+
+
+def clean_panel(
+    panel: pd.DataFrame,
+    orgs: pd.DataFrame,
+    *,
+    file: str,
+    normalize_ids: bool = True,
+    drop_duplicate_rows: bool = True,
+    negative_size: str = "set_missing",
+    share_out_of_range: str = "set_missing",
+    orphan_panel_rows: str = "drop",
+    log: CleaningLog | None = None,
+) -> tuple[pd.DataFrame, CleaningLog]:
+    """Clean a validated organization-year panel against the cleaned register.
+
+    Impossible values (negative sizes, shares outside [0, 1]) become missing; rows of unknown
+    organizations or outside an organization's lifetime are dropped; repeated organization-years keep
+    the first row. Gaps are logged, not filled: growth is computed only between consecutive years.
+    """
+    log = log or CleaningLog()
+    out = panel.copy()
+    if normalize_ids:
+        out = _normalize_ids(out, "panel", log)
+    if drop_duplicate_rows:
+        out = _drop_exact_duplicates(out, "panel", log)
+    dup = out.duplicated(subset=[ORG_ID, YEAR], keep="first")
+    log.add("duplicate_panel_years", "panel", out[dup], column=YEAR, old=out.loc[dup, YEAR], action="dropped")
+    out = out[~dup].copy()
+    if "size" in out:
+        neg = out["size"] < 0
+        if neg.any() and negative_size == "error":
+            raise InputError([
+                Issue(file, int(r.source_row), "size", str(r.size), "a non-negative size", "error", "negative_size")
+                for r in out[neg].itertuples()
+            ])
+        log.add("negative_size", "panel", out[neg], column="size", old=out.loc[neg, "size"])
+        out.loc[neg, "size"] = np.nan
+    if "funding_share" in out:
+        share = out["funding_share"]
+        bad = (share < 0) | (share > 1)
+        if bad.any() and share_out_of_range == "error":
+            raise InputError([
+                Issue(file, int(r.source_row), "funding_share", str(r.funding_share), "a share in [0, 1]",
+                      "error", "share_out_of_range")
+                for r in out[bad].itertuples()
+            ])
+        log.add("share_out_of_range", "panel", out[bad], column="funding_share", old=share[bad])
+        out.loc[bad, "funding_share"] = np.nan
+    known = out[ORG_ID].isin(orgs[ORG_ID])
+    if (~known).any() and orphan_panel_rows == "error":
+        raise InputError([
+            Issue(file, int(r.source_row), ORG_ID, str(r.org_id), "an organization listed in the register",
+                  "error", "orphan_panel_rows")
+            for r in out[~known].itertuples()
+        ])
+    log.add("orphan_panel_rows", "panel", out[~known], action="dropped")
+    out = out[known]
+    life = orgs.set_index(ORG_ID)[["founded_year", "ended_year"]]
+    fy = out[ORG_ID].map(life["founded_year"])
+    ey = out[ORG_ID].map(life["ended_year"])
+    outside = ((out[YEAR] < fy) & fy.notna()) | ((out[YEAR] > ey) & ey.notna())
+    log.add("panel_outside_lifetime", "panel", out[outside], column=YEAR, old=out.loc[outside, YEAR],
+            action="dropped")
+    out = out[~outside].sort_values([ORG_ID, YEAR], kind="mergesort").reset_index(drop=True)
+    # Gaps: organization-years between first and last observation that are missing.
+    if not out.empty:
+        span = out.groupby(ORG_ID, sort=True)[YEAR].agg(["min", "max", "size"])
+        gappy = span[(span["max"] - span["min"] + 1) > span["size"]]
+        if not gappy.empty:
+            years = out[out[ORG_ID].isin(gappy.index)].groupby(ORG_ID)[YEAR].apply(set)
+            recs = []
+            for org, row in gappy.iterrows():
+                for y in range(int(row["min"]), int(row["max"]) + 1):
+                    if y not in years[org]:
+                        recs.append({ORG_ID: org, YEAR: y})
+            gaps = pd.DataFrame(recs)
+            log.add("panel_gaps", "panel", gaps, column=YEAR, old=gaps[YEAR], action="logged, not filled")
+    return out, log
+
+
+def clean_environment(env: pd.DataFrame) -> pd.DataFrame:
+    """Environment covariates need no repair beyond validation; sorted by year."""
+    return env.sort_values(YEAR, kind="mergesort").reset_index(drop=True)

@@ -1,0 +1,61 @@
+"""Stage ``clean_inputs``: apply the cleaning rules to the validated tables and log every touched row
+(``cleaning_log.json`` with a per-rule summary, ``cleaning_log.csv`` with one line per touched row)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pandas as pd
+
+from pipeline.clean import CleaningLog, clean_environment, clean_organizations, clean_panel
+from pipeline.io import atomic_dir, write_csv, write_json, write_parquet
+from pipeline.params import stage_params
+from pipeline.paths import DatasetPaths
+
+log = logging.getLogger("clean_inputs")
+
+
+def clean_tables(
+    tables: dict[str, pd.DataFrame], ds: dict[str, Any], cfg: dict[str, Any]
+) -> tuple[dict[str, pd.DataFrame], CleaningLog]:
+    """Clean every table of a dataset in a fixed order: register, panel (against the register), environment."""
+    cleaning = CleaningLog()
+    out: dict[str, pd.DataFrame] = {}
+    if "organizations" in tables:
+        out["organizations"], cleaning = clean_organizations(
+            tables["organizations"], file=ds["organizations"]["path"], end_reasons=ds["end_reasons"],
+            normalize_ids=cfg["normalize_ids"], drop_duplicate_rows=cfg["drop_duplicate_rows"],
+            ended_before_founded=cfg["ended_before_founded"], log=cleaning,
+        )
+    if "panel" in tables:
+        out["panel"], cleaning = clean_panel(
+            tables["panel"], out["organizations"], file=ds["panel"]["path"],
+            normalize_ids=cfg["normalize_ids"], drop_duplicate_rows=cfg["drop_duplicate_rows"],
+            negative_size=cfg["negative_size"], share_out_of_range=cfg["share_out_of_range"],
+            orphan_panel_rows=cfg["orphan_panel_rows"], log=cleaning,
+        )
+    if "environment" in tables:
+        out["environment"] = clean_environment(tables["environment"])
+    if "population" in tables:
+        out["population"] = tables["population"].sort_values("year", kind="mergesort").reset_index(drop=True)
+    return out, cleaning
+
+
+def run(dataset: str, params: dict[str, Any]) -> None:
+    """Stage entry point."""
+    ds = params["datasets"][dataset]
+    cfg = stage_params(params, "clean_inputs", dataset)
+    paths = DatasetPaths(dataset)
+    tables = {p.stem: pd.read_parquet(p) for p in sorted(paths.validated.glob("*.parquet"))}
+    cleaned, cleaning = clean_tables(tables, ds, cfg)
+    with atomic_dir(paths.clean) as out:
+        for name, frame in cleaned.items():
+            write_parquet(out / f"{name}.parquet", frame)
+            log.info("%s: %d rows after cleaning (%d before)", name, len(frame), len(tables[name]))
+        summary = cleaning.summary()
+        write_json(out / "cleaning_log.json", {"dataset": dataset, "rules": summary,
+                                                "rows": cleaning.frame().to_dict("records")})
+        write_csv(out / "cleaning_log.csv", cleaning.frame())
+    for item in summary:
+        log.info("rule %s on %s: %d rows", item["rule"], item["table"], item["rows"])

@@ -1,0 +1,47 @@
+"""Render the stage registry as ``dvc.yaml`` (``python -m pipeline dvc-yaml > dvc.yaml``).
+
+Each stage becomes a DVC ``foreach`` over the datasets it applies to, running the same command as the
+Snakefile rule of the same name, with the same folders as deps/outs and the same params keys.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from pipeline.stages import STAGES, datasets_for
+
+HEADER = (
+    "# GENERATED from pipeline/stages.py by `python -m pipeline dvc-yaml > dvc.yaml` -- do not edit.\n"
+    "# tests/unit/test_graph.py fails when this file and the registry drift apart.\n"
+)
+
+
+def _dvc_template(template: str) -> str:
+    return template.replace("{dataset}", "${item}")
+
+
+def dvc_stages(params: dict[str, Any]) -> dict[str, Any]:
+    """The ``stages:`` mapping of dvc.yaml."""
+    out: dict[str, Any] = {}
+    for stage in STAGES:
+        items = datasets_for(stage, params)
+        if not items:
+            continue
+        out[stage.name] = {
+            "foreach": items,
+            "do": {
+                "cmd": stage.cmd("${item}"),
+                "deps": [_dvc_template(d) for d in stage.deps] + list(stage.code),
+                "params": [_dvc_template(p) for p in stage.params],
+                "outs": [_dvc_template(o) for o in stage.outs],
+            },
+        }
+    return out
+
+
+def dvc_yaml_text(params: dict[str, Any]) -> str:
+    """Deterministic dvc.yaml text."""
+    body = yaml.safe_dump({"stages": dvc_stages(params)}, sort_keys=False, default_flow_style=False, width=110)
+    return HEADER + body

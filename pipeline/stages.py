@@ -1,0 +1,93 @@
+"""The stage registry: the one description of the stage graph that the Snakefile loops over and
+``dvc.yaml`` is generated from (a test fails when they drift).
+
+A stage runs as ``python -m pipeline run <stage> --dataset <name>``. Its inputs and outputs are folders
+per dataset (templates with ``{dataset}``), its params are keys of ``params.yaml``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pipeline import paths as P
+
+
+def _always(ds: dict[str, Any]) -> bool:
+    return True
+
+
+def _organizations(ds: dict[str, Any]) -> bool:
+    return ds["kind"] == "organizations"
+
+
+def _has_foundings(ds: dict[str, Any]) -> bool:
+    return ds["kind"] == "organizations" or "foundings" in ds["population"]["columns"]
+
+
+def _has_size(ds: dict[str, Any]) -> bool:
+    return ds["kind"] == "organizations" and "size" in ds.get("panel", {}).get("measures", {})
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One step of the graph: a module with ``run(dataset, params)``, folders in and out, params keys."""
+
+    name: str
+    module: str
+    deps: tuple[str, ...]
+    outs: tuple[str, ...]
+    params: tuple[str, ...]
+    applies: Callable[[dict[str, Any]], bool] = _always
+    code: tuple[str, ...] = ()  # source files whose change reruns the stage
+
+    def cmd(self, dataset: str = "{dataset}") -> str:
+        return f"python -m pipeline run {self.name} --dataset {dataset}"
+
+    def paths(self, field: str, dataset: str) -> list[str]:
+        return [t.format(dataset=dataset) for t in getattr(self, field)]
+
+
+_COMMON = ("pipeline/io.py", "pipeline/columns.py", "pipeline/paths.py")
+
+STAGES: tuple[Stage, ...] = (
+    Stage(
+        name="validate_inputs",
+        module="pipeline.validate_inputs",
+        deps=(P.RAW,),
+        outs=(P.VALIDATED,),
+        params=("datasets.{dataset}",),
+        code=(*_COMMON, "pipeline/validate_inputs.py", "pipeline/validate.py", "pipeline/read.py",
+              "pipeline/dates.py", "pipeline/errors.py"),
+    ),
+    Stage(
+        name="clean_inputs",
+        module="pipeline.clean_inputs",
+        deps=(P.VALIDATED,),
+        outs=(P.CLEAN,),
+        params=("datasets.{dataset}", "clean_inputs"),
+        code=(*_COMMON, "pipeline/clean_inputs.py", "pipeline/clean.py", "pipeline/errors.py"),
+    ),
+    Stage(
+        name="build_histories",
+        module="pipeline.build_histories",
+        deps=(P.CLEAN,),
+        outs=(P.PROCESSED,),
+        params=("datasets.{dataset}", "build_histories"),
+        code=(*_COMMON, "pipeline/build_histories.py", "pipeline/histories.py"),
+    ),
+)
+
+
+def by_name(name: str) -> Stage:
+    """The registered stage called ``name``."""
+    for stage in STAGES:
+        if stage.name == name:
+            return stage
+    raise KeyError(f"unknown stage {name!r}; known stages: {', '.join(s.name for s in STAGES)}")
+
+
+def datasets_for(stage: Stage, params: dict[str, Any]) -> list[str]:
+    """Datasets (in params order) to which a stage applies."""
+    return [name for name, ds in params["datasets"].items() if stage.applies(ds)]
