@@ -69,6 +69,19 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_verify(args: argparse.Namespace) -> int:
+    from analysis.verify import format_table, verify_tree
+
+    params = load_params(args.params)
+    tol = params.get("verify", {}).get("tolerances", {})
+    checks = verify_tree(Path(args.reference), Path(args.results), tol)
+    print(format_table(checks, only_failures=not args.all))
+    if not checks:
+        print("error: nothing to verify (no reference results found)", file=sys.stderr)
+        return 1
+    return 0 if all(c.ok for c in checks) else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m pipeline", description=__doc__)
     parser.add_argument("--params", default="params.yaml", help="parameters file (default: params.yaml)")
@@ -81,6 +94,11 @@ def main(argv: list[str] | None = None) -> int:
     dvc.set_defaults(func=cmd_dvc_yaml)
     lst = sub.add_parser("list-stages", help="list stages and the datasets each applies to")
     lst.set_defaults(func=cmd_list)
+    ver = sub.add_parser("verify", help="compare fresh results with the committed reference results")
+    ver.add_argument("--reference", default="reference/results", help="committed reference results")
+    ver.add_argument("--results", default="results", help="freshly produced results")
+    ver.add_argument("--all", action="store_true", help="print passing checks too")
+    ver.set_defaults(func=cmd_verify)
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))

@@ -1,0 +1,110 @@
+"""Cleaning rules: each one on a tiny hand-made table, its log rows, and idempotency."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pipeline.clean import clean_organizations, clean_panel
+from pipeline.errors import InputError
+
+REASONS = {"dissolved": "death", "merged": "competing"}
+
+
+def register(rows):
+    df = pd.DataFrame(rows, columns=["org_id", "founded", "ended", "end_reason"])
+    df["org_id"] = df["org_id"].astype("string")
+    df["end_reason"] = df["end_reason"].astype("string")
+    df["founded_precision"] = "day"
+    df["founded_year"] = np.floor(df["founded"]).astype("Int64")
+    df["ended_precision"] = np.where(df["ended"].notna(), "day", "unknown")
+    df["ended_year"] = np.floor(df["ended"]).astype("Int64")
+    df["source_row"] = np.arange(2, len(df) + 2)
+    return df
+
+
+def test_ids_are_stripped_and_case_folded_and_duplicates_dropped():
+    orgs = register([(" A1 ", 2000.5, np.nan, None), ("a1", 2000.5, np.nan, None), ("b2", 2001.5, 2003.2, "Dissolved ")])
+    out, log = clean_organizations(orgs, file="reg.csv", end_reasons=REASONS)
+    assert out["org_id"].tolist() == ["a1", "b2"]
+    assert out["end_reason"].tolist()[1] == "dissolved"
+    rules = {r["rule"]: r["rows"] for r in log.summary()}
+    assert rules["normalize_ids"] == 1
+    assert rules["drop_duplicate_rows"] == 1
+    assert rules["normalize_end_reason"] == 1
+    logged = log.frame()
+    assert logged.loc[logged.rule == "normalize_ids", "old_value"].tolist() == [" A1 "]
+    assert logged.loc[logged.rule == "drop_duplicate_rows", "source_row"].tolist() == [3]
+
+
+def test_conflicting_duplicate_ids_are_fatal_and_name_both_rows():
+    orgs = register([("a1", 2000.5, np.nan, None), ("A1", 2002.5, np.nan, None)])
+    with pytest.raises(InputError) as exc:
+        clean_organizations(orgs, file="reg.csv", end_reasons=REASONS)
+    msg = str(exc.value)
+    assert "reg.csv" in msg and "a1" in msg and "2" in msg and "3" in msg
+
+
+def test_ended_before_founded_dropped_or_error():
+    orgs = register([("a", 2005.5, 2001.5, "dissolved"), ("b", 2001.5, np.nan, None)])
+    out, log = clean_organizations(orgs, file="reg.csv", end_reasons=REASONS)
+    assert out["org_id"].tolist() == ["b"]
+    assert log.summary()[-1]["rule"] == "ended_before_founded"
+    with pytest.raises(InputError, match="ended"):
+        clean_organizations(orgs, file="reg.csv", end_reasons=REASONS, ended_before_founded="error")
+
+
+def test_panel_rules():
+    orgs, _ = clean_organizations(register([("a", 2000.5, 2003.5, "dissolved")]), file="r", end_reasons=REASONS)
+    panel = pd.DataFrame(
+        {"org_id": pd.array(["A ", "a", "a", "a", "zz", "a"], dtype="string"),
+         "year": [2000, 2001, 2001, 2002, 2001, 2005],
+         "size": [3.0, -1.0, -1.0, 4.0, 1.0, 2.0],
+         "funding_share": [0.5, 1.5, 1.5, 0.2, 0.1, 0.3],
+         "source_row": [2, 3, 4, 5, 6, 7]}
+    )
+    out, log = clean_panel(panel, orgs, file="p.csv")
+    assert out["year"].tolist() == [2000, 2001, 2002]
+    assert np.isnan(out["size"].iloc[1]) and np.isnan(out["funding_share"].iloc[1])
+    rules = {r["rule"]: r["rows"] for r in log.summary()}
+    assert rules == {"normalize_ids": 1, "drop_duplicate_rows": 1, "negative_size": 1, "share_out_of_range": 1,
+                     "orphan_panel_rows": 1, "panel_outside_lifetime": 1}
+    with pytest.raises(InputError, match="non-negative"):
+        clean_panel(panel, orgs, file="p.csv", negative_size="error")
+
+
+def test_panel_gaps_are_logged_not_filled():
+    orgs, _ = clean_organizations(register([("a", 2000.5, np.nan, None)]), file="r", end_reasons=REASONS)
+    panel = pd.DataFrame({"org_id": pd.array(["a", "a"], dtype="string"), "year": [2000, 2003],
+                          "size": [1.0, 2.0], "source_row": [2, 3]})
+    out, log = clean_panel(panel, orgs, file="p.csv")
+    assert len(out) == 2
+    gaps = log.frame()
+    assert gaps.loc[gaps.rule == "panel_gaps", "old_value"].tolist() == ["2001", "2002"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["a", " A", "b", "B ", "c"]),
+            st.sampled_from([2000.5, 2001.5]),
+            st.sampled_from([np.nan, 2004.5, 1999.5]),
+            st.sampled_from([None, "dissolved", " Merged"]),
+        ),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_cleaning_is_idempotent(rows):
+    orgs = register(rows)
+    try:
+        once, _ = clean_organizations(orgs, file="r", end_reasons=REASONS)
+    except InputError:
+        return  # conflicting duplicates: fatal, nothing to clean
+    twice, log2 = clean_organizations(once, file="r", end_reasons=REASONS)
+    pd.testing.assert_frame_equal(once, twice)
+    assert log2.summary() == []
