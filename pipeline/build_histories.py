@@ -55,7 +55,10 @@ def series_population(frame: pd.DataFrame, *, window: tuple[int, int], density_t
             out[col] = np.nan
     keep = [c for c in src.columns if c not in out.columns and c not in ("source_row",)]
     for col in keep:
-        out[col] = src[col].reindex(years).to_numpy()
+        values = src[col].reindex(years)
+        numeric = pd.to_numeric(values, errors="coerce")
+        # counts kept alongside (e.g. sub-type stocks) become numbers; flags and sources stay text
+        out[col] = numeric.to_numpy() if numeric.notna().sum() == values.notna().sum() else values.to_numpy()
     out["observed"] = out[YEAR].isin(src.index)
     return out
 

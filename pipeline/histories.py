@@ -179,8 +179,9 @@ def build_organizations(
     """The organizations table: founding, end, end kind, left truncation, entry/exit ages, density at
     founding and cohort, one row per organization (sorted by ``org_id``).
 
-    Unknown founding dates are imputed from the first panel year (midpoint) when a panel exists and
-    flagged ``founded_precision = "imputed"``; such organizations count in density but are kept out of
+    Unknown founding dates are imputed from the first panel year when a panel exists (mid-year of that
+    year, or of the year before when it is the panel's first year) and flagged
+    ``founded_precision = "imputed"``; such organizations count in density but are kept out of
     age-dependent models (no spells).
     """
     start, end = window
@@ -189,12 +190,18 @@ def build_organizations(
         out["founded_precision"] = np.where(out["founded"].notna(), "year", "unknown")
     unknown = out["founded"].isna()
     if unknown.any() and panel is not None and not panel.empty:
+        # First panel year y: founded during y (mid-year) if the panel already covered earlier years;
+        # if y is the panel's first year the organization was presumably alive on 1 January of y, so it
+        # is placed in the middle of y - 1 (counted in density of y, not as a founding of y).
         first = panel.groupby(ORG_ID)[YEAR].min()
+        panel_start = int(panel[YEAR].min())
         imputed = out.loc[unknown, ORG_ID].map(first)
         has = imputed.notna()
         idx = imputed[has].index
-        out.loc[idx, "founded"] = imputed[has].astype(float) + 0.5
-        out.loc[idx, "founded_year"] = imputed[has].astype(int)
+        year = imputed[has].astype(int)
+        year = year.where(year > panel_start, year - 1)
+        out.loc[idx, "founded"] = year.astype(float) + 0.5
+        out.loc[idx, "founded_year"] = year
         out.loc[idx, "founded_precision"] = "imputed"
     out, _ = resolve_lifetimes(out)
     out["end_kind"] = end_kinds(

@@ -27,7 +27,9 @@ def register(rows):
 
 
 def test_ids_are_stripped_and_case_folded_and_duplicates_dropped():
-    orgs = register([(" A1 ", 2000.5, np.nan, None), ("a1", 2000.5, np.nan, None), ("b2", 2001.5, 2003.2, "Dissolved ")])
+    orgs = register(
+        [(" A1 ", 2000.5, np.nan, None), ("a1", 2000.5, np.nan, None), ("b2", 2001.5, 2003.2, "Dissolved ")]
+    )
     out, log = clean_organizations(orgs, file="reg.csv", end_reasons=REASONS)
     assert out["org_id"].tolist() == ["a1", "b2"]
     assert out["end_reason"].tolist()[1] == "dissolved"
@@ -58,28 +60,44 @@ def test_ended_before_founded_dropped_or_error():
 
 
 def test_panel_rules():
-    orgs, _ = clean_organizations(register([("a", 2000.5, 2003.5, "dissolved")]), file="r", end_reasons=REASONS)
+    orgs, _ = clean_organizations(
+        register([("a", 2000.5, 2003.5, "dissolved")]), file="r", end_reasons=REASONS
+    )
     panel = pd.DataFrame(
-        {"org_id": pd.array(["A ", "a", "a", "a", "zz", "a"], dtype="string"),
-         "year": [2000, 2001, 2001, 2002, 2001, 2005],
-         "size": [3.0, -1.0, -1.0, 4.0, 1.0, 2.0],
-         "funding_share": [0.5, 1.5, 1.5, 0.2, 0.1, 0.3],
-         "source_row": [2, 3, 4, 5, 6, 7]}
+        {
+            "org_id": pd.array(["A ", "a", "a", "a", "zz", "a"], dtype="string"),
+            "year": [2000, 2001, 2001, 2002, 2001, 2005],
+            "size": [3.0, -1.0, -1.0, 4.0, 1.0, 2.0],
+            "funding_share": [0.5, 1.5, 1.5, 0.2, 0.1, 0.3],
+            "source_row": [2, 3, 4, 5, 6, 7],
+        }
     )
     out, log = clean_panel(panel, orgs, file="p.csv")
     assert out["year"].tolist() == [2000, 2001, 2002]
     assert np.isnan(out["size"].iloc[1]) and np.isnan(out["funding_share"].iloc[1])
     rules = {r["rule"]: r["rows"] for r in log.summary()}
-    assert rules == {"normalize_ids": 1, "drop_duplicate_rows": 1, "negative_size": 1, "share_out_of_range": 1,
-                     "orphan_panel_rows": 1, "panel_outside_lifetime": 1}
+    assert rules == {
+        "normalize_ids": 1,
+        "drop_duplicate_rows": 1,
+        "negative_size": 1,
+        "share_out_of_range": 1,
+        "orphan_panel_rows": 1,
+        "panel_outside_lifetime": 1,
+    }
     with pytest.raises(InputError, match="non-negative"):
         clean_panel(panel, orgs, file="p.csv", negative_size="error")
 
 
 def test_panel_gaps_are_logged_not_filled():
     orgs, _ = clean_organizations(register([("a", 2000.5, np.nan, None)]), file="r", end_reasons=REASONS)
-    panel = pd.DataFrame({"org_id": pd.array(["a", "a"], dtype="string"), "year": [2000, 2003],
-                          "size": [1.0, 2.0], "source_row": [2, 3]})
+    panel = pd.DataFrame(
+        {
+            "org_id": pd.array(["a", "a"], dtype="string"),
+            "year": [2000, 2003],
+            "size": [1.0, 2.0],
+            "source_row": [2, 3],
+        }
+    )
     out, log = clean_panel(panel, orgs, file="p.csv")
     assert len(out) == 2
     gaps = log.frame()

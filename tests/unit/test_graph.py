@@ -18,12 +18,18 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_committed_dvc_yaml_is_generated_from_registry():
     params = load_params(ROOT / "params.yaml")
     committed = (ROOT / "dvc.yaml").read_text(encoding="utf-8")
-    assert committed == dvc_yaml_text(params), "dvc.yaml is stale: run `python -m pipeline dvc-yaml > dvc.yaml`"
+    assert committed == dvc_yaml_text(params), (
+        "dvc.yaml is stale: run `python -m pipeline dvc-yaml > dvc.yaml`"
+    )
 
 
 def test_snakemake_rules_equal_registry():
     out = subprocess.run(
-        [sys.executable, "-m", "snakemake", "--list-rules"], cwd=ROOT, capture_output=True, text=True, check=True
+        [sys.executable, "-m", "snakemake", "--list-rules"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     rules = {line.strip() for line in out.stdout.splitlines() if line.strip()}
     assert rules == {"all"} | {s.name for s in STAGES}
@@ -48,7 +54,9 @@ def test_every_params_key_named_by_a_stage_exists():
             for key in stage.params:
                 node = raw
                 for part in key.format(dataset=ds).split("."):
-                    assert isinstance(node, dict) and part in node, f"{stage.name}: params key {key} missing for {ds}"
+                    assert isinstance(node, dict) and part in node, (
+                        f"{stage.name}: params key {key} missing for {ds}"
+                    )
                     node = node[part]
 
 

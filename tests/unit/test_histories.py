@@ -138,16 +138,21 @@ def test_unknown_founding_imputed_from_panel_and_kept_out_of_spells():
 def test_vanished_rule(rule, expected_exit, expected_kind):
     df = orgs_frame([("x", 2000.0, np.nan, None, "e")])
     panel = pd.DataFrame({"org_id": ["x", "x"], "year": [2000, 2001], "size": [1.0, 1.0]})
-    orgs = build_organizations(df, window=WINDOW, end_reasons=REASONS, panel=panel, vanished_rule=rule,
-                               grace_years=1)
+    orgs = build_organizations(
+        df, window=WINDOW, end_reasons=REASONS, panel=panel, vanished_rule=rule, grace_years=1
+    )
     assert orgs.loc[0, "exit_age"] == pytest.approx(expected_exit)
     assert orgs.loc[0, "end_kind_window"] == expected_kind
 
 
 def test_mass_and_panel_covariates(tiny):
     panel = pd.DataFrame(
-        {"org_id": ["a", "a", "b", "b", "c"], "year": [2000, 2001, 2001, 2002, 2002],
-         "size": [10.0, 12.0, 5.0, 4.0, 7.0], "funding_share": [0.1, 0.2, 0.5, 0.6, 0.9]}
+        {
+            "org_id": ["a", "a", "b", "b", "c"],
+            "year": [2000, 2001, 2001, 2002, 2002],
+            "size": [10.0, 12.0, 5.0, 4.0, 7.0],
+            "funding_share": [0.1, 0.2, 0.5, 0.6, 0.9],
+        }
     )
     orgs = built(tiny, panel=panel)
     pop = population_series(orgs, window=WINDOW, panel=panel)
@@ -162,8 +167,9 @@ def test_mass_and_panel_covariates(tiny):
 
 
 def test_org_years_growth_breaks_at_gaps(tiny):
-    panel = pd.DataFrame({"org_id": ["a", "a", "a", "a"], "year": [2000, 2001, 2003, 2004],
-                          "size": [10.0, 20.0, 5.0, 0.0]})
+    panel = pd.DataFrame(
+        {"org_id": ["a", "a", "a", "a"], "year": [2000, 2001, 2003, 2004], "size": [10.0, 20.0, 5.0, 0.0]}
+    )
     orgs = built(tiny, panel=panel)
     pop = population_series(orgs, window=WINDOW, panel=panel)
     oy = build_org_years(orgs, panel, pop, window=WINDOW)
@@ -186,10 +192,15 @@ def test_population_groups(tiny):
 
 
 def test_density_series_counts_ends_on_january_first_as_alive():
-    assert density_series(np.array([1999.5]), np.array([2001.0]), np.array([2000, 2001, 2002])).tolist() == [1, 1, 0]
+    assert density_series(np.array([1999.5]), np.array([2001.0]), np.array([2000, 2001, 2002])).tolist() == [
+        1,
+        1,
+        0,
+    ]
 
 
 # ---- property tests ------------------------------------------------------------------------------
+
 
 @st.composite
 def populations(draw):
@@ -202,7 +213,9 @@ def populations(draw):
         if not np.isnan(ended) and ended <= founded:
             ended = founded + 0.001
         reason = draw(st.sampled_from(["dissolved", "merged", "moved", None]))
-        rows.append((f"o{i}", founded, ended, reason if life is not None else None, draw(st.sampled_from("xy"))))
+        rows.append(
+            (f"o{i}", founded, ended, reason if life is not None else None, draw(st.sampled_from("xy")))
+        )
     return orgs_frame(rows)
 
 
@@ -231,3 +244,13 @@ def test_population_identity_and_spell_properties(df, start, length):
     assert ((sp["t_start"] >= sp["year"]) & (sp["t_stop"] <= sp["year"] + 1)).all()
     # at most one terminal event per organization, only deaths inside the window
     assert sp.groupby("org_id", observed=True)["event"].sum().max() <= 1
+
+
+def test_unknown_founding_first_seen_at_panel_start_counts_in_density_not_foundings():
+    df = orgs_frame([("x", np.nan, np.nan, None, "e"), ("y", 2001.5, np.nan, None, "e")])
+    panel = pd.DataFrame({"org_id": ["x", "y"], "year": [2000, 2002], "size": [1.0, 3.0]})
+    orgs = build_organizations(df, window=WINDOW, end_reasons=REASONS, panel=panel).set_index("org_id")
+    assert orgs.loc["x", "founded"] == pytest.approx(1999.5)
+    pop = population_series(orgs.reset_index(), window=WINDOW)
+    assert pop["density"].tolist() == [1, 1, 2, 2, 2]
+    assert pop["foundings"].tolist() == [0, 1, 0, 0, 0]

@@ -14,15 +14,27 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_bundled_params_load_with_defaults():
     params = load_params(ROOT / "params.yaml")
-    assert set(params["datasets"]) >= {"default", "cow_igo", "us_commercial_banks", "china_social_organizations"}
+    assert set(params["datasets"]) >= {
+        "default",
+        "cow_igo",
+        "us_commercial_banks",
+        "china_social_organizations",
+    }
     assert params["datasets"]["default"]["strict"] is False
     assert params["datasets"]["cow_igo"]["organizations"]["sheet"] is None
     assert params["build_histories"]["vanished"]["grace_years"] == 2
 
 
 def _minimal():
-    return {"datasets": {"x": {"kind": "population", "window": {"start": 2000, "end": 2010},
-                               "population": {"path": "data/raw/x/a.csv", "columns": {"year": "y", "density": "n"}}}}}
+    return {
+        "datasets": {
+            "x": {
+                "kind": "population",
+                "window": {"start": 2000, "end": 2010},
+                "population": {"path": "data/raw/x/a.csv", "columns": {"year": "y", "density": "n"}},
+            }
+        }
+    }
 
 
 def test_defaults_are_filled_in_nested_blocks():

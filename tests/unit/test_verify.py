@@ -14,10 +14,16 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _write(root: Path, coef: float = 0.5) -> None:
-    res = ModelResult(dataset="d", stage="fit_founding", model="nb", family="negative_binomial", method="ML",
-                      terms=[Term.from_estimate("density", coef, 0.1)],
-                      fit={"converged": True, "reason": None, "loglik": -10.0},
-                      tests=[{"name": "LR", "statistic": 3.0, "df": 1, "p": 0.08}])
+    res = ModelResult(
+        dataset="d",
+        stage="fit_founding",
+        model="nb",
+        family="negative_binomial",
+        method="ML",
+        terms=[Term.from_estimate("density", coef, 0.1)],
+        fit={"converged": True, "reason": None, "loglik": -10.0},
+        tests=[{"name": "LR", "statistic": 3.0, "df": 1, "p": 0.08}],
+    )
     write_result(root / "d" / "founding" / "nb.json", res)
 
 
@@ -34,7 +40,9 @@ def test_tampered_missing_and_extra_results_fail(tmp_path):
     _write(tmp_path / "new", coef=0.50001)
     bad = [c for c in verify_tree(tmp_path / "ref", tmp_path / "new") if not c.ok]
     assert [c.item for c in bad] == ["density.coef"]
-    (tmp_path / "new" / "d" / "founding" / "nb.json").rename(tmp_path / "new" / "d" / "founding" / "other.json")
+    (tmp_path / "new" / "d" / "founding" / "nb.json").rename(
+        tmp_path / "new" / "d" / "founding" / "other.json"
+    )
     items = {c.item for c in verify_tree(tmp_path / "ref", tmp_path / "new") if not c.ok}
     assert items == {"result file missing", "no reference for this result"}
 
@@ -42,8 +50,18 @@ def test_tampered_missing_and_extra_results_fail(tmp_path):
 def test_cli_exit_codes(tmp_path):
     _write(tmp_path / "ref")
     _write(tmp_path / "new")
-    cmd = [sys.executable, "-m", "pipeline", "--params", str(ROOT / "params.yaml"), "verify",
-           "--reference", str(tmp_path / "ref"), "--results", str(tmp_path / "new")]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pipeline",
+        "--params",
+        str(ROOT / "params.yaml"),
+        "verify",
+        "--reference",
+        str(tmp_path / "ref"),
+        "--results",
+        str(tmp_path / "new"),
+    ]
     assert subprocess.run(cmd, cwd=ROOT, capture_output=True).returncode == 0
     path = tmp_path / "new" / "d" / "founding" / "nb.json"
     obj = json.loads(path.read_text())
