@@ -80,6 +80,21 @@ STAGES: tuple[Stage, ...] = (
 )
 
 
+_RESULTS_CODE = ("analysis/results.py", "analysis/result.schema.json", "analysis/stage_io.py", *_COMMON)
+
+STAGES += (
+    Stage(
+        name="fit_growth",
+        module="analysis.fit_growth",
+        deps=(P.PROCESSED,),
+        outs=(P.RESULTS.replace("{area}", "growth"),),
+        params=("datasets.{dataset}", "fit_growth", "seed"),
+        applies=_has_size,
+        code=(*_RESULTS_CODE, "analysis/fit_growth.py", "analysis/growth.py"),
+    ),
+)
+
+
 def by_name(name: str) -> Stage:
     """The registered stage called ``name``."""
     for stage in STAGES:

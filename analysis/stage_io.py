@@ -1,0 +1,39 @@
+"""Shared edges of the fitting stages: read processed tables with their hashes, write result files."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from pathlib import Path
+
+import pandas as pd
+
+from analysis.results import ModelResult, write_result
+from pipeline.io import atomic_dir, sha256_file
+
+log = logging.getLogger(__name__)
+
+
+def read_inputs(paths: Iterable[Path]) -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
+    """Read Parquet inputs (keyed by file stem) and record their SHA-256 for provenance."""
+    frames, hashes = {}, {}
+    for path in paths:
+        frames[path.stem] = pd.read_parquet(path)
+        hashes[path.as_posix()] = sha256_file(path)
+    return frames, hashes
+
+
+def write_results(out_dir: Path, results: Iterable[ModelResult], *, stage: str, inputs: dict[str, str]) -> None:
+    """Write one validated JSON per model into ``out_dir`` atomically (the whole folder or nothing)."""
+    results = list(results)
+    names = [r.model for r in results]
+    dupes = {n for n in names if names.count(n) > 1}
+    if dupes:
+        raise ValueError(f"{stage}: model names must be unique, repeated: {sorted(dupes)}")
+    with atomic_dir(out_dir) as tmp:
+        for res in results:
+            res.stage = stage
+            res.inputs = dict(sorted({**inputs, **res.inputs}.items()))
+            write_result(tmp / f"{res.model}.json", res)
+            status = "converged" if res.fit.get("converged") else f"NOT fitted: {res.fit.get('reason')}"
+            log.info("%s: %s", res.model, status)
