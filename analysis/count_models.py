@@ -1,0 +1,610 @@
+"""Count regressions with a log link for founding rates: Poisson and NB2 with α estimated.
+
+The founding rate of a population (or subpopulation) is modelled as F_t ~ Poisson(λ_t) or negative
+binomial NB2 with Var(F_t) = λ_t + α·λ_t², log λ_t = x_t'β (+ offset). This module is the estimator
+layer only: it takes an outcome vector and a named design matrix, checks that the model is estimable, fits
+it by maximum likelihood and returns a :class:`CountFit`. The organizational-ecology layer
+(:mod:`analysis.founding`) builds designs and turns fits into result files.
+
+Estimation
+----------
+* Poisson: statsmodels ``GLM`` (IRLS, deviance tolerance 1e-13). Observed and expected information
+  coincide for the canonical log link.
+* NB2: statsmodels discrete ``NegativeBinomial(loglike_method="nb2")`` by Newton's method with tight
+  tolerances, started from the Poisson estimates and a moment estimate of α (then α = 0.1 and 1; if Newton
+  fails from every start, BFGS in (β, log α) followed by Newton polishing). GLM's negative binomial family
+  holds α fixed and is not used for estimation. The reported log-likelihood is recomputed by
+  :func:`nb2_loglik`, which stays finite when fitted means underflow and accurate as α → 0.
+  If the score of the profile log-likelihood in α at α = 0, ½·Σ[(y − μ̂)² − y], is not positive, the
+  maximum lies on the boundary α = 0: the NB2 model reduces to the Poisson model, which is reported with
+  ``alpha_at_boundary=True`` (α̂ = 0, its standard error undefined, LR statistic against Poisson 0, p = 1).
+  The same boundary outcome is recorded when Newton's method drives α to (numerically) zero.
+
+Standard errors (``se_type``)
+-----------------------------
+* ``"observed"`` (default): inverse observed information of (β, α), as Stata ``nbreg`` and statsmodels.
+* ``"expected_theta_fixed"``: as R ``MASS::glm.nb`` — the expected information of β with θ = 1/α held
+  fixed, (X'WX)⁻¹ with W = μ/(1 + αμ), and θ's own standard error from ``MASS::theta.ml`` (observed
+  information of θ with μ fixed); SE(α) = SE(θ)/θ² by the delta method; Cov(β, α) = 0.
+* ``"cluster"``: cluster-robust sandwich V = c·B·M·B with B the inverse observed information of (β, α),
+  M = Σ_g s_g s_g' the outer product of the per-cluster score sums, and the small-sample correction
+  c = G/(G − 1) (Stata's convention for ML estimators; R ``sandwich::vcovCL(type = "HC0", cadjust = TRUE)``).
+
+Hostile inputs never raise inside :func:`fit_count`: they return a ``CountFit`` with ``converged=False``
+and a specific ``reason`` (too few observations, all-zero or constant outcome, negative or non-integer
+counts, missing values, perfect collinearity — checked before fitting and naming the collinear terms —,
+non-convergence, singular information matrix — judged on the correlation-scaled matrix, so covariates in
+large raw units are not flagged). A linear predictor that diverges (|η| > 50; IRLS stalls with |η| > 20)
+is reported as likely separation. Fits run with single-threaded BLAS when ``threadpoolctl`` is installed
+(the designs are small; oversubscribed BLAS threads were 10–70× slower on a loaded 2-core machine).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import statsmodels.api as sm
+from scipy import special, stats
+from statsmodels.discrete.discrete_model import NegativeBinomial
+
+Family = Literal["poisson", "negative_binomial"]
+SeType = Literal["observed", "expected_theta_fixed", "cluster"]
+FAMILIES: tuple[str, ...] = ("poisson", "negative_binomial")
+SE_TYPES: tuple[str, ...] = ("observed", "expected_theta_fixed", "cluster")
+SE_LABELS = {
+    "observed": "observed information (incl. alpha)",
+    "expected_theta_fixed": "expected information of beta with theta fixed (glm.nb)",
+    "cluster": "cluster-robust sandwich CR1, G/(G-1)",
+}
+ALPHA = "alpha"
+
+try:  # single-threaded BLAS for these small designs: oversubscribed threads were 10-70x slower on 2 cores
+    from threadpoolctl import threadpool_limits as _threadpool_limits
+except ImportError:  # pragma: no cover - optional
+    _threadpool_limits = None
+
+
+def _blas_single_thread() -> contextlib.AbstractContextManager[Any]:
+    return _threadpool_limits(limits=1, user_api="blas") if _threadpool_limits else contextlib.nullcontext()
+
+
+#: α̂ below this is treated as the boundary α = 0.
+ALPHA_BOUNDARY = 1e-8
+_COLLINEAR_TOL = 1e-9
+
+
+@dataclass
+class CountFit:
+    """A fitted (or failed) count regression.
+
+    Attributes
+    ----------
+    family : "poisson" or "negative_binomial".
+    names : parameter names; for NB2 the last one is ``"alpha"``.
+    params, bse, vcov : estimates, standard errors and covariance (NaN when not fitted).
+    loglik : full log-likelihood (including −log y!), as R's ``logLik``.
+    k_params : number of estimated parameters (incl. intercept and α) — the AIC/BIC penalty count.
+    nobs : observations used.
+    converged : False when the model could not be fitted or its covariance is not usable.
+    reason : why not (None when converged).
+    se_type : the standard-error convention used.
+    alpha_at_boundary : NB2 only — α̂ on the boundary 0 (the fit is the Poisson fit).
+    theta, theta_se : θ = 1/α and its glm.nb-style standard error (NB2 only).
+    n_groups : clusters (``se_type="cluster"``).
+    mu : fitted means.
+    """
+
+    family: str
+    names: list[str]
+    params: np.ndarray
+    bse: np.ndarray
+    vcov: np.ndarray
+    loglik: float
+    k_params: int
+    nobs: int
+    converged: bool
+    reason: str | None
+    se_type: str
+    alpha_at_boundary: bool = False
+    theta: float = math.nan
+    theta_se: float = math.nan
+    n_groups: int | None = None
+    iterations: int | None = None
+    mu: np.ndarray = field(default_factory=lambda: np.empty(0))
+    notes: list[str] = field(default_factory=list)
+    se_undefined: list[str] = field(default_factory=list)
+
+    @property
+    def aic(self) -> float:
+        """Akaike information criterion, −2·logL + 2k."""
+        return -2.0 * self.loglik + 2.0 * self.k_params
+
+    @property
+    def bic(self) -> float:
+        """Bayesian information criterion, −2·logL + k·log(n)."""
+        return -2.0 * self.loglik + self.k_params * math.log(self.nobs) if self.nobs > 0 else math.nan
+
+    @property
+    def alpha(self) -> float:
+        """NB2 dispersion α (NaN for Poisson)."""
+        return float(self.params[self.names.index(ALPHA)]) if ALPHA in self.names else math.nan
+
+    def coef(self, name: str) -> float:
+        """Estimate of parameter ``name``."""
+        return float(self.params[self.names.index(name)])
+
+
+def _failed(family: str, names: list[str], nobs: int, reason: str, se_type: str, **kw: Any) -> CountFit:
+    k = len(names)
+    nan = np.full(k, np.nan)
+    return CountFit(
+        family,
+        names,
+        nan,
+        nan.copy(),
+        np.full((k, k), np.nan),
+        math.nan,
+        k,
+        nobs,
+        False,
+        reason,
+        se_type,
+        **kw,
+    )
+
+
+def collinear_terms(x: pd.DataFrame, tol: float = _COLLINEAR_TOL) -> dict[str, list[str]]:
+    """Find perfectly collinear columns of a design matrix before fitting.
+
+    Columns are scaled to unit length and added one at a time; a column whose squared residual on the
+    columns already kept is below ``tol`` is redundant. Works on the k×k cross-product matrix, so the cost
+    does not grow with the number of rows beyond one X'X. Returns ``{redundant: [kept columns it is a
+    linear combination of]}`` (empty when the design has full column rank; an all-zero column maps to []).
+    """
+    arr = x.to_numpy(dtype=float)
+    norms = np.linalg.norm(arr, axis=0)
+    safe = np.where(norms > 0, norms, 1.0)
+    gram = (arr / safe).T @ (arr / safe)
+    out: dict[str, list[str]] = {}
+    kept: list[int] = []
+    for j, name in enumerate(x.columns):
+        if norms[j] == 0:
+            out[str(name)] = []
+            continue
+        if kept:
+            g = gram[np.ix_(kept, kept)]
+            b = np.linalg.solve(g, gram[kept, j])
+            resid2 = gram[j, j] - gram[kept, j] @ b
+            if resid2 < tol:
+                out[str(name)] = [str(x.columns[kept[i]]) for i in range(len(kept)) if abs(b[i]) > 1e-6]
+                continue
+        kept.append(j)
+    return out
+
+
+def _check_inputs(
+    y: np.ndarray, x: pd.DataFrame, offset: np.ndarray, groups: np.ndarray | None, k: int
+) -> str | None:
+    """The reason a model cannot be estimated on these data, or None."""
+    n = len(y)
+    if not (
+        np.all(np.isfinite(y))
+        and np.all(np.isfinite(x.to_numpy(dtype=float)))
+        and np.all(np.isfinite(offset))
+    ):
+        return "missing or non-finite values in the outcome, design or offset"
+    if np.any(y < 0) or np.any(y != np.round(y)):
+        return "outcome must be non-negative integer counts"
+    if n == 0:
+        return "no observations"
+    if n <= k:
+        return f"too few observations: n={n} for {k} parameters"
+    if np.all(y == 0):
+        return "all outcomes are zero: no events (foundings) to model"
+    if np.all(y == y[0]):
+        return f"no variation in the outcome (every count equals {int(y[0])})"
+    coll = collinear_terms(x)
+    if coll:
+        parts = [
+            f"{name!r} ~ {' + '.join(repr(c) for c in kept) or 'constant zero'}"
+            for name, kept in coll.items()
+        ]
+        return "perfect collinearity in the design: " + "; ".join(parts)
+    if groups is not None and len(pd.unique(groups)) < 2:
+        return "cluster-robust standard errors need at least two clusters"
+    return None
+
+
+def _cluster_meat(scores: np.ndarray, groups: np.ndarray) -> tuple[np.ndarray, int]:
+    codes, _ = pd.factorize(groups)
+    n_g = int(codes.max()) + 1
+    sums = np.zeros((n_g, scores.shape[1]))
+    np.add.at(sums, codes, scores)
+    return sums.T @ sums, n_g
+
+
+def _sandwich(bread: np.ndarray, scores: np.ndarray, groups: np.ndarray) -> tuple[np.ndarray, int]:
+    meat, n_g = _cluster_meat(scores, groups)
+    c = n_g / (n_g - 1.0)
+    return c * bread @ meat @ bread, n_g
+
+
+def _degenerate_cluster_se(fit: CountFit, model_based: np.ndarray) -> CountFit:
+    """Blank cluster-robust SEs that are numerically zero (e.g. a model whose only regressors are fixed
+    effects of the clustering variable: every cluster's score sum is zero, so the sandwich is 0)."""
+    ref = np.sqrt(np.abs(np.diag(model_based)))
+    bad = [i for i in range(len(fit.names)) if np.isfinite(ref[i]) and fit.bse[i] < 1e-6 * ref[i]]
+    if bad:
+        names = [fit.names[i] for i in bad]
+        fit.bse = fit.bse.copy()
+        fit.bse[bad] = np.nan
+        fit.vcov = fit.vcov.copy()
+        fit.vcov[bad, :] = np.nan
+        fit.vcov[:, bad] = np.nan
+        fit.se_undefined = names
+        fit.notes.append(
+            "cluster-robust SE not defined (score sums vanish within every cluster) for: " + ", ".join(names)
+        )
+    return fit
+
+
+def nb2_score_obs(y: np.ndarray, x: np.ndarray, mu: np.ndarray, alpha: float) -> np.ndarray:
+    """Per-observation scores of the NB2 log-likelihood in (β, α) (α in its natural scale)."""
+    a = alpha
+    d_eta = (y - mu) / (1.0 + a * mu)
+    d_a = (special.digamma(1 / a) - special.digamma(y + 1 / a) + np.log1p(a * mu)) / a**2 + (y - mu) / (
+        a * (1 + a * mu)
+    )
+    return np.column_stack([x * d_eta[:, None], d_a])
+
+
+def theta_ml_se(y: np.ndarray, mu: np.ndarray, theta: float) -> float:
+    """Standard error of θ as ``MASS::theta.ml`` reports it (observed information of θ, μ held fixed)."""
+    th = theta
+    info = np.sum(
+        -special.polygamma(1, th + y)
+        + special.polygamma(1, th)
+        - 1 / th
+        + 2 / (mu + th)
+        - (y + th) / (mu + th) ** 2
+    )
+    return float(1.0 / math.sqrt(info)) if info > 0 else math.nan
+
+
+def nb2_loglik(y: np.ndarray, mu: np.ndarray, alpha: float) -> float:
+    """Full NB2 log-likelihood at means ``mu`` and dispersion ``alpha`` (α = 0 gives the Poisson one).
+
+    Written in a form that stays accurate as α → 0 (θ = 1/α → ∞), where the textbook
+    log Γ(y + θ) − log Γ(θ) loses all digits:
+    l = Σ_{j<y} log(1 + j/θ) − log y! − θ·log(1 + μ/θ) + y·log μ − y·log(1 + μ/θ).
+    """
+    y = np.asarray(y, dtype=float)
+    mu = np.asarray(mu, dtype=float)
+    if alpha <= 0:
+        return float(np.sum(stats.poisson.logpmf(y, mu)))
+    theta = 1.0 / alpha
+    yi = y.astype(np.int64)
+    cum = np.concatenate([[0.0], np.cumsum(np.log1p(np.arange(max(int(yi.max()), 1)) / theta))])
+    r = mu / theta
+    return float(
+        np.sum(
+            cum[yi] - special.gammaln(y + 1) - theta * np.log1p(r) + special.xlogy(y, mu) - y * np.log1p(r)
+        )
+    )
+
+
+def _finish(fit: CountFit) -> CountFit:
+    """Mark fits with unusable covariance matrices as not converged."""
+    if fit.converged:
+        skip = set(fit.se_undefined) | ({ALPHA} if fit.alpha_at_boundary else set())
+        check = np.array([s for n, s in zip(fit.names, fit.bse, strict=True) if n not in skip])
+        if not np.all(np.isfinite(check)) or np.any(check <= 0):
+            fit.converged = False
+            fit.reason = "singular or non-positive-definite information matrix: standard errors not defined"
+        elif not np.all(np.isfinite(fit.params)):
+            fit.converged = False
+            fit.reason = "non-finite estimates"
+    return fit
+
+
+def _safe_inv(h: np.ndarray, max_cond: float = 1e13) -> np.ndarray:
+    """Inverse of an information matrix, or all-NaN when it is singular.
+
+    Singularity is judged on the correlation-scaled matrix D^(-1/2) H D^(-1/2) (D = diag H), so covariates
+    in large raw units (budgets in yuan, mass in members) do not count as ill-conditioned.
+    """
+    d = np.diag(h)
+    if not (np.all(np.isfinite(h)) and np.all(d > 0)):
+        return np.full_like(h, np.nan)
+    s = 1.0 / np.sqrt(d)
+    hs = h * s[:, None] * s[None, :]
+    try:
+        if np.linalg.cond(hs) > max_cond:
+            return np.full_like(h, np.nan)
+        inv = np.linalg.inv(hs)
+    except np.linalg.LinAlgError:
+        return np.full_like(h, np.nan)
+    return inv * s[:, None] * s[None, :]
+
+
+def _fit_poisson(
+    y: np.ndarray, x: pd.DataFrame, offset: np.ndarray, se_type: str, groups: np.ndarray | None, maxiter: int
+) -> CountFit:
+    names = [str(c) for c in x.columns]
+    xa = x.to_numpy(dtype=float)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            res = sm.GLM(y, xa, family=sm.families.Poisson(), offset=offset).fit(
+                method="IRLS", tol=1e-13, maxiter=maxiter
+            )
+        except (np.linalg.LinAlgError, ValueError, FloatingPointError) as exc:
+            return _failed("poisson", names, len(y), f"Poisson fit failed: {exc}", se_type)
+    params = np.asarray(res.params, float)
+    mu = np.asarray(res.fittedvalues, float)
+    info = xa.T @ (xa * mu[:, None])
+    bread = _safe_inv(info)
+    n_groups = None
+    if se_type == "cluster":
+        assert groups is not None
+        vc, n_groups = _sandwich(bread, xa * (y - mu)[:, None], groups)
+    else:  # observed = expected information for the canonical link
+        vc = bread
+    if not res.converged and np.max(np.abs(xa @ params + offset)) > 20:
+        return _failed(
+            "poisson",
+            names,
+            len(y),
+            "IRLS did not converge: linear predictor diverges (likely separation / a rate estimated as zero)",
+            se_type,
+        )
+    fit = CountFit(
+        "poisson",
+        names,
+        params,
+        np.sqrt(np.diag(vc)),
+        vc,
+        float(res.llf),
+        len(names),
+        len(y),
+        bool(res.converged),
+        None if res.converged else "IRLS did not converge",
+        se_type,
+        n_groups=n_groups,
+        iterations=int(getattr(res, "fit_history", {}).get("iteration", 0) or 0),
+        mu=mu,
+    )
+    if fit.converged and np.max(np.abs(xa @ params + offset)) > 50:
+        fit.converged = False
+        fit.reason = "linear predictor diverges (|eta| > 50): likely separation / a rate estimated as zero"
+    if se_type == "cluster":
+        fit = _degenerate_cluster_se(fit, bread)
+    return _finish(fit)
+
+
+@dataclass
+class _NBRun:
+    params: np.ndarray
+    llf: float
+    converged: bool
+    iterations: int
+    hessian: np.ndarray
+
+
+def _nb_newton(
+    y: np.ndarray, xa: np.ndarray, offset: np.ndarray, start: np.ndarray, maxiter: int
+) -> _NBRun | None:
+    """Newton's method on the NB2 log-likelihood in (β, α); if it fails from ``start``, BFGS in (β, log α)
+    (statsmodels' transformed parametrisation) followed by Newton polishing. None when both fail."""
+    model = NegativeBinomial(y, xa, loglike_method="nb2", offset=offset)
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        for method in ("newton", "bfgs"):
+            try:
+                st = start
+                if method == "bfgs":
+                    st = np.asarray(model.fit(start_params=start, method="bfgs", maxiter=5000, disp=0).params)
+                    if not (np.all(np.isfinite(st)) and st[-1] > 0):
+                        continue
+                res = model.fit(start_params=st, method="newton", maxiter=maxiter, tol=1e-12, disp=0)
+                p = np.asarray(res.params, float)
+                # the log-likelihood is recomputed in a form that stays finite when some mu underflow
+                llf = nb2_loglik(y, np.exp(xa @ p[:-1] + offset), float(p[-1])) if p[-1] > 0 else math.nan
+                run = _NBRun(
+                    p,
+                    llf,
+                    bool(res.mle_retvals.get("converged", False)),
+                    int(res.mle_retvals.get("iterations", 0)),
+                    np.asarray(model.hessian(p), float),
+                )
+            except (np.linalg.LinAlgError, ValueError, FloatingPointError, OverflowError):
+                continue
+            if (
+                np.all(np.isfinite(run.params))
+                and run.params[-1] > 0
+                and np.isfinite(run.llf)
+                and run.converged
+            ):
+                return run
+    return None
+
+
+def _fit_nb2(
+    y: np.ndarray, x: pd.DataFrame, offset: np.ndarray, se_type: str, groups: np.ndarray | None, maxiter: int
+) -> tuple[CountFit, CountFit]:
+    """NB2 fit and the Poisson fit it started from."""
+    names = [str(c) for c in x.columns] + [ALPHA]
+    xa = x.to_numpy(dtype=float)
+    pois = _fit_poisson(y, x, offset, "observed" if se_type != "cluster" else se_type, groups, maxiter)
+    if not pois.converged:
+        return _failed(
+            "negative_binomial", names, len(y), f"Poisson start values failed: {pois.reason}", se_type
+        ), pois
+    mu0 = pois.mu
+    score0 = 0.5 * float(np.sum((y - mu0) ** 2 - y))
+    res = None
+    if score0 > 0:
+        a0 = max(float(np.sum((y - mu0) ** 2 - y) / np.sum(mu0**2)), 1e-3)
+        starts = [a0, 0.1, 1.0]
+        for a_start in starts:
+            res = _nb_newton(y, xa, offset, np.r_[pois.params, a_start], maxiter)
+            if res is not None:
+                break
+    if res is None or float(res.params[-1]) < ALPHA_BOUNDARY or float(res.llf) <= pois.loglik + 1e-10:
+        if score0 <= 0 or res is not None or _profile_decreasing(y, mu0):
+            return _boundary_fit(pois, names, se_type), pois
+        return _failed(
+            "negative_binomial",
+            names,
+            len(y),
+            "NB2 maximum likelihood did not converge (Newton and BFGS; alpha away from the boundary)",
+            se_type,
+        ), pois
+    params = np.asarray(res.params, float)
+    alpha = float(params[-1])
+    mu = np.exp(xa @ params[:-1] + offset)
+    theta = 1.0 / alpha
+    th_se = theta_ml_se(y, mu, theta)
+    bread = _safe_inv(-res.hessian)
+    n_groups = None
+    if se_type == "observed":
+        vc = bread
+    elif se_type == "expected_theta_fixed":
+        w = mu / (1.0 + alpha * mu)
+        k = xa.shape[1]
+        vc = np.zeros((k + 1, k + 1))
+        vc[:k, :k] = _safe_inv(xa.T @ (xa * w[:, None]))
+        vc[k, k] = (th_se / theta**2) ** 2
+    else:
+        assert groups is not None
+        vc, n_groups = _sandwich(bread, nb2_score_obs(y, xa, mu, alpha), groups)
+    conv = res.converged
+    fit = CountFit(
+        "negative_binomial",
+        names,
+        params,
+        np.sqrt(np.diag(vc)),
+        vc,
+        float(res.llf),
+        len(names),
+        len(y),
+        conv,
+        None if conv else "NB2 Newton iterations did not converge",
+        se_type,
+        theta=theta,
+        theta_se=th_se,
+        n_groups=n_groups,
+        iterations=res.iterations,
+        mu=mu,
+    )
+    if se_type == "cluster":
+        fit = _degenerate_cluster_se(fit, bread)
+    return _finish(fit), pois
+
+
+def _profile_decreasing(y: np.ndarray, mu: np.ndarray) -> bool:
+    """Whether the NB2 log-likelihood at the Poisson means falls as α moves off 0 (boundary evidence)."""
+    base = nb2_loglik(y, mu, 0.0)
+    return all(nb2_loglik(y, mu, a) <= base for a in (1e-6, 1e-4, 1e-2))
+
+
+def _boundary_fit(pois: CountFit, names: list[str], se_type: str) -> CountFit:
+    k = len(names)
+    params = np.r_[pois.params, 0.0]
+    vc = np.full((k, k), np.nan)
+    vc[: k - 1, : k - 1] = pois.vcov
+    fit = CountFit(
+        "negative_binomial",
+        names,
+        params,
+        np.sqrt(np.diag(vc)),
+        vc,
+        pois.loglik,
+        k,
+        pois.nobs,
+        True,
+        None,
+        se_type,
+        alpha_at_boundary=True,
+        theta=math.inf,
+        n_groups=pois.n_groups,
+        mu=pois.mu,
+        notes=["alpha on the boundary (0): the NB2 maximum is the Poisson fit; SE(alpha) undefined"],
+    )
+    return _finish(fit)
+
+
+def fit_count(
+    y: np.ndarray | pd.Series,
+    x: pd.DataFrame,
+    *,
+    family: Family = "poisson",
+    offset: np.ndarray | pd.Series | None = None,
+    exposure: np.ndarray | pd.Series | None = None,
+    se_type: SeType = "observed",
+    groups: np.ndarray | pd.Series | None = None,
+    maxiter: int = 300,
+) -> CountFit:
+    """Fit a Poisson or NB2 count regression with log link by maximum likelihood.
+
+    Parameters
+    ----------
+    y : counts (e.g. foundings F_t).
+    x : design matrix with named columns, including the intercept column if wanted (``const``).
+    family : ``"poisson"`` or ``"negative_binomial"`` (NB2, α estimated).
+    offset, exposure : log-scale offset and/or exposure (log(exposure) is added to the offset).
+    se_type : ``"observed"`` | ``"expected_theta_fixed"`` | ``"cluster"`` (see module docstring).
+    groups : cluster labels (required for ``se_type="cluster"``).
+    maxiter : iteration limit of IRLS / Newton.
+
+    Returns
+    -------
+    CountFit
+        With ``converged=False`` and a ``reason`` when the model cannot be estimated; never raises for
+        data problems.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(1)
+    >>> n = rng.uniform(0, 3, 60)
+    >>> x = pd.DataFrame({"const": 1.0, "density": n})
+    >>> y = rng.poisson(np.exp(1 + 0.3 * n))
+    >>> fit_count(y, x, family="poisson").converged
+    True
+    """
+    if family not in FAMILIES:
+        raise ValueError(f"family must be one of {FAMILIES}, got {family!r}")
+    if se_type not in SE_TYPES:
+        raise ValueError(f"se_type must be one of {SE_TYPES}, got {se_type!r}")
+    yv = np.asarray(y, dtype=float)
+    if len(yv) != len(x):
+        raise ValueError("y and x have different lengths")
+    off = np.zeros(len(yv)) if offset is None else np.asarray(offset, dtype=float).copy()
+    if exposure is not None:
+        expo = np.asarray(exposure, dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            off = off + np.log(expo)
+    gv = None if groups is None else np.asarray(groups)
+    names = [str(c) for c in x.columns] + ([ALPHA] if family == "negative_binomial" else [])
+    if se_type == "cluster" and gv is None:
+        raise ValueError("se_type='cluster' needs groups")
+    with _blas_single_thread():
+        reason = _check_inputs(yv, x, off, gv, len(names))
+    if reason is not None:
+        return _failed(family, names, len(yv), reason, se_type)
+    with _blas_single_thread():
+        if family == "poisson":
+            return _fit_poisson(yv, x, off, se_type if se_type == "cluster" else "observed", gv, maxiter)
+        return _fit_nb2(yv, x, off, se_type, gv, maxiter)[0]
+
+
+def fit_count_pair(y: np.ndarray | pd.Series, x: pd.DataFrame, **kwargs: Any) -> tuple[CountFit, CountFit]:
+    """Fit Poisson and NB2 on the same data (the Poisson fit also provides NB2's start values)."""
+    return fit_count(y, x, family="poisson", **kwargs), fit_count(y, x, family="negative_binomial", **kwargs)

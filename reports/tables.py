@@ -1,0 +1,945 @@
+"""Publication tables rendered only from result files and derived data: LaTeX, HTML, Markdown, CSV.
+
+Layout of a regression table (the field's convention): models side by side in numbered columns; for each
+term the coefficient with significance stars and, beneath it, its standard error in parentheses; then
+rows for N, events, exposure, log-likelihood, AIC, the likelihood-ratio test against the previous
+column, the NB2 dispersion α with the boundary LR test of α = 0, the density at peak founding N* with its
+95% CI and whether it lies inside the observed density range; notes give the significance legend and the
+standard-error type of every column. Failed models keep their column ("not estimated") and their reason
+goes into the notes, so a table never silently drops a specification.
+
+Why the layout is hand-written: ``great_tables`` 1.1.0 (evaluated) renders LaTeX only as a
+``table`` float with ``tabular*`` and font-size commands (not an ``\\input``-ready bare ``tabular``), and
+like ``maketables`` 0.2.0 it formats from fitted Python model objects or pre-formatted strings; our
+inputs are JSON result files, so the stacking of coefficient/SE rows, the stars and the statistics rows
+would have to be built here anyway. Without a library the four formats share one intermediate
+:class:`Table` (cells plus a long full-precision frame for CSV), which also makes the output byte-stable:
+the same results give the same bytes.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from pipeline.io import write_csv, write_text
+from reports.labels import scale_suffix, term_label
+
+#: Significance thresholds, strictest last; the legend states them.
+STAR_LEVELS: tuple[tuple[float, str], ...] = ((0.05, "*"), (0.01, "**"), (0.001, "***"))
+STAR_LEGEND = "* p < 0.05, ** p < 0.01, *** p < 0.001 (two-sided)"
+FORMATS: tuple[str, ...] = ("tex", "html", "md", "csv")
+_CONSTANT_TERMS = ("const", "Intercept", "intercept")
+
+
+def stars(p: float | None) -> str:
+    """Significance stars for a two-sided p-value (empty when p is missing)."""
+    out = ""
+    if p is None or not math.isfinite(p):
+        return out
+    for level, mark in STAR_LEVELS:
+        if p < level:
+            out = mark
+    return out
+
+
+def fmt(value: Any, digits: int = 3) -> str:
+    """A number rounded to ``digits`` decimals ("" for missing); never prints "-0.000"."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    x = float(value)
+    if not math.isfinite(x):
+        return ""
+    text = f"{x:.{digits}f}"
+    if float(text) == 0.0:
+        text = text.lstrip("-")
+    return text
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One table cell: a formatted number (or words), stars, and an optional wrapper "()" or "[]"."""
+
+    text: str = ""
+    stars: str = ""
+    wrap: str = ""
+
+    def plain(self) -> str:
+        body = f"{self.wrap[0]}{self.text}{self.wrap[1]}" if self.wrap and self.text else self.text
+        return body + self.stars
+
+
+@dataclass
+class Table:
+    """Format-neutral table: header rows, body rows (label + cells + kind), notes, and the long data.
+
+    ``kind`` of a row is ``coef``, ``se``, ``stat`` or ``text``; a ``rule`` row draws a midrule.
+    ``data`` holds the same numbers at full precision (one row per model × row × statistic) for CSV.
+    """
+
+    caption: str
+    header: list[list[str]]
+    rows: list[tuple[str, list[Cell], str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    data: pd.DataFrame = field(default_factory=pd.DataFrame)
+    align: str = "c"
+
+    def colspec(self) -> str:
+        """One alignment letter per column: ``align`` is either one letter for all value columns (the
+        label column is left-aligned) or a full per-column string such as ``"lrrl"``."""
+        if len(self.align) == self.ncols and self.ncols > 1:
+            return self.align
+        return "l" + self.align[:1] * (self.ncols - 1)
+
+    @property
+    def ncols(self) -> int:
+        return len(self.header[0]) if self.header else 0
+
+
+# --------------------------------------------------------------------------------------------------------
+# Building tables from result dictionaries
+
+
+def _get(d: Mapping[str, Any] | None, *keys: str) -> Any:
+    for k in keys:
+        if d is None or not isinstance(d, Mapping):
+            return None
+        d = d.get(k)
+    return d
+
+
+def _scalar(obj: Any) -> float | None:
+    """A number from a derived entry that is either a number or a dict with ``estimate``/``value``."""
+    if isinstance(obj, Mapping):
+        obj = obj.get("estimate", obj.get("value"))
+    if isinstance(obj, bool) or obj is None:
+        return None
+    try:
+        return float(obj)
+    except (TypeError, ValueError):
+        return None
+
+
+#: Dispersion parameters shown in the α block, not among the coefficients.
+_DISPERSION_TERMS = ("alpha", "ln_alpha", "lnalpha")
+
+
+def _hidden_terms(res: Mapping[str, Any]) -> set[str]:
+    """Terms not shown as coefficient rows: NB dispersion (own block) and fixed effects marked
+    ``display: False`` in ``specification.fixed_effects`` (a "Fixed effects" row says they are in)."""
+    hidden = {t["term"] for t in res.get("terms", []) if t["term"] in _DISPERSION_TERMS}
+    fe = _get(res, "specification", "fixed_effects")
+    if isinstance(fe, Mapping) and not fe.get("display", True):
+        hidden |= set(fe.get("terms", []))
+    return hidden
+
+
+def _fixed_effects(res: Mapping[str, Any]) -> str:
+    fe = _get(res, "specification", "fixed_effects")
+    if isinstance(fe, Mapping):
+        return str(fe.get("variable") or "yes")
+    if isinstance(fe, (list, tuple)) and fe:
+        return ", ".join(map(str, fe))
+    return ""
+
+
+def _ordered_terms(results: Sequence[Mapping[str, Any]]) -> list[str]:
+    terms: list[str] = []
+    for res in results:
+        hidden = _hidden_terms(res)
+        for t in res.get("terms", []):
+            if t["term"] not in terms and t["term"] not in hidden:
+                terms.append(t["term"])
+    consts = [t for t in terms if t in _CONSTANT_TERMS]
+    return [t for t in terms if t not in _CONSTANT_TERMS] + consts
+
+
+def _lr_vs_previous(res: Mapping[str, Any], prev: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
+    """The recorded LR test of ``res`` against the previous column's model (``"LR vs <model>"``)."""
+    if prev is None:
+        return None
+    for test in res.get("tests", []):
+        if test.get("name", "").strip() == f"LR vs {prev['model']}":
+            return test
+    return None
+
+
+def _alpha(res: Mapping[str, Any]) -> tuple[Mapping[str, Any] | None, Mapping[str, Any] | None]:
+    alpha = _get(res, "derived", "alpha")
+    if alpha is None:
+        return None, None
+    if not isinstance(alpha, Mapping):
+        alpha = {"estimate": alpha}
+    boundary = alpha.get("boundary_test")
+    if boundary is None:
+        for test in res.get("tests", []):
+            name = test.get("name", "").lower()
+            if "alpha" in name or "\u03b1" in name or "chibar" in str(test.get("distribution", "")):
+                boundary = test
+                break
+    return alpha, boundary
+
+
+def _density_scale(results: Sequence[Mapping[str, Any]]) -> float | None:
+    scales = {_get(r, "specification", "density_scale") for r in results} - {None}
+    return scales.pop() if len(scales) == 1 else None
+
+
+_FAMILY_RANK = {"poisson": 0, "negative_binomial": 1}
+
+
+def nesting_order(result: Mapping[str, Any]) -> tuple[Any, ...]:
+    """Sort key putting nested specifications in reading order.
+
+    An explicit ``specification.order`` wins; otherwise Poisson before negative binomial, fewer terms
+    before more, and failed models last (their column still shows, with the reason in the notes).
+    """
+    spec = result.get("specification", {})
+    failed = not _get(result, "fit", "converged")
+    n_terms = len(spec.get("terms") or result.get("terms") or [])
+    return (spec.get("order", 0), failed, _FAMILY_RANK.get(result["family"], 2), n_terms, result["model"])
+
+
+def regression_table(
+    results: Sequence[Mapping[str, Any]],
+    *,
+    caption: str = "",
+    labels: Mapping[str, str] | None = None,
+    digits: int = 3,
+    stat_digits: int = 2,
+    column_names: Sequence[str] | None = None,
+) -> Table:
+    """Nested models side by side in the field's layout.
+
+    Parameters
+    ----------
+    results
+        Result dictionaries (the JSON contract), in column order; nested specifications should follow
+        each other so that "LR vs previous" reads naturally. Failed models keep their column.
+    caption
+        Caption text (used by HTML/Markdown and the PDF; the LaTeX file carries it as a comment so that
+        the including document owns the float).
+    labels
+        Extra or overriding term labels; density terms are labelled with the recorded density scale.
+    digits, stat_digits
+        Decimals for coefficients/SEs and for fit statistics.
+    column_names
+        Optional names under the column numbers (default: model names).
+
+    Returns
+    -------
+    Table
+        Format-neutral table; render with :func:`to_latex`, :func:`to_html`, :func:`to_markdown`,
+        :func:`to_csv_frame`.
+    """
+    results = list(results)
+    k = len(results)
+    scale = _density_scale(results)
+    names = list(column_names) if column_names else [r["model"] for r in results]
+    header = [[""] + [f"({i + 1})" for i in range(k)], [""] + names]
+    table = Table(caption=caption, header=header)
+    long: list[dict[str, Any]] = []
+    empty = [Cell() for _ in range(k)]
+
+    def record(row: str, i: int, stat: str, value: Any, term: str = "") -> None:
+        long.append(
+            {
+                "row": row,
+                "term": term,
+                "column": i + 1,
+                "model": results[i]["model"],
+                "statistic": stat,
+                "value": value,
+            }
+        )
+
+    for term in _ordered_terms(results):
+        label = term_label(
+            term, _get(results[0], "specification", "density_scale") if scale is None else scale, labels
+        )
+        coef_cells, se_cells = list(empty), list(empty)
+        for i, res in enumerate(results):
+            for t in res.get("terms", []):
+                if t["term"] == term:
+                    coef_cells[i] = Cell(fmt(t["coef"], digits), stars(t.get("p")))
+                    se_cells[i] = Cell(fmt(t["se"], digits), wrap="()")
+                    for stat in ("coef", "se", "z", "p", "ci_low", "ci_high"):
+                        record(label, i, stat, t.get(stat), term)
+        table.rows.append((label, coef_cells, "coef"))
+        table.rows.append(("", se_cells, "se"))
+
+    # NB2 dispersion and its boundary test
+    alphas = [_alpha(r) for r in results]
+    if any(a is not None for a, _ in alphas):
+        table.rows.append(("", [], "rule"))
+        a_cells, a_se, b_cells, b_p = (list(empty) for _ in range(4))
+        for i, (alpha, boundary) in enumerate(alphas):
+            if alpha is None:
+                continue
+            a_cells[i] = Cell(fmt(alpha.get("estimate"), digits))
+            a_se[i] = Cell(fmt(alpha.get("se"), digits), wrap="()")
+            record("alpha", i, "estimate", alpha.get("estimate"))
+            record("alpha", i, "se", alpha.get("se"))
+            if boundary is not None:
+                b_cells[i] = Cell(fmt(boundary.get("statistic"), stat_digits), stars(boundary.get("p")))
+                b_p[i] = Cell(fmt(boundary.get("p"), 3))
+                record("alpha boundary LR", i, "statistic", boundary.get("statistic"))
+                record("alpha boundary LR", i, "p", boundary.get("p"))
+        table.rows += [
+            ("\u03b1 (NB2 dispersion)", a_cells, "coef"),
+            ("", a_se, "se"),
+            ("LR test \u03b1 = 0 (\u03c7\u0304\u00b2, boundary)", b_cells, "stat"),
+            ("  p-value", b_p, "stat"),
+        ]
+
+    # N* with CI
+    nstars = [_get(r, "derived", "n_star") for r in results]
+    if any(n is not None for n in nstars):
+        table.rows.append(("", [], "rule"))
+        est, ci, inside = list(empty), list(empty), list(empty)
+        for i, n in enumerate(nstars):
+            if not isinstance(n, Mapping):
+                continue
+            est[i] = Cell(fmt(n.get("estimate"), 1))
+            if n.get("ci_low") is not None and n.get("ci_high") is not None:
+                ci[i] = Cell(f"{fmt(n['ci_low'], 1)}, {fmt(n['ci_high'], 1)}", wrap="[]")
+            if n.get("inside_range") is not None:
+                inside[i] = Cell("yes" if n["inside_range"] else "no")
+            for stat in ("estimate", "se", "ci_low", "ci_high", "inside_range"):
+                record("N*", i, stat, n.get(stat))
+        table.rows += [
+            ("Density at peak founding N*", est, "stat"),
+            ("  95% CI (delta method)", ci, "stat"),
+            ("  N* inside observed range", inside, "stat"),
+        ]
+
+    # Fit and sample statistics
+    table.rows.append(("", [], "rule"))
+    fes = [_fixed_effects(r) for r in results]
+    if any(fes):
+        table.rows.append(("Fixed effects", [Cell(f) for f in fes], "text"))
+    stat_rows: list[tuple[str, str, str, int | None]] = [
+        ("N", "sample", "n", None),
+        ("Groups", "sample", "n_groups", None),
+        ("Events", "sample", "events", None),
+        ("Exposure (years at risk)", "sample", "exposure", 1),
+        ("Log-likelihood", "fit", "loglik", stat_digits),
+        ("AIC", "fit", "aic", stat_digits),
+    ]
+    for label, part, key, dig in stat_rows:
+        values = [_get(r, part, key) for r in results]
+        if all(v is None for v in values):
+            continue
+        cells = list(empty)
+        for i, v in enumerate(values):
+            if v is not None:
+                cells[i] = Cell(str(int(v)) if dig is None else fmt(v, dig))
+            record(label, i, key, v)
+        table.rows.append((label, cells, "stat"))
+
+    lr_cells, lr_df, lr_p = list(empty), list(empty), list(empty)
+    any_lr = False
+    for i, res in enumerate(results):
+        test = _lr_vs_previous(res, results[i - 1] if i > 0 else None)
+        if test is None or test.get("statistic") is None:
+            continue
+        any_lr = True
+        lr_cells[i] = Cell(fmt(test["statistic"], stat_digits), stars(test.get("p")))
+        lr_df[i] = Cell(fmt(test.get("df"), 0))
+        lr_p[i] = Cell(fmt(test.get("p"), 3))
+        for stat in ("statistic", "df", "p"):
+            record("LR vs previous", i, stat, test.get(stat))
+    if any_lr:
+        table.rows += [
+            ("LR \u03c7\u00b2 vs. previous column", lr_cells, "stat"),
+            ("  df", lr_df, "stat"),
+            ("  p-value", lr_p, "stat"),
+        ]
+
+    failed = [i for i, r in enumerate(results) if not _get(r, "fit", "converged")]
+    if failed:
+        table.rows.append(("Converged", [Cell("no" if i in failed else "yes") for i in range(k)], "text"))
+
+    # Notes: legend, SE types grouped by column, scale, failures
+    table.notes.append(f"Standard errors in parentheses; {STAR_LEGEND}.")
+    by_type: dict[str, list[int]] = {}
+    for i, r in enumerate(results):
+        if i in failed:
+            continue
+        se_type = _get(r, "fit", "se_type") or "not recorded"
+        by_type.setdefault(se_type, []).append(i + 1)
+    if by_type:
+        parts = [f"{_colrange(cols)} {se}" for se, cols in by_type.items()]
+        table.notes.append("SE type: " + "; ".join(parts) + ".")
+    if scale not in (None, 1):
+        table.notes.append(
+            f"Density terms per {scale_suffix(scale)[1:]} organizations (N{scale_suffix(scale)})."
+        )
+    if nstars and any(isinstance(n, Mapping) for n in nstars):
+        table.notes.append("N* = \u2212b1/(2 b2) in organizations, 95% CI by the delta method.")
+    for i in failed:
+        reason = _get(results[i], "fit", "reason") or "no reason recorded"
+        table.notes.append(f"({i + 1}) {results[i]['model']}: not estimated \u2014 {reason}.")
+    table.data = pd.DataFrame(long, columns=["row", "term", "column", "model", "statistic", "value"])
+    return table
+
+
+def _colrange(cols: list[int]) -> str:
+    if len(cols) > 1 and cols == list(range(cols[0], cols[-1] + 1)):
+        return f"({cols[0]})\u2013({cols[-1]})"
+    return ", ".join(f"({c})" for c in cols)
+
+
+def model_tests_table(result: Mapping[str, Any], *, caption: str = "", digits: int = 3) -> Table:
+    """All recorded tests of one model (e.g. the Grambsch–Therneau PH tests per term and global)."""
+    table = Table(caption=caption, header=[["Test", "Statistic", "df", "p"]], align="r")
+    long = []
+    for test in result.get("tests", []):
+        table.rows.append(
+            (
+                test["name"],
+                [
+                    Cell(fmt(test.get("statistic"), digits)),
+                    Cell(fmt(test.get("df"), 0)),
+                    Cell(fmt(test.get("p"), digits)),
+                ],
+                "stat",
+            )
+        )
+        for stat in ("statistic", "df", "p"):
+            long.append({"row": test["name"], "statistic": stat, "value": test.get(stat)})
+    table.data = pd.DataFrame(long, columns=["row", "statistic", "value"])
+    return table
+
+
+#: Derived entries that are numerical diagnostics rather than quantities of interest.
+_DIAGNOSTIC_KEYS = ("status", "condition", "iteration", "unconstrained", "level", "scale")
+
+
+def derived_table(results: Sequence[Mapping[str, Any]], *, caption: str = "", digits: int = 3) -> Table:
+    """Model-specific quantities (K, r, t0, t90, break year, sup-F, …) with SE and 95% CI where recorded."""
+    table = Table(caption=caption, header=[["Model", "Quantity", "Estimate", "SE", "95% CI"]], align="llrrr")
+    long = []
+    for res in results:
+        for key in sorted(res.get("derived", {})):
+            val = res["derived"][key]
+            est = _scalar(val)
+            if est is None or any(word in key for word in _DIAGNOSTIC_KEYS):
+                continue
+            se = val.get("se") if isinstance(val, Mapping) else None
+            lo = val.get("ci_low") if isinstance(val, Mapping) else None
+            hi = val.get("ci_high") if isinstance(val, Mapping) else None
+            integer = isinstance(val, int) and not isinstance(val, bool)
+            ci = (
+                Cell(f"{fmt(lo, digits)}, {fmt(hi, digits)}", wrap="[]")
+                if lo is not None and hi is not None
+                else Cell()
+            )
+            table.rows.append(
+                (
+                    res["model"],
+                    [Cell(key), Cell(str(val) if integer else fmt(est, digits)), Cell(fmt(se, digits)), ci],
+                    "stat",
+                )
+            )
+            for stat, v in (("estimate", est), ("se", se), ("ci_low", lo), ("ci_high", hi)):
+                long.append({"row": res["model"], "quantity": key, "statistic": stat, "value": v})
+    table.data = pd.DataFrame(long, columns=["row", "quantity", "statistic", "value"])
+    return table
+
+
+def km_table(result: Mapping[str, Any], *, ages: Sequence[float] = (1, 5, 10), caption: str = "") -> Table:
+    """Kaplan–Meier survival S(age) by group at selected ages, with 95% CI beneath (step-function read)."""
+    from reports.collect import km_frame
+
+    km = km_frame(result)
+    table = Table(caption=caption, header=[["Group", *[f"S({a:g})" for a in ages]]])
+    long = []
+    for group, g in km.groupby("group", sort=False):
+        g = g.sort_values("time")
+        est, ci = [], []
+        for a in ages:
+            before = g[g["time"] <= a]
+            row = before.iloc[-1] if len(before) else None
+            s = 1.0 if row is None else float(row["survival"])
+            lo = 1.0 if row is None else row["ci_low"]
+            hi = 1.0 if row is None else row["ci_high"]
+            est.append(Cell(fmt(s, 3)))
+            ci.append(Cell(f"{fmt(lo, 3)}, {fmt(hi, 3)}", wrap="[]"))
+            for stat, v in (("survival", s), ("ci_low", lo), ("ci_high", hi)):
+                long.append({"row": str(group), "age": a, "statistic": stat, "value": v})
+        table.rows.append((str(group), est, "coef"))
+        table.rows.append(("", ci, "se"))
+    table.notes.append("Kaplan\u2013Meier estimates by age; 95% confidence intervals in brackets.")
+    table.data = pd.DataFrame(long, columns=["row", "age", "statistic", "value"])
+    return table
+
+
+def frame_table(
+    frame: pd.DataFrame, *, caption: str = "", digits: int = 1, notes: Sequence[str] = ()
+) -> Table:
+    """A descriptive data frame as a table (integers as integers, floats with ``digits`` decimals)."""
+    align = "l" + "".join("r" if pd.api.types.is_numeric_dtype(frame[c]) else "l" for c in frame.columns[1:])
+    table = Table(caption=caption, header=[[str(c) for c in frame.columns]], align=align, notes=list(notes))
+    for row in frame.itertuples(index=False):
+        cells = []
+        for v in row[1:]:
+            if isinstance(v, (int, np.integer)) and not isinstance(v, bool):
+                cells.append(Cell(str(int(v))))
+            elif isinstance(v, (float, np.floating)):
+                cells.append(Cell(fmt(v, digits)))
+            else:
+                cells.append(Cell("" if v is None or v is pd.NA else str(v)))
+        table.rows.append((str(row[0]), cells, "stat"))
+    table.data = frame.reset_index(drop=True)
+    return table
+
+
+# --------------------------------------------------------------------------------------------------------
+# Descriptive tables
+
+
+def population_summary(population: pd.DataFrame, *, period: int = 5) -> pd.DataFrame:
+    """Population by period: density on 1 January at the start and end, mean density, foundings, exits.
+
+    Periods are consecutive blocks of ``period`` calendar years starting at the first year of the
+    window; the last block may be shorter.
+    """
+    pop = population.sort_values("year").reset_index(drop=True)
+    first = int(pop["year"].iloc[0])
+    block = (pop["year"] - first) // period
+    rows = []
+    for _, g in pop.groupby(block, sort=True):
+        y0, y1 = int(g["year"].iloc[0]), int(g["year"].iloc[-1])
+        row: dict[str, Any] = {
+            "Period": f"{y0}\u2013{y1}" if y1 > y0 else str(y0),
+            "N (1 Jan, first year)": g["density"].iloc[0],
+            "N (1 Jan, last year)": g["density"].iloc[-1],
+            "Mean N": float(g["density"].mean()),
+        }
+        for col, name in (("foundings", "Foundings"), ("exits", "Exits"), ("exits_death", "Deaths")):
+            if col in g and g[col].notna().any():
+                row[name] = int(g[col].sum())
+        rows.append(row)
+    out = pd.DataFrame(rows)
+    for col in ("N (1 Jan, first year)", "N (1 Jan, last year)"):
+        if out[col].notna().all() and (out[col] % 1 == 0).all():
+            out[col] = out[col].astype(int)
+    return out
+
+
+def cleaning_summary(log: pd.DataFrame) -> pd.DataFrame:
+    """Cleaning rules with the rows each touched, in the order the rules ran."""
+    out = log.rename(
+        columns={"rule": "Rule", "table": "Table", "rows": "Rows touched", "description": "What"}
+    )
+    return out[["Rule", "Table", "Rows touched", "What"]]
+
+
+def sample_construction(
+    organizations: pd.DataFrame | None,
+    spells: pd.DataFrame | None,
+    org_years: pd.DataFrame | None,
+    results: Mapping[str, Mapping[str, Mapping[str, Any]]],
+) -> pd.DataFrame:
+    """From organizations to spells to each model's estimation sample (n and events)."""
+    rows: list[dict[str, Any]] = []
+    if organizations is not None:
+        rows.append({"Step": "Organizations in the register", "n": len(organizations), "Events": None})
+        if "left_truncated" in organizations:
+            rows.append(
+                {
+                    "Step": "  of which left-truncated (founded before the window)",
+                    "n": int(organizations["left_truncated"].sum()),
+                    "Events": None,
+                }
+            )
+        if "founded_precision" in organizations:
+            rows.append(
+                {
+                    "Step": "  of which founding date unknown",
+                    "n": int((organizations["founded_precision"] == "unknown").sum()),
+                    "Events": None,
+                }
+            )
+        if "end_kind" in organizations:
+            rows.append(
+                {
+                    "Step": "  of which ended by death",
+                    "n": int((organizations["end_kind"] == "death").sum()),
+                    "Events": None,
+                }
+            )
+    if spells is not None:
+        rows.append(
+            {
+                "Step": "Spells (organization-years at risk)",
+                "n": len(spells),
+                "Events": int(spells["event"].sum()) if "event" in spells else None,
+            }
+        )
+    if org_years is not None:
+        rows.append({"Step": "Organization-years in the panel", "n": len(org_years), "Events": None})
+        if "growth" in org_years:
+            rows.append(
+                {
+                    "Step": "  with observed growth (survivors)",
+                    "n": int(org_years["growth"].notna().sum()),
+                    "Events": None,
+                }
+            )
+    for area, models in results.items():
+        for name, res in models.items():
+            n = _get(res, "sample", "n")
+            if n is None:
+                continue
+            rows.append(
+                {
+                    "Step": f"Model {area}/{name} ({_get(res, 'sample', 'unit')})",
+                    "n": n,
+                    "Events": _get(res, "sample", "events"),
+                }
+            )
+    out = pd.DataFrame(rows, columns=["Step", "n", "Events"])
+    out["Events"] = out["Events"].astype("Int64")
+    out["n"] = out["n"].astype("Int64")
+    return out
+
+
+# --------------------------------------------------------------------------------------------------------
+# Renderers
+
+_LATEX_SPECIAL = {
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+}
+_LATEX_UNICODE = {
+    "\u00b2": r"\textsuperscript{2}",
+    "\u2212": "$-$",
+    "\u2013": "--",
+    "\u2014": "---",
+    "\u03b1": r"$\alpha$",
+    "\u03c7": r"$\chi$",
+    "\u0304": "",
+    "\u2264": r"$\leq$",
+    "\u2265": r"$\geq$",
+    "\u00d7": r"$\times$",
+}
+
+
+def latex_escape(text: str) -> str:
+    """Escape LaTeX specials and map the few Unicode symbols the labels use to LaTeX commands."""
+    out = []
+    text = text.replace("\u03c7\u0304\u00b2", "\x00")
+    for ch in text:
+        if ch == "\x00":
+            out.append(r"$\bar{\chi}^2$")
+            continue
+        out.append(_LATEX_SPECIAL.get(ch, _LATEX_UNICODE.get(ch, ch)))
+    s = "".join(out)
+    return s.replace(r"$\chi$\textsuperscript{2}", r"$\chi^2$")
+
+
+_NEG = re.compile(r"(?<![\w.])-(?=\d)")
+
+
+def _latex_number(text: str) -> str:
+    """Escape a formatted number; a leading minus sign becomes a math minus ``$-$``."""
+    return _NEG.sub("$-$", latex_escape(text))
+
+
+def _latex_cell(cell: Cell) -> str:
+    if not cell.text:
+        return ""
+    body = _latex_number(cell.text)
+    if cell.wrap:
+        body = f"{cell.wrap[0]}{body}{cell.wrap[1]}"
+    if cell.stars:
+        body += f"$^{{{cell.stars}}}$"
+    return body
+
+
+def to_latex(table: Table) -> str:
+    """A booktabs ``tabular`` ready for ``\\input`` (needs ``\\usepackage{booktabs}``); notes follow it.
+
+    Labels and notes are escaped; Chinese text (e.g. a district in a failure reason) needs XeLaTeX or
+    LuaLaTeX with a CJK font (``xeCJK``/``ctex``) in the including document.
+    """
+    colspec = table.colspec()
+    lines = [
+        f"% {latex_escape(table.caption)}" if table.caption else "% table",
+        "% generated by reports.tables from result files; do not edit",
+        f"\\begin{{tabular}}{{{colspec}}}",
+        r"\toprule",
+    ]
+    for hdr in table.header:
+        lines.append(" & ".join(latex_escape(h) for h in hdr) + r" \\")
+    lines.append(r"\midrule")
+    for label, cells, kind in table.rows:
+        if kind == "rule":
+            lines.append(r"\midrule")
+            continue
+        lab = latex_escape(label)
+        if label.startswith("  "):
+            lab = r"\quad " + latex_escape(label.strip())
+        lines.append(" & ".join([lab, *(_latex_cell(c) for c in cells)]) + r" \\")
+    lines.append(r"\bottomrule")
+    lines.append(r"\end{tabular}")
+    if table.notes:
+        lines.append(r"\par\smallskip")
+        lines.append(r"{\footnotesize " + r" \\ ".join(latex_escape(n) for n in table.notes) + r"\par}")
+    return "\n".join(lines) + "\n"
+
+
+def to_html(table: Table) -> str:
+    """A plain HTML ``<table>`` (escaped) with caption, header, body and notes in the footer."""
+    esc = html.escape
+
+    def cell_html(c: Cell) -> str:
+        body = esc(f"{c.wrap[0]}{c.text}{c.wrap[1]}" if c.wrap and c.text else c.text)
+        return body + (f"<sup>{esc(c.stars)}</sup>" if c.stars else "")
+
+    out = ['<table class="orgecology-table">']
+    if table.caption:
+        out.append(f"<caption>{esc(table.caption)}</caption>")
+    out.append("<thead>")
+    for hdr in table.header:
+        out.append("<tr>" + "".join(f"<th>{esc(h)}</th>" for h in hdr) + "</tr>")
+    out.append("</thead>")
+    out.append("<tbody>")
+    for label, cells, kind in table.rows:
+        if kind == "rule":
+            out.append(f'<tr class="rule"><td colspan="{table.ncols}"></td></tr>')
+            continue
+        out.append(
+            f'<tr class="{kind}"><th scope="row">{esc(label.strip())}</th>'
+            + "".join(f"<td>{cell_html(c)}</td>" for c in cells)
+            + "</tr>"
+        )
+    out.append("</tbody>")
+    if table.notes:
+        out.append("<tfoot>")
+        for note in table.notes:
+            out.append(f'<tr><td colspan="{table.ncols}">{esc(note)}</td></tr>')
+        out.append("</tfoot>")
+    out.append("</table>")
+    return "\n".join(out) + "\n"
+
+
+def _md_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("*", "\\*").replace("_", "\\_")
+
+
+def to_markdown(table: Table) -> str:
+    """A pipe table (GitHub/Pandoc) with the SE rows beneath the coefficients and notes below."""
+    out = []
+    if table.caption:
+        out += [f"**{_md_escape(table.caption)}**", ""]
+    hdr = [" ".join(h[j] for h in table.header if h[j]).strip() for j in range(table.ncols)]
+    out.append("| " + " | ".join(_md_escape(h) for h in hdr) + " |")
+    out.append("|" + "|".join({"l": ":---", "c": ":---:", "r": "---:"}[a] for a in table.colspec()) + "|")
+    for label, cells, kind in table.rows:
+        if kind == "rule":
+            continue
+        out.append(
+            "| " + " | ".join([_md_escape(label.strip()), *(_md_escape(c.plain()) for c in cells)]) + " |"
+        )
+    if table.notes:
+        out.append("")
+        out += [_md_escape(n) + "  " for n in table.notes]
+    return "\n".join(out) + "\n"
+
+
+def to_csv_frame(table: Table) -> pd.DataFrame:
+    """The table's numbers at full precision in long form (what the CSV output holds)."""
+    return table.data
+
+
+def to_typst(table: Table) -> dict[str, Any]:
+    """JSON-ready form for the Typst template: header rows, rows of plain strings, kinds, notes."""
+    rows, kinds, rules = [], [], []
+    for label, cells, kind in table.rows:
+        if kind == "rule":
+            rules.append(len(rows))
+            continue
+        indent = "\u2003" if label.startswith("  ") else ""
+        rows.append([indent + label.strip(), *(c.plain() for c in cells)])
+        kinds.append(kind)
+    return {
+        "caption": table.caption,
+        "header": table.header,
+        "rows": rows,
+        "kinds": kinds,
+        "rules": rules,
+        "notes": table.notes,
+        "align": table.colspec(),
+    }
+
+
+def write_table(table: Table, stem: str | Path, formats: Sequence[str] = FORMATS) -> list[Path]:
+    """Write ``stem.tex``/``.html``/``.md``/``.csv`` atomically; returns the paths written."""
+    stem = Path(stem)
+    written = []
+    for f in formats:
+        path = stem.with_suffix(f".{f}")
+        if f == "tex":
+            write_text(path, to_latex(table))
+        elif f == "html":
+            write_text(path, to_html(table))
+        elif f == "md":
+            write_text(path, to_markdown(table))
+        elif f == "csv":
+            write_csv(path, to_csv_frame(table))
+        else:
+            raise ValueError(f"unknown table format {f!r}; use one of {FORMATS}")
+        written.append(path)
+    return written
+
+
+# --------------------------------------------------------------------------------------------------------
+# The set of tables of one dataset
+
+_REGRESSION_FAMILIES = {
+    "poisson",
+    "negative_binomial",
+    "cox",
+    "piecewise_exponential",
+    "ols",
+    "ols_fe",
+    "gibrat",
+    "logistic",
+    "cloglog",
+    "weibull",
+    "gompertz",
+    "logit",
+}
+_AREA_TITLES = {
+    "founding": "Founding rate models",
+    "survival": "Mortality models",
+    "growth": "Growth models",
+    "bottleneck": "Carrying capacity",
+}
+
+
+def build_tables(
+    results: Mapping[str, Mapping[str, Mapping[str, Any]]],
+    *,
+    population: pd.DataFrame | None = None,
+    organizations: pd.DataFrame | None = None,
+    spells: pd.DataFrame | None = None,
+    org_years: pd.DataFrame | None = None,
+    cleaning_log: pd.DataFrame | None = None,
+    labels: Mapping[str, str] | None = None,
+    period: int = 5,
+) -> dict[str, Table]:
+    """Every table of one dataset, keyed by a file stem (``founding``, ``survival_cox_tests``, …).
+
+    Regression families get one side-by-side table per area; recorded tests of survival models
+    (PH tests) and derived quantities get their own tables; descriptive tables come from the derived
+    data when given.
+    """
+    tables: dict[str, Table] = {}
+    if population is not None and len(population):
+        tables["population_by_period"] = frame_table(
+            population_summary(population, period=period),
+            caption="Population by period",
+            notes=["N is density on 1 January; foundings and exits are counted within the calendar year."],
+        )
+    if cleaning_log is not None:
+        tables["cleaning_log"] = frame_table(
+            cleaning_summary(cleaning_log), caption="Cleaning log: rows touched per rule"
+        )
+    sample = sample_construction(organizations, spells, org_years, results)
+    if len(sample):
+        tables["sample_construction"] = frame_table(sample, caption="Sample construction")
+    for area, models in results.items():
+        regs = [r for r in models.values() if r["family"] in _REGRESSION_FAMILIES or r.get("terms")]
+        if area == "bottleneck":
+            regs = [r for r in regs if r.get("terms")]
+        if regs:
+            # split by family group so that Cox and piecewise-exponential are not forced into one block
+            groups: dict[str, list[Mapping[str, Any]]] = {}
+            for r in regs:
+                key = {"negative_binomial": "count", "poisson": "count", "ols_fe": "ols"}.get(
+                    r["family"], r["family"]
+                )
+                if area == "bottleneck":  # different models, never columns of one nested sequence
+                    key = r["model"]
+                groups.setdefault(key, []).append(r)
+            for key, group in groups.items():
+                group = sorted(group, key=nesting_order)
+                stem = area if len(groups) == 1 else f"{area}_{key}"
+                tables[stem] = regression_table(
+                    group, caption=f"{_AREA_TITLES.get(area, area)} ({key})", labels=labels
+                )
+        for name, res in models.items():
+            if res.get("tests") and res["family"] == "cox":
+                tables[f"{area}_{name}_tests"] = model_tests_table(res, caption=f"Tests of {name}")
+            if any(c == "km" or c.startswith("km_") for c in res.get("curves", {})):
+                tables[f"{area}_{name}"] = km_table(
+                    res,
+                    caption=f"Kaplan\u2013Meier survival by {res.get('specification', {}).get('group', 'group')}",
+                )
+        derived = [
+            r
+            for r in models.values()
+            if any(_scalar(v) is not None for v in r.get("derived", {}).values())
+            and r["family"] not in ("poisson", "negative_binomial")
+        ]
+        if derived:
+            tables[f"{area}_derived"] = derived_table(
+                derived, caption=f"{_AREA_TITLES.get(area, area)}: derived quantities"
+            )
+    return tables
+
+
+def render_tables(
+    dataset: str,
+    results_dir: str | Path,
+    processed_dir: str | Path,
+    out_dir: str | Path,
+    *,
+    clean_dir: str | Path | None = None,
+    formats: Sequence[str] = FORMATS,
+    labels: Mapping[str, str] | None = None,
+    period: int = 5,
+) -> dict[str, Table]:
+    """Stage adapter: read the results and derived data of ``dataset`` and write every table.
+
+    Writes ``out_dir/<stem>.{tex,html,md,csv}`` atomically and returns the tables (the report reuses
+    them so the PDF shows exactly the same strings).
+    """
+    from reports.collect import load_results, read_cleaning_log, read_table
+
+    processed = Path(processed_dir)
+    tables = build_tables(
+        load_results(results_dir),
+        population=read_table(processed / "population.parquet"),
+        organizations=read_table(processed / "organizations.parquet"),
+        spells=read_table(processed / "spells.parquet"),
+        org_years=read_table(processed / "org_years.parquet"),
+        cleaning_log=read_cleaning_log(clean_dir) if clean_dir is not None else None,
+        labels=labels,
+        period=period,
+    )
+    for stem, table in tables.items():
+        write_table(table, Path(out_dir) / stem, formats)
+    return tables

@@ -1,0 +1,146 @@
+"""The PDF report: sections, every figure, Chinese text, truth table, absent sections, stable bytes."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pypdf
+import pytest
+
+from reports.collect import load_results
+from reports.report import build_bundle, render_report, truth_table
+
+FIX = Path(__file__).resolve().parents[1] / "fixtures" / "results_example"
+RESULTS = FIX / "results" / "default"
+PROCESSED = FIX / "processed" / "default"
+CLEAN = FIX / "interim" / "default" / "clean"
+PROVENANCE = {
+    "commit": "0123456789abcdef0123456789abcdef01234567",
+    "inputs": {"data/raw/default/organizations.csv": "ab" * 32},
+    "params": {"fit_founding": {"density_scale": 100}},
+    "packages": {"numpy": "2.4.0", "statsmodels": "0.15.0"},
+    "seeds": {"simulate": 20261126},
+}
+DISCUSSION = "街道社会工作服务站的发展出现瓶颈。\n\nThe founding rate peaks inside the observed range."
+
+
+def _render(out: Path, results_dir: Path = RESULTS, truth: dict | None = None) -> Path:
+    return render_report(
+        "default",
+        results_dir,
+        PROCESSED,
+        out,
+        PROVENANCE,
+        truth=truth,
+        discussion=DISCUSSION,
+        clean_dir=CLEAN,
+    )
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory) -> tuple[Path, str]:
+    truth = json.loads((FIX / "truth.json").read_text(encoding="utf-8"))
+    pdf = _render(tmp_path_factory.mktemp("rep") / "default.pdf", truth=truth)
+    text = "\n".join(page.extract_text() for page in pypdf.PdfReader(pdf).pages)
+    return pdf, text
+
+
+def test_report_has_every_section(report):
+    _, text = report
+    for title in (
+        "Data and provenance",
+        "Cleaning log",
+        "Descriptives",
+        "Founding",
+        "Mortality",
+        "Growth",
+        "Bottleneck",
+        "True versus estimated parameters",
+        "Discussion",
+    ):
+        assert re.search(rf"\d+\.\s*{title}", text), title
+    assert PROVENANCE["commit"] in text
+    assert "ab" * 32 in text and "20261126" in text and "statsmodels 0.15.0" in text
+    assert "1 January" in text and "left truncation" in text  # conventions are stated
+
+
+def test_report_includes_every_figure(report):
+    import pandas as pd
+
+    from reports.figures import build_figures, setup_matplotlib
+
+    setup_matplotlib()
+    figs = build_figures(
+        load_results(RESULTS),
+        population=pd.read_parquet(PROCESSED / "population.parquet"),
+        org_years=pd.read_parquet(PROCESSED / "org_years.parquet"),
+    )
+    _, text = report
+    numbers = {int(n) for n in re.findall(r"Figure\s*(\d+)\s*:", text)}
+    assert numbers == set(range(1, len(figs) + 1))
+    flat = " ".join(text.split())
+    for _, _, caption in figs:
+        assert " ".join(caption.split())[:40] in flat
+
+
+def test_chinese_text_extracts(report):
+    _, text = report
+    assert "街道社会工作服务站的发展出现瓶颈" in text  # discussion
+    for district in ("朝阳区", "海淀区", "东城区", "西城区"):
+        assert district in text  # Kaplan–Meier table by district
+
+
+def test_numbers_in_the_pdf_come_from_the_results(report):
+    _, text = report
+    res = load_results(RESULTS)
+    nb = res["founding"]["nb_density2"]
+    assert f"{nb['derived']['alpha']['estimate']:.3f}" in text
+    assert f"{res['bottleneck']['logistic_density']['derived']['K']['estimate']:.3f}" in text
+    assert nb["fit"]["converged"] and "nb_district_fe" in text and "not estimated" in text
+
+
+def test_truth_table_coverage():
+    results = load_results(RESULTS)
+    truth = {
+        "founding/poisson_density2/density": 0.9,
+        "founding/poisson_density2/density_sq": 50.0,
+        "bottleneck/logistic_density/K": results["bottleneck"]["logistic_density"]["derived"]["K"][
+            "estimate"
+        ],
+        "founding/missing_model/density": 1.0,
+    }
+    table = truth_table(truth, results)
+    covered = [cells[-1].text for _, cells, _ in table.rows]
+    assert covered == ["yes", "no", "yes", ""]
+    assert table.rows[-1][1][2].text == "not estimated"
+
+
+def test_absent_sections_say_so(tmp_path):
+    only = tmp_path / "results"
+    for area in ("founding", "bottleneck"):
+        shutil.copytree(RESULTS / area, only / area)
+    pdf = _render(tmp_path / "pop.pdf", results_dir=only)
+    text = "\n".join(page.extract_text() for page in pypdf.PdfReader(pdf).pages)
+    assert "No mortality models" in " ".join(text.split())
+    assert "No growth models" in " ".join(text.split())
+    assert "True versus estimated" not in text
+
+
+def test_two_renders_are_byte_identical(report, tmp_path):
+    pdf, _ = report
+    again = _render(
+        tmp_path / "again.pdf", truth=json.loads((FIX / "truth.json").read_text(encoding="utf-8"))
+    )
+    assert pdf.read_bytes() == again.read_bytes()
+    assert b"/CreationDate" not in again.read_bytes()
+
+
+def test_bundle_holds_only_strings_from_tables():
+    results = load_results(RESULTS)
+    bundle = build_bundle("default", {}, [], results, provenance={})
+    titles = [s["title"] for s in bundle["sections"]]
+    assert titles[:3] == ["Data and provenance", "Cleaning log", "Descriptives"]
+    assert not bundle["sections"][1]["present"]

@@ -1,0 +1,374 @@
+"""Publication tables: every family and format renders, LaTeX numbers equal the JSON, bytes are stable."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from reports.collect import load_results, read_cleaning_log
+from reports.tables import (
+    FORMATS,
+    build_tables,
+    derived_table,
+    fmt,
+    km_table,
+    latex_escape,
+    model_tests_table,
+    nesting_order,
+    population_summary,
+    regression_table,
+    render_tables,
+    stars,
+    to_csv_frame,
+    to_html,
+    to_latex,
+    to_markdown,
+)
+
+FIX = Path(__file__).resolve().parents[1] / "fixtures" / "results_example"
+RESULTS = FIX / "results" / "default"
+PROCESSED = FIX / "processed" / "default"
+CLEAN = FIX / "interim" / "default" / "clean"
+
+
+@pytest.fixture(scope="module")
+def results() -> dict:
+    return load_results(RESULTS)
+
+
+@pytest.fixture(scope="module")
+def all_results(results) -> list[dict]:
+    return [r for models in results.values() for r in models.values()]
+
+
+def test_fixture_covers_every_family(all_results):
+    families = {r["family"] for r in all_results}
+    assert {
+        "poisson",
+        "negative_binomial",
+        "cox",
+        "piecewise_exponential",
+        "kaplan_meier",
+        "aalen_johansen",
+        "ols",
+        "ols_fe",
+        "logistic",
+        "structural_break",
+    } <= families
+    assert any(not r["fit"]["converged"] and r["fit"]["reason"] for r in all_results)
+
+
+@pytest.mark.parametrize(
+    ("p", "expected"),
+    [
+        (0.2, ""),
+        (0.05, ""),
+        (0.0499, "*"),
+        (0.01, "*"),
+        (0.0099, "**"),
+        (0.001, "**"),
+        (0.00099, "***"),
+        (None, ""),
+        (math.nan, ""),
+    ],
+)
+def test_stars_thresholds(p, expected):
+    assert stars(p) == expected
+
+
+def test_fmt_never_negative_zero_and_handles_missing():
+    assert fmt(-0.0001, 3) == "0.000"
+    assert fmt(-0.0006, 3) == "-0.001"
+    assert fmt(None) == "" and fmt(math.nan) == "" and fmt(math.inf) == ""
+    assert fmt(True) == "yes"
+
+
+def _render_all(table) -> dict[str, str]:
+    return {
+        "tex": to_latex(table),
+        "html": to_html(table),
+        "md": to_markdown(table),
+        "csv": to_csv_frame(table).to_csv(index=False),
+    }
+
+
+def test_every_family_renders_in_every_format(all_results):
+    for res in all_results:
+        tables = [regression_table([res], caption=res["model"])]
+        if res["tests"]:
+            tables.append(model_tests_table(res))
+        if res["derived"]:
+            tables.append(derived_table([res]))
+        if "km" in res["curves"]:
+            tables.append(km_table(res))
+        for table in tables:
+            out = _render_all(table)
+            assert "\\begin{tabular}" in out["tex"] and "\\bottomrule" in out["tex"]
+            ET.fromstring(out["html"])  # well-formed
+            assert out["md"].count("|") > 2
+            assert set(out) == set(FORMATS)
+        if res["terms"]:
+            tex = to_latex(tables[0])
+            assert tex.count("\\\\") >= 2 * len(res["terms"])
+
+
+# ---- parse LaTeX back and compare with the JSON -------------------------------------------------------
+
+
+def _parse_latex(tex: str) -> tuple[list[str], list[tuple[str, list[str]]]]:
+    body = tex.split("\\midrule", 1)[1].split("\\bottomrule")[0]
+    header = tex.split("\\toprule", 1)[1].split("\\midrule", 1)[0]
+    hdr_rows = [r.strip() for r in header.split("\\\\") if r.strip()]
+    models = [c.strip().replace("\\_", "_") for c in hdr_rows[1].split("&")[1:]]
+    rows = []
+    for line in body.split("\n"):
+        line = line.strip()
+        if not line.endswith("\\\\"):
+            continue
+        cells = [c.strip() for c in line[:-2].split("&")]
+        rows.append((cells[0], cells[1:]))
+    return models, rows
+
+
+def _num(cell: str) -> tuple[float, str]:
+    star = re.search(r"\$\^\{(\**)\}\$", cell)
+    text = re.sub(r"\$\^\{\**\}\$", "", cell).replace("$-$", "-").strip("()[] ")
+    return float(text), star.group(1) if star else ""
+
+
+def test_latex_numbers_equal_the_json(results):
+    group = sorted(results["founding"].values(), key=nesting_order)
+    tex = to_latex(regression_table(group))
+    models, rows = _parse_latex(tex)
+    assert models == [r["model"] for r in group]
+    labels = [label for label, _ in rows]
+    checked = 0
+    for j, res in enumerate(group):
+        for term in res["terms"]:
+            if term["term"] == "alpha":  # NB dispersion: shown in the alpha block, checked below
+                continue
+            # the coefficient row is the one whose label is the term's label; SE row follows it
+            idx = next(
+                i for i, (lab, cells) in enumerate(rows) if lab and cells[j] and _matches(term["term"], lab)
+            )
+            coef, star = _num(rows[idx][1][j])
+            se, _ = _num(rows[idx + 1][1][j])
+            assert coef == pytest.approx(round(term["coef"], 3), abs=1e-12)
+            assert se == pytest.approx(round(term["se"], 3), abs=1e-12)
+            assert star == stars(term["p"])
+            checked += 1
+        if res["fit"].get("loglik") is not None:
+            ll, _ = _num(rows[labels.index("Log-likelihood")][1][j])
+            assert ll == pytest.approx(round(res["fit"]["loglik"], 2), abs=1e-12)
+            aic, _ = _num(rows[labels.index("AIC")][1][j])
+            assert aic == pytest.approx(round(res["fit"]["aic"], 2), abs=1e-12)
+        n, _ = _num(rows[labels.index("N")][1][j])
+        assert n == res["sample"]["n"]
+        if "n_star" in res["derived"]:
+            ns, _ = _num(rows[labels.index("Density at peak founding N*")][1][j])
+            assert ns == pytest.approx(round(res["derived"]["n_star"]["estimate"], 1), abs=1e-12)
+            ci = rows[labels.index("\\quad 95\\% CI (delta method)")][1][j].replace("$-$", "-").strip("[]")
+            lo, hi = (float(x) for x in ci.split(","))
+            assert lo == pytest.approx(round(res["derived"]["n_star"]["ci_low"], 1), abs=1e-12)
+            assert hi == pytest.approx(round(res["derived"]["n_star"]["ci_high"], 1), abs=1e-12)
+        if "alpha" in res["derived"]:
+            a, _ = _num(rows[labels.index("$\\alpha$ (NB2 dispersion)")][1][j])
+            assert a == pytest.approx(round(res["derived"]["alpha"]["estimate"], 3), abs=1e-12)
+    assert checked == sum(len([t for t in r["terms"] if t["term"] != "alpha"]) for r in group) > 8
+
+
+def _matches(term: str, latex_label: str) -> bool:
+    from reports.labels import term_label
+
+    return latex_escape(term_label(term, 100)) == latex_label
+
+
+def test_lr_row_uses_the_recorded_test(results):
+    group = sorted(results["founding"].values(), key=nesting_order)
+    table = regression_table(group)
+    lr = next(cells for label, cells, _ in table.rows if label.startswith("LR \u03c7"))
+    for j, res in enumerate(group):
+        recorded = [t for t in res["tests"] if j > 0 and t["name"] == f"LR vs {group[j - 1]['model']}"]
+        if recorded:
+            assert lr[j].text == fmt(recorded[0]["statistic"], 2)
+            assert lr[j].stars == stars(recorded[0]["p"])
+        else:
+            assert lr[j].text == ""
+
+
+def test_failed_model_keeps_its_column_and_reason(results):
+    group = sorted(results["founding"].values(), key=nesting_order)
+    table = regression_table(group)
+    failed = [r for r in group if not r["fit"]["converged"]]
+    assert failed and group[-1] is failed[0]  # failed models sort last
+    conv = next(cells for label, cells, _ in table.rows if label == "Converged")
+    assert conv[-1].text == "no"
+    assert any(failed[0]["fit"]["reason"] in note for note in table.notes)
+
+
+def test_notes_state_star_legend_and_se_types(results):
+    group = sorted(results["founding"].values(), key=nesting_order)
+    notes = " ".join(regression_table(group).notes)
+    assert "* p < 0.05, ** p < 0.01, *** p < 0.001" in notes
+    assert "observed information incl. alpha" in notes
+    cox = regression_table([results["survival"]["cox_funding"]])
+    assert "clustered by organization" in " ".join(cox.notes)
+
+
+def test_density_label_carries_the_scale(results):
+    table = regression_table([results["founding"]["poisson_density2"]])
+    labels = [label for label, _, _ in table.rows]
+    assert "Density (N/100)" in labels
+    assert "Density\u00b2 (N/100)\u00b2" in labels
+
+
+def test_csv_carries_full_precision(results, tmp_path):
+    res = results["founding"]["poisson_density2"]
+    table = regression_table([res])
+    path = tmp_path / "t.csv"
+    to_csv_frame(table).to_csv(path, index=False)
+    back = pd.read_csv(path)
+    for term in res["terms"]:
+        row = back[(back["term"] == term["term"]) & (back["statistic"] == "coef")]
+        assert float(row["value"].iloc[0]) == term["coef"]  # exact round trip
+
+
+def test_latex_escapes_specials():
+    table = regression_table([_synthetic("m_1")], labels={"x": "Share & 100% of $_#"})
+    tex = to_latex(table)
+    assert "Share \\& 100\\% of \\$\\_\\#" in tex
+    assert "m\\_1" in tex
+
+
+def _synthetic(model: str, **kw) -> dict:
+    base = {
+        "model": model,
+        "family": "poisson",
+        "specification": {},
+        "sample": {"unit": "x", "n": 3},
+        "fit": {"converged": True, "reason": None},
+        "derived": {},
+        "tests": [],
+        "curves": {},
+        "terms": [
+            {"term": "x", "coef": -1.5, "se": None, "z": None, "p": None, "ci_low": None, "ci_high": None}
+        ],
+    }
+    base.update(kw)
+    return base
+
+
+def test_hostile_inputs_render():
+    for table in (
+        regression_table([]),
+        regression_table([_synthetic("a", terms=[])]),
+        regression_table([_synthetic("a")]),
+    ):
+        out = _render_all(table)
+        assert "\\end{tabular}" in out["tex"]
+        ET.fromstring(out["html"])
+
+
+def test_population_summary_sums_to_totals():
+    pop = pd.read_parquet(PROCESSED / "population.parquet")
+    summary = population_summary(pop, period=5)
+    assert summary["Foundings"].sum() == pop["foundings"].sum()
+    assert summary["Exits"].sum() == pop["exits"].sum()
+    assert summary["N (1 Jan, first year)"].iloc[1] == pop["density"].iloc[5]
+    assert len(summary) == math.ceil(len(pop) / 5)
+
+
+def test_cleaning_log_reader_accepts_summary_and_row_logs(tmp_path):
+    summary = read_cleaning_log(CLEAN)
+    assert list(summary.columns) == ["rule", "table", "rows", "description"]
+    assert summary["rows"].sum() == 22
+    rows = [{"rule": "negative_size", "table": "panel", "action": "set missing"}] * 3 + [
+        {"rule": "normalize_ids", "table": "organizations", "action": "folded"}
+    ]
+    (tmp_path / "cleaning_log.json").write_text(json.dumps(rows), encoding="utf-8")
+    log = read_cleaning_log(tmp_path)
+    assert log.to_dict("records") == [
+        {"rule": "negative_size", "table": "panel", "rows": 3, "description": "set missing"},
+        {"rule": "normalize_ids", "table": "organizations", "rows": 1, "description": "folded"},
+    ]
+    assert read_cleaning_log(tmp_path / "missing") is None
+
+
+def test_build_tables_and_byte_identical_renders(tmp_path):
+    first = render_tables("default", RESULTS, PROCESSED, tmp_path / "a", clean_dir=CLEAN)
+    render_tables("default", RESULTS, PROCESSED, tmp_path / "b", clean_dir=CLEAN)
+    for stem in (
+        "founding",
+        "survival_cox",
+        "survival_piecewise_exponential",
+        "growth",
+        "bottleneck",
+        "bottleneck_derived",
+        "population_by_period",
+        "cleaning_log",
+        "sample_construction",
+        "survival_km_district",
+        "survival_cox_funding_tests",
+    ):
+        assert stem in first
+    files = sorted(p.name for p in (tmp_path / "a").iterdir())
+    assert len(files) == 4 * len(first)
+    for name in files:
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+
+
+def test_tables_without_optional_inputs(results):
+    tables = build_tables({"founding": results["founding"], "survival": {}, "growth": {}, "bottleneck": {}})
+    assert set(tables) == {"founding", "sample_construction"}
+
+
+def test_alpha_block_reads_the_recorded_boundary_test(results):
+    nb = results["founding"]["nb_density2"]
+    table = regression_table([nb])
+    labels = [label for label, _, _ in table.rows]
+    assert "alpha" not in labels and "\u03b1 (NB2 dispersion)" in labels
+    boundary = next(t for t in nb["tests"] if t["name"].startswith("LR alpha=0"))
+    row = next(cells for label, cells, _ in table.rows if label.startswith("LR test \u03b1 = 0"))
+    assert row[0].text == fmt(boundary["statistic"], 2) and row[0].stars == stars(boundary["p"])
+
+
+def test_hidden_fixed_effects_get_one_row(results):
+    res = json.loads(json.dumps(results["founding"]["poisson_density2"]))
+    res["terms"].append(
+        {
+            "term": "fe[district=b]",
+            "coef": 0.1,
+            "se": 0.05,
+            "z": 2.0,
+            "p": 0.04,
+            "ci_low": 0.0,
+            "ci_high": 0.2,
+        }
+    )
+    res["specification"]["fixed_effects"] = {
+        "variable": "district",
+        "terms": ["fe[district=b]"],
+        "display": False,
+    }
+    table = regression_table([res])
+    labels = [label for label, _, _ in table.rows]
+    assert not any("fe[" in lab for lab in labels)
+    fe = next(cells for label, cells, _ in table.rows if label == "Fixed effects")
+    assert fe[0].text == "district"
+
+
+def test_km_per_group_curves_equal_long_curve(results):
+    long = results["survival"]["km_district"]
+    frame = pd.DataFrame(long["curves"]["km"])
+    split = json.loads(json.dumps(long))
+    split["curves"] = {
+        f"km_{g}": d.drop(columns="group").to_dict("list") for g, d in frame.groupby("group", sort=False)
+    }
+    assert to_latex(km_table(split)) == to_latex(km_table(long))
+    assert "survival_km_district" in build_tables({"survival": {"km_district": split}})
