@@ -75,6 +75,7 @@ class FoundingSpec:
     density_scale, mass_scale : a positive number, or ``"auto"`` (power of ten putting the maximum in
         [1, 10)).
     period_column : categorical column for the ``period`` term.
+    period_reference : reference level of the period dummies (default: the first level in sort order).
     outcome : count column (foundings).
     offset, exposure : optional column names (log-scale offset; exposure enters as log(exposure)).
     grid_points : points of the multiplier curve.
@@ -85,6 +86,7 @@ class FoundingSpec:
     density_scale: float | str = "auto"
     mass_scale: float | str = "auto"
     period_column: str | None = None
+    period_reference: str | None = None
     outcome: str = FOUNDINGS
     offset: str | None = None
     exposure: str | None = None
@@ -279,6 +281,9 @@ def build_founding_design(
             x[t] = used[t] - used[t].min() if len(used) else used[t]
         elif t == "period":
             levels = sorted(pd.unique(used[t]).tolist(), key=str)
+            if spec.period_reference is not None and spec.period_reference in levels:
+                levels.remove(spec.period_reference)
+                levels.insert(0, spec.period_reference)
             for lev in levels[1:]:
                 x[f"period[{lev}]"] = (used[t] == lev).astype(float)
         else:

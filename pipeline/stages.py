@@ -84,6 +84,15 @@ _RESULTS_CODE = ("analysis/results.py", "analysis/result.schema.json", "analysis
 
 STAGES += (
     Stage(
+        name="fit_founding",
+        module="analysis.fit_founding",
+        deps=(P.PROCESSED,),
+        outs=(P.RESULTS.replace("{area}", "founding"),),
+        params=("datasets.{dataset}", "fit_founding"),
+        applies=_has_foundings,
+        code=(*_RESULTS_CODE, "analysis/fit_founding.py", "analysis/founding.py", "analysis/count_models.py"),
+    ),
+    Stage(
         name="fit_growth",
         module="analysis.fit_growth",
         deps=(P.PROCESSED,),
