@@ -33,6 +33,14 @@ def fit_founding(
 
     The density scale is the dataset's (one declared number, recorded in each result).
     """
+    if "foundings" not in population or population["foundings"].notna().sum() == 0:
+        return [
+            ModelResult.failed(
+                reason="this dataset has no foundings series (population counts only): founding models do not apply",
+                dataset=dataset, stage="fit_founding", model="not_applicable", family="none", method="none",
+                sample={"unit": "population-year", "n": 0},
+            )
+        ]
     cfg = {**spec, "density_scale": density_scale}
     founding_spec = FoundingSpec.from_mapping(cfg)
     results = fit_founding_models(population, spec=founding_spec, families=families, se_type=se_type, dataset=dataset)

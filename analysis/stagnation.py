@@ -252,3 +252,28 @@ def fit_stagnation(
         if c in events
     ]
     return StagnationFit(stag, diss, events[keep_cols])
+
+
+def cumulative_incidence(events: pd.DataFrame, *, time_col: str = "time") -> pd.DataFrame:
+    """Discrete-time Aalen–Johansen cumulative incidence of stagnation and dissolution.
+
+    At the n-th year at risk t, with n_t organizations at risk and d_k(t) events of kind k:
+    S(t) = Π_{u≤t} (1 − Σ_k d_k(u)/n_u) and CIF_k(t) = Σ_{u≤t} S(u−1)·d_k(u)/n_u (organizations leaving
+    without an event are censored). Returns a long frame ``cause, time, estimate, n_risk``.
+    """
+    if events.empty:
+        return pd.DataFrame(columns=["cause", "time", "estimate", "n_risk"])
+    g = events.groupby(time_col)
+    table = pd.DataFrame(
+        {"n_risk": g.size(), STAGNATION: g["y_stagnation"].sum(), DISSOLUTION: g["y_dissolution"].sum()}
+    ).sort_index()
+    surv_prev = 1.0
+    rows = []
+    cif = {STAGNATION: 0.0, DISSOLUTION: 0.0}
+    for t, row in table.iterrows():
+        n = float(row["n_risk"])
+        for cause in (STAGNATION, DISSOLUTION):
+            cif[cause] += surv_prev * float(row[cause]) / n
+            rows.append({"cause": cause, "time": int(t), "estimate": cif[cause], "n_risk": int(n)})
+        surv_prev *= 1.0 - (float(row[STAGNATION]) + float(row[DISSOLUTION])) / n
+    return pd.DataFrame(rows)

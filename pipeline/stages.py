@@ -22,10 +22,6 @@ def _organizations(ds: dict[str, Any]) -> bool:
     return ds["kind"] == "organizations"
 
 
-def _has_foundings(ds: dict[str, Any]) -> bool:
-    return ds["kind"] == "organizations" or "foundings" in ds["population"]["columns"]
-
-
 def _has_size(ds: dict[str, Any]) -> bool:
     return ds["kind"] == "organizations" and "size" in ds.get("panel", {}).get("measures", {})
 
@@ -89,8 +85,17 @@ STAGES += (
         deps=(P.PROCESSED,),
         outs=(P.RESULTS.replace("{area}", "founding"),),
         params=("datasets.{dataset}", "fit_founding"),
-        applies=_has_foundings,
         code=(*_RESULTS_CODE, "analysis/fit_founding.py", "analysis/founding.py", "analysis/count_models.py"),
+    ),
+    Stage(
+        name="fit_bottleneck",
+        module="analysis.fit_bottleneck",
+        deps=(P.PROCESSED, P.RESULTS.replace("{area}", "founding")),
+        outs=(P.RESULTS.replace("{area}", "bottleneck"),),
+        params=("datasets.{dataset}", "fit_bottleneck", "seed"),
+        code=(*_RESULTS_CODE, "analysis/fit_bottleneck.py", "analysis/logistic.py", "analysis/breaks.py",
+              "analysis/equilibrium.py", "analysis/stagnation.py", "analysis/founding.py",
+              "analysis/count_models.py"),
     ),
     Stage(
         name="fit_growth",

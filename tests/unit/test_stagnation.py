@@ -139,3 +139,17 @@ def test_no_stagnation_events_recorded():
     assert not out.stagnation.fit["converged"] and "no stagnation events" in out.stagnation.fit["reason"]
     assert len(out.events) > 0
     validate_result(out.stagnation.to_dict())
+
+
+def test_cumulative_incidence_hand_checked():
+    from analysis.stagnation import cumulative_incidence
+
+    # time 1: 4 at risk, 1 stagnation; time 2: 2 at risk (one censored), 1 dissolution
+    ev = pd.DataFrame(
+        {"time": [1, 1, 1, 1, 2, 2], "y_stagnation": [1, 0, 0, 0, 0, 0], "y_dissolution": [0, 0, 0, 0, 1, 0]}
+    )
+    cif = cumulative_incidence(ev).set_index(["cause", "time"])["estimate"]
+    assert cif[("stagnation", 1)] == pytest.approx(0.25)
+    assert cif[("dissolution", 1)] == pytest.approx(0.0)
+    assert cif[("stagnation", 2)] == pytest.approx(0.25)
+    assert cif[("dissolution", 2)] == pytest.approx(0.75 * 0.5)
