@@ -25,6 +25,7 @@ def _all_targets():
     for stage in STAGES:
         for ds in datasets_for(stage, PARAMS):
             targets.extend(stage.paths("outs", ds))
+            targets.extend(stage.paths("metrics", ds))
     return targets
 
 
@@ -43,7 +44,7 @@ for _stage in STAGES:
             deps=[d for d in _stage.deps],
             code=list(_stage.code),
         output:
-            [directory(o) for o in _stage.outs],
+            [directory(o) for o in _stage.outs] + list(_stage.metrics),
         params:
             cmd=lambda wc, _s=_stage: _s.cmd(wc.dataset),
             config=lambda wc, _s=_stage: _params_value(_s, wc.dataset),

@@ -104,7 +104,8 @@ def fit_bottleneck(
         cif = cumulative_incidence(fit.events)
         for res in (fit.stagnation, fit.dissolution):
             res.curves["cif"] = {c: cif[c].tolist() for c in ("cause", "time", "estimate", "n_risk")}
-            res.specification.update({"k": st["k"], "threshold": st["threshold"]})
+            res.specification.update({"k": st["k"], "threshold": st["threshold"],
+                                      "cif_time_label": "Years at risk of stagnation"})
             results.append(res)
     return results
 

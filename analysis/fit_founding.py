@@ -10,7 +10,7 @@ import pandas as pd
 
 from analysis.founding import FoundingSpec, fit_founding_models, fit_founding_panel
 from analysis.results import ModelResult
-from analysis.stage_io import read_inputs, write_results
+from analysis.stage_io import not_applicable, read_inputs, write_results
 from pipeline.params import stage_params
 from pipeline.paths import DatasetPaths
 
@@ -34,13 +34,8 @@ def fit_founding(
     The density scale is the dataset's (one declared number, recorded in each result).
     """
     if "foundings" not in population or population["foundings"].notna().sum() == 0:
-        return [
-            ModelResult.failed(
-                reason="this dataset has no foundings series (population counts only): founding models do not apply",
-                dataset=dataset, stage="fit_founding", model="not_applicable", family="none", method="none",
-                sample={"unit": "population-year", "n": 0},
-            )
-        ]
+        return [not_applicable(dataset=dataset, stage="fit_founding", unit="population-year",
+                               reason="this dataset has no foundings series: founding models do not apply")]
     cfg = {**spec, "density_scale": density_scale}
     founding_spec = FoundingSpec.from_mapping(cfg)
     results = fit_founding_models(population, spec=founding_spec, families=families, se_type=se_type, dataset=dataset)

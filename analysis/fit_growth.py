@@ -7,7 +7,7 @@ import logging
 from typing import Any
 
 from analysis.growth import fit_gibrat_models, size_variance_scaling
-from analysis.stage_io import read_inputs, write_results
+from analysis.stage_io import not_applicable, read_inputs, write_results
 from pipeline.params import stage_params
 from pipeline.paths import DatasetPaths
 
@@ -18,6 +18,9 @@ def fit_growth(org_years, *, dataset: str, covariates: list[str], age_terms: lis
                density_scale: float, k_convention: str, scaling: dict[str, Any], seed: int) -> list:
     """All growth models of one dataset. Covariates absent or entirely missing in the data are skipped
     (recorded in each model's notes)."""
+    if org_years is None or "size" not in org_years or org_years["growth"].notna().sum() == 0:
+        return [not_applicable(dataset=dataset, stage="fit_growth", unit="organization-year",
+                               reason="this dataset has no organization-level size measure: growth models do not apply")]
     usable = [c for c in covariates if c in org_years and org_years[c].notna().any()]
     env = [c for c in environment if c in org_years and org_years[c].notna().any()]
     results = fit_gibrat_models(
@@ -40,7 +43,7 @@ def run(dataset: str, params: dict[str, Any]) -> None:
     paths = DatasetPaths(dataset)
     frames, hashes = read_inputs([paths.processed / "org_years.parquet"])
     results = fit_growth(
-        frames["org_years"], dataset=dataset, covariates=cfg["covariates"], age_terms=cfg["age_terms"],
+        frames.get("org_years"), dataset=dataset, covariates=cfg["covariates"], age_terms=cfg["age_terms"],
         environment=cfg["environment"], density_scale=ds["density_scale"], k_convention=cfg["k_convention"],
         scaling=cfg["size_variance"], seed=params["seed"],
     )

@@ -15,12 +15,20 @@ log = logging.getLogger(__name__)
 
 
 def read_inputs(paths: Iterable[Path]) -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
-    """Read Parquet inputs (keyed by file stem) and record their SHA-256 for provenance."""
+    """Read the Parquet inputs that exist (keyed by file stem) and record their SHA-256 for provenance."""
     frames, hashes = {}, {}
     for path in paths:
+        if not path.exists():
+            continue
         frames[path.stem] = pd.read_parquet(path)
         hashes[path.as_posix()] = sha256_file(path)
     return frames, hashes
+
+
+def not_applicable(*, dataset: str, stage: str, reason: str, unit: str) -> ModelResult:
+    """The recorded outcome of a stage whose models need data this dataset does not have."""
+    return ModelResult.failed(reason=reason, dataset=dataset, stage=stage, model="not_applicable", family="none",
+                              method="none", sample={"unit": unit, "n": 0})
 
 
 def write_results(out_dir: Path, results: Iterable[ModelResult], *, stage: str, inputs: dict[str, str]) -> None:

@@ -38,6 +38,8 @@ def dvc_stages(params: dict[str, Any]) -> dict[str, Any]:
                 "outs": [_dvc_template(o) for o in stage.outs],
             },
         }
+        if stage.metrics:
+            out[stage.name]["do"]["metrics"] = [{_dvc_template(m): {"cache": False}} for m in stage.metrics]
     return out
 
 

@@ -22,10 +22,6 @@ def _organizations(ds: dict[str, Any]) -> bool:
     return ds["kind"] == "organizations"
 
 
-def _has_size(ds: dict[str, Any]) -> bool:
-    return ds["kind"] == "organizations" and "size" in ds.get("panel", {}).get("measures", {})
-
-
 @dataclass(frozen=True)
 class Stage:
     """One step of the graph: a module with ``run(dataset, params)``, folders in and out, params keys."""
@@ -37,6 +33,7 @@ class Stage:
     params: tuple[str, ...]
     applies: Callable[[dict[str, Any]], bool] = _always
     code: tuple[str, ...] = ()  # source files whose change reruns the stage
+    metrics: tuple[str, ...] = ()  # small JSON files of key numbers (DVC metrics, kept in git)
 
     def cmd(self, dataset: str = "{dataset}") -> str:
         return f"python -m pipeline run {self.name} --dataset {dataset}"
@@ -76,6 +73,9 @@ STAGES: tuple[Stage, ...] = (
 )
 
 
+#: Result folders of the fitting stages, in report order.
+RESULT_AREAS = ("founding", "growth", "bottleneck")
+
 _RESULTS_CODE = ("analysis/results.py", "analysis/result.schema.json", "analysis/stage_io.py", *_COMMON)
 
 STAGES += (
@@ -103,8 +103,25 @@ STAGES += (
         deps=(P.PROCESSED,),
         outs=(P.RESULTS.replace("{area}", "growth"),),
         params=("datasets.{dataset}", "fit_growth", "seed"),
-        applies=_has_size,
         code=(*_RESULTS_CODE, "analysis/fit_growth.py", "analysis/growth.py"),
+    ),
+)
+
+
+_REPORT_CODE = tuple(
+    f"reports/{m}" for m in ("__init__.py", "collect.py", "discussion.py", "figures.py", "fonts.py", "labels.py",
+                             "render_report.py", "report.py", "tables.py", "templates/report.typ")
+)
+
+STAGES += (
+    Stage(
+        name="render_report",
+        module="reports.render_report",
+        deps=(P.VALIDATED, P.CLEAN, P.PROCESSED, *(P.RESULTS.replace("{area}", a) for a in RESULT_AREAS)),
+        outs=(P.REPORT,),
+        params=("datasets.{dataset}", "render_report", "seed"),
+        code=(*_COMMON, *_REPORT_CODE),
+        metrics=("metrics/{dataset}.json",),
     ),
 )
 

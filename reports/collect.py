@@ -14,6 +14,9 @@ import pandas as pd
 
 from analysis.results import read_result
 
+#: Model name of the recorded outcome of a stage that does not apply to a dataset.
+NOT_APPLICABLE = "not_applicable"
+
 #: Result folders under ``results/{dataset}/`` in report order.
 AREAS: tuple[str, ...] = ("founding", "survival", "growth", "bottleneck")
 
@@ -30,6 +33,8 @@ def load_results(results_dir: str | Path) -> dict[str, dict[str, dict[str, Any]]
     for area in AREAS:
         folder = root / area
         found = [read_result(p) for p in sorted(folder.glob("*.json"))] if folder.is_dir() else []
+        # a stage that does not apply to the dataset records a single "not_applicable" outcome
+        found = [r for r in found if r["model"] != NOT_APPLICABLE]
         found.sort(key=lambda r: (r.get("specification", {}).get("order", 0), r["model"]))
         out[area] = {r["model"]: r for r in found}
     return out

@@ -207,9 +207,10 @@ def cif_figure(result: Mapping[str, Any], *, title: str = "") -> Figure:
         g = g.sort_values("time")
         color = f"C{i % 10}"
         ax.step(g["time"], g["estimate"], where="post", color=color, lw=1.4, label=str(cause))
-        ax.fill_between(g["time"], g["ci_low"], g["ci_high"], step="post", color=color, alpha=0.15, lw=0)
+        if {"ci_low", "ci_high"} <= set(g.columns):
+            ax.fill_between(g["time"], g["ci_low"], g["ci_high"], step="post", color=color, alpha=0.15, lw=0)
     ax.set_ylim(0, 1)
-    ax.set_xlabel("Age (years)")
+    ax.set_xlabel(str(result.get("specification", {}).get("cif_time_label", "Age (years)")))
     ax.set_ylabel("Cumulative incidence")
     ax.legend(loc="upper left")
     ax.set_title(title or "Cumulative incidence of competing exits")

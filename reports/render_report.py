@@ -1,0 +1,127 @@
+"""Stage ``render_report``: tables (LaTeX/HTML/Markdown/CSV), figures (PDF/SVG/PNG) and the PDF report of
+one dataset, rendered only from its result files and derived data, plus the DVC metrics file of its key
+numbers. Provenance (commit, input SHA-256, params, package versions, seeds) is gathered here, at the edge.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from pipeline.io import atomic_dir, write_json
+from pipeline.params import stage_params
+from pipeline.paths import DatasetPaths
+from reports.discussion import discussion_text
+from reports.report import render_report
+from reports.tables import render_tables
+
+log = logging.getLogger("render_report")
+
+PACKAGES = ("numpy", "pandas", "scipy", "statsmodels", "lifelines", "glum", "pyarrow", "matplotlib", "typst",
+            "snakemake", "dvc", "jsonschema", "pandera")
+METRICS = "metrics/{dataset}.json"
+
+
+def git_commit(root: Path = Path(".")) -> str:
+    """The checked-out commit (with ``+dirty`` when tracked files differ), or ``unknown`` outside git."""
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
+                                check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True, check=True).stdout.strip()
+        return commit + ("+dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def package_versions(names: tuple[str, ...] = PACKAGES) -> dict[str, str]:
+    out = {}
+    for name in names:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def truth_mapping(truth: dict[str, Any]) -> dict[str, float]:
+    """True parameters of the simulated default dataset keyed ``area/model/term`` as the models name them."""
+    out: dict[str, float] = {}
+    founding = truth.get("founding", {})
+    names = {"boom": "period[boom]", "bottleneck": "period[bottleneck]"}
+    for term, value in founding.get("terms", {}).items():
+        if term in ("procurement_budget",):
+            continue
+        out[f"founding/nb_covariates/{names.get(term, term)}"] = value
+    if "alpha" in founding:
+        out["founding/nb_covariates/alpha"] = founding["alpha"]
+    for term, value in truth.get("growth", {}).get("terms", {}).items():
+        out[f"growth/gibrat_pooled/{term}"] = value
+    mortality = truth.get("mortality", {})
+    for term, value in mortality.get("terms", {}).items():
+        out[f"survival/{mortality.get('model', 'piecewise_exponential')}/{term}"] = value
+    return out
+
+
+def key_metrics(results_root: Path) -> dict[str, Any]:
+    """Key numbers per model for ``dvc metrics diff``: log-likelihood, every displayed coefficient, and the
+    headline derived quantities (N*, alpha, K, t90, equilibrium, break year)."""
+    out: dict[str, Any] = {}
+    for path in sorted(results_root.glob("*/*.json")):
+        res = json.loads(path.read_text(encoding="utf-8"))
+        key = f"{path.parent.name}/{path.stem}"
+        entry: dict[str, Any] = {"converged": res["fit"]["converged"], "loglik": res["fit"].get("loglik")}
+        for term in res["terms"]:
+            if not term["term"].startswith("fe["):
+                entry[f"coef.{term['term']}"] = term["coef"]
+        for name in ("n_star", "K", "t90", "equilibrium", "n_min", "density_minimum"):
+            val = res["derived"].get(name)
+            if isinstance(val, dict) and "estimate" in val:
+                entry[name] = val["estimate"]
+        if "break_year" in res["derived"]:
+            entry["break_year"] = res["derived"]["break_year"]
+        out[key] = entry
+    return out
+
+
+def run(dataset: str, params: dict[str, Any]) -> None:
+    """Stage entry point."""
+    ds = params["datasets"][dataset]
+    cfg = stage_params(params, "render_report", dataset)
+    paths = DatasetPaths(dataset)
+    results_root = paths.results("founding").parent
+    validation = json.loads((paths.validated / "validation_report.json").read_text(encoding="utf-8"))
+    truth = None
+    if ds.get("truth"):
+        truth = truth_mapping(json.loads(Path(ds["truth"]).read_text(encoding="utf-8")))
+    provenance = {
+        "commit": git_commit(),
+        "inputs": validation["inputs"],
+        "params": {"datasets": {dataset: ds},
+                   **{k: stage_params(params, k, dataset) for k in ("clean_inputs", "build_histories",
+                                                                      "fit_founding", "fit_survival",
+                                                                      "fit_growth", "fit_bottleneck")}},
+        "packages": package_versions(),
+        "seeds": {"seed (params.yaml)": params["seed"]},
+        "description": ds.get("description", ""),
+    }
+    with atomic_dir(paths.report) as out:
+        tables = render_tables(dataset, results_root, paths.processed, out / "tables", clean_dir=paths.clean,
+                               formats=tuple(cfg["table_formats"]))
+        log.info("%d tables", len(tables))
+        discussion = discussion_text(dataset, results_root, cfg.get("literature", {}).get(dataset))
+        pdf = render_report(dataset, results_root, paths.processed, out / "report.pdf", provenance, truth=truth,
+                            discussion=discussion, clean_dir=paths.clean, date_rule=ds["date_rule"],
+                            title=cfg.get("titles", {}).get(dataset))
+        log.info("report: %s", pdf)
+        if cfg["figures"]:
+            from reports.figures import render_figures
+
+            figs = render_figures(dataset, results_root, paths.processed, out / "figures",
+                                  formats=tuple(cfg["figure_formats"]))
+            log.info("%d figures", len(figs))
+    write_json(METRICS.format(dataset=dataset), key_metrics(results_root))
