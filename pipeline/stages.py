@@ -74,7 +74,7 @@ STAGES: tuple[Stage, ...] = (
 
 
 #: Result folders of the fitting stages, in report order.
-RESULT_AREAS = ("founding", "growth", "bottleneck")
+RESULT_AREAS = ("founding", "survival", "growth", "bottleneck")
 
 _RESULTS_CODE = ("analysis/results.py", "analysis/result.schema.json", "analysis/stage_io.py", *_COMMON)
 
@@ -96,6 +96,16 @@ STAGES += (
         code=(*_RESULTS_CODE, "analysis/fit_bottleneck.py", "analysis/logistic.py", "analysis/breaks.py",
               "analysis/equilibrium.py", "analysis/stagnation.py", "analysis/founding.py",
               "analysis/count_models.py"),
+    ),
+    Stage(
+        name="fit_survival",
+        module="analysis.fit_survival",
+        deps=(P.PROCESSED,),
+        outs=(P.RESULTS.replace("{area}", "survival"),),
+        params=("datasets.{dataset}", "fit_survival"),
+        code=(*_RESULTS_CODE, "analysis/fit_survival.py", "analysis/cox.py", "analysis/cox_core.py",
+              "analysis/cox_result.py", "analysis/cox_zph.py", "analysis/nonparametric.py", "analysis/piecewise.py",
+              "analysis/parametric.py"),
     ),
     Stage(
         name="fit_growth",

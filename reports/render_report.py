@@ -63,7 +63,11 @@ def truth_mapping(truth: dict[str, Any]) -> dict[str, float]:
         out[f"growth/gibrat_pooled/{term}"] = value
     mortality = truth.get("mortality", {})
     for term, value in mortality.get("terms", {}).items():
-        out[f"survival/{mortality.get('model', 'piecewise_exponential')}/{term}"] = value
+        out[f"survival/piecewise_exponential/{term}"] = value
+        out[f"survival/cox_full/{term}"] = value
+    for piece, value in mortality.get("log_baseline_hazard", {}).items():
+        lo, _, hi = piece.replace("+", "-inf").partition("-")
+        out[f"survival/piecewise_exponential/piece[{lo},{hi})"] = value
     return out
 
 

@@ -1,0 +1,185 @@
+"""Cox model → results contract, and the density at which organizational mortality is lowest.
+
+Density dependence in mortality (Hannan & Carroll): competition raises the death rate at high density
+and legitimation lowers it at low density, so log h = … + g1·N + g2·N² with g1 < 0 < g2 is U-shaped in
+N with its minimum at N_min = −g1 / (2·g2).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from analysis.cox import CoxPH
+from analysis.cox_zph import zph_tests
+from analysis.results import ModelResult, Term
+
+
+def density_minimum(
+    fitted: CoxPH,
+    linear: str = "density",
+    squared: str = "density_sq",
+    *,
+    observed_range: tuple[float, float] | None = None,
+    scale: float = 1.0,
+    level: float = 0.95,
+) -> dict[str, Any]:
+    """The density N_min = −g1/(2·g2) at which the hazard is extreme, with a delta-method CI.
+
+    Uses the cluster-robust variance when available, else the naive one. ``scale`` converts back to raw
+    units when the model used N/scale (the estimate, SE and CI are multiplied by it; ``observed_range``
+    is in raw units). ``shape`` says whether the extreme is a minimum (U, g2 > 0: the usual
+    legitimation/competition pattern for mortality) or a maximum (inverted U).
+    """
+    g1, g2 = float(fitted.params_[linear]), float(fitted.params_[squared])
+    vcov = fitted.robust_variance_ if fitted.robust_variance_ is not None else fitted.variance_
+    v = vcov.loc[[linear, squared], [linear, squared]].to_numpy()
+    out: dict[str, Any] = {
+        "g1": g1,
+        "g2": g2,
+        "scale": scale,
+        "level": level,
+        "se_type": "cluster-robust" if fitted.robust_variance_ is not None else "naive",
+    }
+    if not (math.isfinite(g1) and math.isfinite(g2)) or g2 == 0:
+        return out | {
+            "estimate": None,
+            "se": None,
+            "ci_low": None,
+            "ci_high": None,
+            "inside_range": None,
+            "shape": None,
+        }
+    est = -g1 / (2 * g2)
+    grad = np.array([-1 / (2 * g2), g1 / (2 * g2**2)])
+    se = float(math.sqrt(max(grad @ v @ grad, 0.0)))
+    z = float(stats.norm.ppf(0.5 + level / 2))
+    est_raw, se_raw = est * scale, se * scale
+    inside = None
+    if observed_range is not None:
+        inside = bool(observed_range[0] <= est_raw <= observed_range[1])
+    return out | {
+        "estimate": est_raw,
+        "se": se_raw,
+        "ci_low": est_raw - z * se_raw,
+        "ci_high": est_raw + z * se_raw,
+        "inside_range": inside,
+        "observed_range": list(observed_range) if observed_range is not None else None,
+        "shape": "minimum (U-shaped hazard)" if g2 > 0 else "maximum (inverted-U hazard)",
+    }
+
+
+def _test(name: str, t: dict[str, Any] | None, note: str) -> dict[str, Any] | None:
+    if t is None:
+        return None
+    return {
+        "name": name,
+        "statistic": t["statistic"],
+        "df": t["df"],
+        "p": t["p"],
+        "distribution": f"chi2({t['df']})",
+        "note": note,
+    }
+
+
+def to_model_result(
+    fitted: CoxPH,
+    *,
+    dataset: str,
+    model: str,
+    spec: dict[str, Any] | None = None,
+    stage: str = "fit_survival",
+    inputs: dict[str, str] | None = None,
+    window: Sequence[int] | None = None,
+    density_terms: tuple[str, str] | None = ("density", "density_sq"),
+    density_range: tuple[float, float] | None = None,
+    density_scale: float = 1.0,
+    zph_transforms: tuple[str, ...] = ("km", "identity"),
+    level: float = 0.95,
+) -> ModelResult:
+    """A :class:`ModelResult` for a fitted :class:`CoxPH` (terms with cluster-robust SEs when clustered).
+
+    Failed fits (no deaths, monotone likelihood, non-convergence) give ``fit.converged = False`` with the
+    reason and no terms, as the results contract requires.
+    """
+    robust = fitted.robust_variance_ is not None
+    method = f"Cox partial likelihood ({fitted.ties.capitalize()} ties), Newton–Raphson; " + (
+        "SEs clustered by organization (R coxph cluster sandwich)" if robust else "naive SEs"
+    )
+    t0, t1, ev, w = fitted._spells
+    sample = {
+        "unit": "organization-year spell",
+        "n": fitted.n_obs_,
+        "n_groups": fitted.n_clusters_,
+        "events": fitted.n_events_,
+        "exposure": float(np.sum(w * (t1 - t0))),
+        "window": list(window) if window is not None else None,
+    }
+    common = dict(
+        dataset=dataset,
+        stage=stage,
+        model=model,
+        family="cox",
+        method=method,
+        specification=dict(spec or {"covariates": fitted.covariates_, "ties": fitted.ties}),
+        sample=sample,
+        inputs=dict(inputs or {}),
+    )
+    notes = list(fitted.notes_)
+    if not fitted.converged_:
+        res = ModelResult.failed(reason=fitted.reason_ or "not converged", **common)
+        est = {k: (None if not math.isfinite(v) else v) for k, v in fitted.params_.items()}
+        notes.append(f"estimates at the last iteration (not reported as terms): {est}")
+        res.notes = notes
+        res.fit.update(
+            {"loglik": fitted.loglik_, "loglik_null": fitted.loglik_null_, "iterations": fitted.iterations_}
+        )
+        return res
+    se = fitted.robust_se_ if robust else fitted.se_
+    terms = [Term.from_estimate(n, fitted.params_[n], se[n], level) for n in fitted.covariates_]
+    k = int(np.sum(fitted._keep))
+    ll = fitted.loglik_
+    fit = {
+        "converged": True,
+        "reason": None,
+        "loglik": ll,
+        "loglik_null": fitted.loglik_null_,
+        "aic": -2 * ll + 2 * k,
+        "bic": -2 * ll + k * math.log(fitted.n_events_),
+        "df_model": k,
+        "nobs": fitted.n_obs_,
+        "se_type": "cluster-robust (org)" if robust else "observed information",
+        "iterations": fitted.iterations_,
+        "ties": fitted.ties,
+    }
+    derived: dict[str, Any] = {
+        "naive_se": {n: float(v) for n, v in fitted.se_.items()},
+        "hazard_ratio": {
+            t.term: {
+                "estimate": math.exp(t.coef) if math.isfinite(t.coef) else None,
+                "ci_low": math.exp(t.ci_low) if math.isfinite(t.ci_low) else None,
+                "ci_high": math.exp(t.ci_high) if math.isfinite(t.ci_high) else None,
+            }
+            for t in terms
+        },
+    }
+    if density_terms and all(c in fitted.covariates_ for c in density_terms):
+        derived["n_min"] = density_minimum(
+            fitted, *density_terms, observed_range=density_range, scale=density_scale, level=level
+        )
+    wald_note = "robust variance" if robust else "naive variance"
+    tests = [
+        _test("LR vs null model", fitted.lr_test_, "2 (loglik − loglik at beta = 0)"),
+        _test("Wald", fitted.wald_test_, wald_note),
+        _test("score (log-rank)", fitted.score_test_, "naive, at beta = 0"),
+        _test("robust score", fitted.robust_score_test_, "cluster-robust, at beta = 0"),
+    ]
+    tests = [t for t in tests if t is not None] + zph_tests(fitted, zph_transforms)
+    res = ModelResult(**common, fit=fit, terms=terms, derived=derived, tests=tests, notes=notes)
+    vc = fitted.robust_variance_ if robust else fitted.variance_
+    res.set_vcov(list(fitted.covariates_), vc.to_numpy())
+    return res
