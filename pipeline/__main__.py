@@ -5,7 +5,15 @@ Both Snakemake and DVC call exactly this command for every stage.
 
 from __future__ import annotations
 
-import argparse
+import os
+
+# Deterministic floating point: multithreaded BLAS/OpenMP reductions change the last bits of results
+# with the number of threads and the machine's load. Every stage runs single-threaded (the graph runs
+# stages in parallel instead), so two runs — under Snakemake or DVC — give byte-identical results.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import argparse  # noqa: E402
 import importlib
 import logging
 import sys

@@ -18,7 +18,9 @@ IGNORE = shutil.ignore_patterns(
     ".venv", ".git", ".snakemake", "interim", "processed", "results", "out", "logs", "cache", "tmp",
     "__pycache__", ".pytest_cache", ".hypothesis", "*.egg-info", ".ruff_cache", ".benchmarks",
 )
-OUTPUT_DIRS = ("data/interim", "data/processed", "results", "reports/out")
+OUTPUT_DIRS = ("data/interim", "data/processed", "results", "reports/out", "metrics")
+#: Runner bookkeeping, not outputs: Snakemake's directory timestamps, DVC's .gitignore entries.
+RUNNER_FILES = {".snakemake_timestamp", ".gitignore"}
 #: Datasets run end to end here: the bundled default (organization data) and a population series.
 DATASETS = ("default", "us_commercial_banks")
 
@@ -56,7 +58,7 @@ def _digests(root: Path) -> dict[str, str]:
     out = {}
     for top in OUTPUT_DIRS:
         for path in sorted((root / top).rglob("*")):
-            if path.is_file() and path.suffix != ".pdf":
+            if path.is_file() and path.suffix != ".pdf" and path.name not in RUNNER_FILES:
                 out[str(path.relative_to(root))] = hashlib.sha256(path.read_bytes()).hexdigest()
     return out
 
