@@ -70,11 +70,16 @@ def compare_results(ref: dict[str, Any], new: dict[str, Any], tol: dict[str, flo
     return out
 
 
-def verify_tree(reference_root: Path, fresh_root: Path, tol: dict[str, float] | None = None) -> list[Check]:
-    """Compare every ``<dataset>/<area>/<model>.json`` under the two roots."""
+def verify_tree(
+    reference_root: Path, fresh_root: Path, tol: dict[str, float] | None = None, datasets: list[str] | None = None
+) -> list[Check]:
+    """Compare every ``<dataset>/<area>/<model>.json`` under the two roots (optionally only ``datasets``)."""
     tol = {**DEFAULT_TOLERANCES, **(tol or {})}
     ref_files = {p.relative_to(reference_root) for p in reference_root.rglob("*.json")}
     new_files = {p.relative_to(fresh_root) for p in fresh_root.rglob("*.json")} if fresh_root.exists() else set()
+    if datasets:
+        ref_files = {p for p in ref_files if p.parts[0] in datasets}
+        new_files = {p for p in new_files if p.parts[0] in datasets}
     checks: list[Check] = []
     for rel in sorted(ref_files | new_files):
         parts = rel.parts

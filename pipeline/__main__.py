@@ -82,7 +82,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
     params = load_params(args.params)
     tol = params.get("verify", {}).get("tolerances", {})
-    checks = verify_tree(Path(args.reference), Path(args.results), tol)
+    checks = verify_tree(Path(args.reference), Path(args.results), tol, datasets=args.dataset)
     print(format_table(checks, only_failures=not args.all))
     if not checks:
         print("error: nothing to verify (no reference results found)", file=sys.stderr)
@@ -106,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     ver.add_argument("--reference", default="reference/results", help="committed reference results")
     ver.add_argument("--results", default="results", help="freshly produced results")
     ver.add_argument("--all", action="store_true", help="print passing checks too")
+    ver.add_argument("--dataset", action="append", help="only this dataset (repeatable; default: all)")
     ver.set_defaults(func=cmd_verify)
     args = parser.parse_args(argv)
     try:

@@ -4,6 +4,7 @@ byte-identical outputs; a second run with nothing changed runs nothing."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -115,3 +116,18 @@ def test_bad_input_stops_with_clear_error_and_no_partial_output(tmp_path):
     assert "not-a-date" in proc.stderr and "founded" in proc.stderr and "row 2" in proc.stderr.lower()
     assert not (dst / "data/interim/default/validated").exists()
     assert not list((dst / "data/interim/default").glob(".*tmp")) if (dst / "data/interim/default").exists() else True
+
+
+def test_verify_passes_on_a_fresh_run_and_fails_on_tampering(runs):
+    smk, _ = runs
+    cmd = [sys.executable, "-m", "pipeline", "verify", "--reference", str(ROOT / "reference" / "results"),
+           "--results", "results"] + [arg for ds in DATASETS for arg in ("--dataset", ds)]
+    ok = subprocess.run(cmd, cwd=smk, env=_env(), capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stdout[-3000:] + ok.stderr[-2000:]
+    assert " 0 failed" in ok.stdout
+    target = smk / "results" / "default" / "founding" / "nb_density2.json"
+    obj = json.loads(target.read_text(encoding="utf-8"))
+    obj["terms"][1]["coef"] *= 1.001
+    target.write_text(json.dumps(obj), encoding="utf-8")
+    bad = subprocess.run(cmd, cwd=smk, env=_env(), capture_output=True, text=True)
+    assert bad.returncode == 1 and "FAIL" in bad.stdout
