@@ -53,10 +53,13 @@ def main(sizes: list[int], with_statsmodels: bool) -> None:
         t2 = time.perf_counter()
         res_cl = fit_piecewise_exponential(ep, ["x", "density", "density_sq", "typeB"], se_type="cluster_cr1")
         t3 = time.perf_counter()
+        res_nt = fit_piecewise_exponential(ep, ["x", "density", "density_sq", "typeB"], engine="newton")
+        t3b = time.perf_counter()
+        diff = max(abs(a.coef - b.coef) for a, b in zip(res.terms, res_nt.terms, strict=True))
         print(
             f"n_spells={n:>10,d} episodes={len(ep):>10,d} split={t1 - t0:6.2f}s "
             f"fit(glum, model SE)={t2 - t1:6.2f}s fit(glum, CR1)={t3 - t2:6.2f}s converged={res.fit['converged']}"
-            f"/{res_cl.fit['converged']}",
+            f"/{res_cl.fit['converged']} fit(newton, model SE)={t3b - t3:6.2f}s max|glum-newton|={diff:.1e}",
             flush=True,
         )
         if with_statsmodels:

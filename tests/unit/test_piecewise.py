@@ -111,6 +111,22 @@ def test_piecewise_exponential_matches_r_glm(episodes: pd.DataFrame, se_type: st
     validate_result(res.to_dict())
 
 
+@pytest.mark.parametrize("engine", ["glum", "newton"])
+@pytest.mark.parametrize("gradient_tol", [1e-4, 1e-9])
+def test_engines_agree_with_r_whatever_the_tolerance(
+    episodes: pd.DataFrame, engine: str, gradient_tol: float
+) -> None:
+    ref = json.loads((FIX / "pwe.json").read_text())
+    res = fit_piecewise_exponential(episodes, COVS, engine=engine, gradient_tol=gradient_tol)
+    np.testing.assert_allclose(_coefs(res)[0], ref["coef"], rtol=1e-8)
+    oy = pd.read_csv(FIX / "org_years.csv")
+    ref2 = json.loads((FIX / "cloglog.json").read_text())["pieces"]
+    res2 = fit_discrete_cloglog(oy, COVS, engine=engine, gradient_tol=gradient_tol)
+    np.testing.assert_allclose(_coefs(res2)[0], ref2["coef"], rtol=1e-6)
+    with pytest.raises(ValueError):
+        fit_piecewise_exponential(episodes, COVS, engine="lbfgs")
+
+
 def test_piecewise_exponential_agrees_with_statsmodels(episodes: pd.DataFrame) -> None:
     res = fit_piecewise_exponential(episodes, COVS)
     x = np.column_stack([pd.get_dummies(episodes["piece"]).to_numpy(float), episodes[COVS].to_numpy(float)])
