@@ -48,6 +48,8 @@ def scale_density(spells: pd.DataFrame, scale: float) -> pd.DataFrame:
 
 
 def _rescale_minimum(res: ModelResult, scale: float) -> None:
+    if "n_min" in res.derived:  # the Cox result's name for the same quantity
+        res.derived["density_minimum"] = res.derived.pop("n_min")
     dm = res.derived.get("density_minimum")
     if not isinstance(dm, dict):
         return
