@@ -58,6 +58,7 @@ def _rescale_minimum(res: ModelResult, scale: float) -> None:
             dm[key] = float(dm[key]) * scale
     if dm.get("observed_range"):
         dm["observed_range"] = [float(v) * scale for v in dm["observed_range"]]
+    dm.pop("scale", None)
     dm["unit"] = "organizations"
 
 
