@@ -120,6 +120,7 @@ STAGES += (
 
 _REPORT_CODE = tuple(
     f"reports/{m}" for m in ("__init__.py", "collect.py", "discussion.py", "figures.py", "fonts.py", "labels.py",
+                             "model_tables.py", "selection.py",
                              "render_report.py", "report.py", "tables.py", "templates/report.typ")
 )
 

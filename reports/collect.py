@@ -40,6 +40,21 @@ def load_results(results_dir: str | Path) -> dict[str, dict[str, dict[str, Any]]
     return out
 
 
+def not_applicable_reasons(results_dir: str | Path) -> dict[str, str]:
+    """``{area: reason}`` for every stage that recorded a single ``not_applicable`` outcome (e.g. no
+    organization-level lifetimes in a population-series dataset), so the report can say why a section is
+    empty."""
+    out: dict[str, str] = {}
+    for area in AREAS:
+        path = Path(results_dir) / area / f"{NOT_APPLICABLE}.json"
+        if path.is_file():
+            res = read_result(path)
+            out[area] = str(
+                (res.get("fit") or {}).get("reason") or "the stage does not apply to this dataset"
+            )
+    return out
+
+
 def read_table(path: str | Path) -> pd.DataFrame | None:
     """A derived Parquet table, or ``None`` when the dataset does not have it."""
     p = Path(path)

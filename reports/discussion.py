@@ -34,77 +34,152 @@ def _num(x: float | None, digits: int = 3) -> str:
     return f"{x:.{digits}g}"
 
 
+def _year(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:.0f}"
+
+
+def _p(x: float | None) -> str:
+    return "n/a" if x is None else ("< 0.001" if x < 0.001 else f"= {_num(x, 2)}")
+
+
 def _founding_sentence(root: Path) -> str:
     res = _load(root, "founding", "nb_density2") or _load(root, "founding", "poisson_density2")
     b1, b2 = _coef(res, "density"), _coef(res, "density_sq")
     if res is None or b1 is None or b2 is None:
+        if (root / "founding" / "not_applicable.json").exists():
+            return ""
         return "The density-dependence founding model could not be estimated."
     ns = res["derived"].get("n_star", {})
-    shape = "an inverted U (legitimation, then competition)" if b1["coef"] > 0 > b2["coef"] else (
-        "a U shape" if b1["coef"] < 0 < b2["coef"] else "no curvature consistent with the theory")
+    shape = (
+        "an inverted U (legitimation, then competition)"
+        if b1["coef"] > 0 > b2["coef"]
+        else ("a U shape" if b1["coef"] < 0 < b2["coef"] else "no curvature consistent with the theory")
+    )
     inside = "inside" if ns.get("inside_range") else "outside"
     return (
         f"In the {res['model']} founding model density has a first-order coefficient of {_num(b1['coef'])} "
-        f"(p = {_num(b1['p'], 2)}) and a second-order coefficient of {_num(b2['coef'])} (p = {_num(b2['p'], 2)}): "
-        f"{shape}. The founding rate peaks at N* = {_num(ns.get('estimate'))} organizations "
+        f"(p {_p(b1['p'])}) and a second-order coefficient of {_num(b2['coef'])} (p {_p(b2['p'])}): "
+        f"{shape}. The founding rate {'is lowest' if b1['coef'] < 0 < b2['coef'] else 'peaks'} at "
+        f"N* = {_num(ns.get('estimate'))} organizations "
         f"(95% CI {_num(ns.get('ci_low'))}–{_num(ns.get('ci_high'))}), {inside} the observed density range."
     )
+
+
+def _estimate(res: dict[str, Any], name: str) -> dict[str, Any]:
+    """A quantity recorded either as a term (``K``, ``r``, ``t0``) or as a derived entry (``t90``)."""
+    t = _coef(res, name)
+    if t is not None:
+        return {"estimate": t["coef"], "ci_low": t.get("ci_low"), "ci_high": t.get("ci_high")}
+    d = res["derived"].get(name)
+    return d if isinstance(d, dict) else {}
 
 
 def _bottleneck_sentence(root: Path) -> str:
     parts = []
     lg = _load(root, "bottleneck", "logistic_density")
     if lg is not None:
-        d = lg["derived"]
+        k, t90 = _estimate(lg, "K"), _estimate(lg, "t90")
         parts.append(
-            f"The logistic curve puts the carrying capacity at K = {_num(d.get('K', {}).get('estimate'))} "
-            f"(95% CI {_num(d.get('K', {}).get('ci_low'))}–{_num(d.get('K', {}).get('ci_high'))}), reached to 90% "
-            f"around {_num(d.get('t90', {}).get('estimate'), 4)}."
+            f"The logistic curve puts the carrying capacity at K = {_num(k.get('estimate'))} "
+            f"(95% CI {_num(k.get('ci_low'))}\u2013{_num(k.get('ci_high'))}), reached to 90% "
+            f"around {_year(t90.get('estimate'))}."
         )
-    else:
+    elif (root / "bottleneck" / "logistic_density.json").exists():
         parts.append("A logistic carrying capacity is not identified from this density path.")
     eq = _load(root, "bottleneck", "equilibrium_density")
     if eq is not None and eq["derived"].get("equilibrium"):
         e = eq["derived"]["equilibrium"]
         parts.append(
             f"Expected foundings equal expected exits at N = {_num(e.get('estimate'))} "
-            f"(95% CI {_num(e.get('ci_low'))}–{_num(e.get('ci_high'))})."
+            f"(95% CI {_num(e.get('ci_low'))}\u2013{_num(e.get('ci_high'))})."
         )
-    br = _load(root, "bottleneck", "break_founding_log1p")
-    if br is not None:
-        parts.append(
-            f"The sup-F test locates the strongest break in the founding series in {br['derived'].get('break_year')} "
-            f"(sup-F = {_num(br['derived'].get('sup_f'))}, p = {_num(br['derived'].get('p_value'), 2)})."
-        )
+    for model, series in (
+        ("break_founding_log1p", "founding series"),
+        ("break_density_growth", "density growth"),
+    ):
+        br = _load(root, "bottleneck", model)
+        if br is not None:
+            d = br["derived"]
+            pv = d.get("p", d.get("p_value"))
+            verdict = "" if pv is None or pv < 0.05 else "; not significant at 5%, so no clear break"
+            parts.append(
+                f"The sup-F test locates the strongest break in the {series} in {d.get('break_year')} "
+                f"(sup-F = {_num(d.get('sup_f'))}, p {_p(pv)}{verdict})."
+            )
     return " ".join(parts)
 
 
 def _mortality_sentence(root: Path) -> str:
+    from reports.tables import _density_minimum
+
     cox = _load(root, "survival", "cox_density")
     g1, g2 = _coef(cox, "density"), _coef(cox, "density_sq")
     if cox is None or g1 is None or g2 is None:
         return ""
-    nm = cox["derived"].get("density_minimum", {})
-    return (
-        f"In the Cox model of mortality the density terms are {_num(g1['coef'])} and {_num(g2['coef'])}, "
-        f"so mortality is lowest at N = {_num(nm.get('estimate'))}."
+    nm = _density_minimum(cox) or {}
+    text = (
+        f"In the Cox model of mortality the density terms are {_num(g1['coef'])} (p {_p(g1['p'])}) and "
+        f"{_num(g2['coef'])} (p {_p(g2['p'])}), so mortality is lowest at N = {_num(nm.get('estimate'))} "
+        f"organizations (95% CI {_num(nm.get('ci_low'))}\u2013{_num(nm.get('ci_high'))})"
     )
+    lo, hi = nm.get("ci_low"), nm.get("ci_high")
+    rng = nm.get("observed_range")
+    if lo is not None and hi is not None and (lo < 0 or max(g1["p"], g2["p"]) >= 0.05):
+        text += "; that minimum is not well determined by these data"
+    elif rng and nm.get("estimate") is not None and not nm.get("inside_range", True):
+        text += ", outside the observed density range"
+    return text + "."
+
+
+def _assessment(root: Path) -> str:
+    """How the estimated founding peak and carrying capacity sit against the observed density path."""
+    parts = []
+    res = _load(root, "founding", "nb_density2") or _load(root, "founding", "poisson_density2")
+    ns = (res or {}).get("derived", {}).get("n_star") or {}
+    if ns.get("estimate") is not None:
+        parts.append(
+            f"the founding rate peaks {'inside' if ns.get('inside_range') else 'outside'} the observed density "
+            "range, as legitimation-then-competition predicts"
+            if ns.get("inside_range")
+            else "the founding peak lies outside the observed density range, which the theory does not predict"
+        )
+    lg = _load(root, "bottleneck", "logistic_density")
+    if lg is not None:
+        k = _estimate(lg, "K").get("estimate")
+        mx = lg["derived"].get("max_observed")
+        if k is not None and mx:
+            ratio = k / mx
+            near = 0.8 <= ratio <= 1.25
+            parts.append(
+                f"the carrying capacity K is {ratio:.2f} times the largest observed density ({_num(mx)}), "
+                + ("close to where the population levelled off" if near else "not near the observed plateau")
+            )
+    return ("Compared with that literature: " + "; ".join(parts) + ".") if parts else ""
 
 
 def discussion_text(dataset: str, results_root: Path, literature: str | None = None) -> str:
-    """The discussion paragraph(s) of a dataset's report."""
+    """The discussion paragraph(s) of a dataset's report (paragraphs separated by blank lines)."""
     root = Path(results_root)
-    body = " ".join(s for s in (_founding_sentence(root), _mortality_sentence(root), _bottleneck_sentence(root)) if s)
+    body = " ".join(
+        s for s in (_founding_sentence(root), _mortality_sentence(root), _bottleneck_sentence(root)) if s
+    )
     if dataset == "cow_igo":
-        return (
-            "Against the published literature. Ingram & Torfason (2010, ASQ 55) model IGO founding and failure "
-            "as density dependent; Eilstrup-Sangiovanni (2020, Review of International Organizations 15) finds "
-            "IGO mortality shaped by age and density; Abbott, Green & Keohane (2016, International Organization "
-            "70) argue that density and crowding slowed IGO creation after the 1990s, a carrying-capacity "
-            "argument. COW documents IGO density rising from about 95 (1950) to a peak of about 339 (1994) and "
-            f"flattening after. Here: {body} A founding peak inside the observed range and a carrying capacity "
-            "near the 1990s peak are the shapes that literature leads one to expect; an N* or K far outside "
-            "the observed range would contradict it."
+        return "\n\n".join(
+            p
+            for p in (
+                "Published work on this population: Ingram & Torfason (2010, ASQ 55) model IGO founding and "
+                "failure as density dependent; Eilstrup-Sangiovanni (2020, Review of International "
+                "Organizations 15) finds IGO mortality shaped by age and density; Abbott, Green & Keohane "
+                "(2016, International Organization 70) argue that density and crowding slowed IGO creation "
+                "after the 1990s, a carrying-capacity argument. COW documents IGO density rising from about 95 "
+                "(1950) to a peak of about 339 (1994) and flattening after.",
+                body,
+                _assessment(root),
+                "A founding peak inside the observed range and a carrying capacity near the 1990s peak are the "
+                "shapes that literature leads one to expect; an N* or K far outside the observed range would "
+                "contradict it.",
+            )
+            if p
         )
     if literature:
         return f"{literature} {body}"

@@ -71,9 +71,11 @@ def _est(obj: Any) -> float | None:
     return None if obj is None else float(obj)
 
 
-def population_figure(population: pd.DataFrame, *, title: str = "") -> Figure:
+def population_figure(
+    population: pd.DataFrame, *, title: str = "", size: tuple[float, float] = _SIZE
+) -> Figure:
     """Density on 1 January (line) with foundings and exits per year (bars, right axis)."""
-    fig, ax = _new()
+    fig, ax = _new(size)
     pop = population.sort_values("year")
     ax.plot(pop["year"], pop["density"], color="black", lw=1.5, label="Density N (1 January)")
     ax.set_xlabel("Year")
@@ -100,9 +102,11 @@ def population_figure(population: pd.DataFrame, *, title: str = "") -> Figure:
     return fig
 
 
-def multiplier_figure(result: Mapping[str, Any], *, title: str = "") -> Figure:
+def multiplier_figure(
+    result: Mapping[str, Any], *, title: str = "", size: tuple[float, float] = _SIZE
+) -> Figure:
     """Founding multiplier exp(b1 N + b2 N²) over the observed density range, N* and its CI marked."""
-    fig, ax = _new()
+    fig, ax = _new(size)
     cur = _curve(result, "multiplier").sort_values("density")
     ax.fill_between(
         cur["density"], cur["ci_low"], cur["ci_high"], color="tab:blue", alpha=0.2, lw=0, label="95% CI"
@@ -132,26 +136,42 @@ def multiplier_figure(result: Mapping[str, Any], *, title: str = "") -> Figure:
     return fig
 
 
-def km_figure(result: Mapping[str, Any], *, title: str = "") -> Figure:
+def km_figure(result: Mapping[str, Any], *, title: str = "", size: tuple[float, float] = _SIZE) -> Figure:
     """Kaplan–Meier survival by group (step functions) with 95% confidence bands."""
-    fig, ax = _new()
+    fig, ax = _new(size)
     km = km_frame(result)
-    for i, (group, g) in enumerate(km.groupby("group", sort=False)):
+    groups = list(km.groupby("group", sort=False))
+    many = len(groups) > 6  # bands of many groups hide each other: curves only, a compact legend
+    cmap = matplotlib.colormaps["viridis"]
+    for i, (group, g) in enumerate(groups):
         g = g.sort_values("time")
-        color = f"C{i % 10}"
-        ax.step(g["time"], g["survival"], where="post", color=color, lw=1.3, label=str(group))
-        ax.fill_between(g["time"], g["ci_low"], g["ci_high"], step="post", color=color, alpha=0.15, lw=0)
+        color = cmap(i / max(1, len(groups) - 1)) if many else f"C{i % 10}"
+        ax.step(
+            g["time"], g["survival"], where="post", color=color, lw=1.0 if many else 1.3, label=str(group)
+        )
+        if not many:
+            ax.fill_between(g["time"], g["ci_low"], g["ci_high"], step="post", color=color, alpha=0.15, lw=0)
     ax.set_ylim(0, 1.02)
     ax.set_xlabel("Age (years)")
     ax.set_ylabel("Survival probability")
-    ax.legend(loc="lower left", title=str(result.get("specification", {}).get("group", "")) or None)
+    if len(groups) > 1:
+        ax.legend(
+            loc="center left" if many else "upper right",
+            bbox_to_anchor=(1.0, 0.5) if many else None,
+            title=str(result.get("specification", {}).get("group", "")) or None,
+            ncol=2 if len(groups) > 12 else 1,
+            fontsize=6 if many else 8,
+            title_fontsize=7,
+        )
     ax.set_title(title or "Kaplan\u2013Meier survival")
     return fig
 
 
-def hazard_by_age_figure(result: Mapping[str, Any], *, title: str = "") -> Figure:
+def hazard_by_age_figure(
+    result: Mapping[str, Any], *, title: str = "", size: tuple[float, float] = _SIZE
+) -> Figure:
     """Piecewise-constant hazard by age piece with 95% CIs (horizontal segments over each piece)."""
-    fig, ax = _new()
+    fig, ax = _new(size)
     hz = _curve(result, "hazard_by_age").rename(columns={"age_from": "age_start", "age_to": "age_end"})
     hz = hz.astype({"age_start": float, "age_end": float, "hazard": float, "ci_low": float, "ci_high": float})
     starts = hz["age_start"].to_numpy()
@@ -172,9 +192,11 @@ def hazard_by_age_figure(result: Mapping[str, Any], *, title: str = "") -> Figur
     return fig
 
 
-def logistic_figure(result: Mapping[str, Any], *, title: str = "") -> Figure:
+def logistic_figure(
+    result: Mapping[str, Any], *, title: str = "", size: tuple[float, float] = _SIZE
+) -> Figure:
     """Observed density and the fitted logistic curve with its band, K and the year of 90% of K."""
-    fig, ax = _new()
+    fig, ax = _new(size)
     cur = _curve(result, "logistic")
     ax.scatter(cur["year"], cur["observed"], s=10, color="black", label="Observed density", zorder=3)
     ax.fill_between(
@@ -199,14 +221,15 @@ def logistic_figure(result: Mapping[str, Any], *, title: str = "") -> Figure:
     return fig
 
 
-def cif_figure(result: Mapping[str, Any], *, title: str = "") -> Figure:
+def cif_figure(result: Mapping[str, Any], *, title: str = "", size: tuple[float, float] = _SIZE) -> Figure:
     """Cumulative incidence (Aalen–Johansen) of each competing cause with 95% CIs."""
-    fig, ax = _new()
+    fig, ax = _new(size)
     cif = cif_frame(result)
     for i, (cause, g) in enumerate(cif.groupby("cause", sort=False)):
         g = g.sort_values("time")
         color = f"C{i % 10}"
-        ax.step(g["time"], g["estimate"], where="post", color=color, lw=1.4, label=str(cause))
+        label = str(cause).replace("competing:", "competing exit: ")
+        ax.step(g["time"], g["estimate"], where="post", color=color, lw=1.4, label=label)
         if {"ci_low", "ci_high"} <= set(g.columns):
             ax.fill_between(g["time"], g["ci_low"], g["ci_high"], step="post", color=color, alpha=0.15, lw=0)
     ax.set_ylim(0, 1)
@@ -218,11 +241,16 @@ def cif_figure(result: Mapping[str, Any], *, title: str = "") -> Figure:
 
 
 def growth_figure(
-    org_years: pd.DataFrame, result: Mapping[str, Any] | None = None, *, bins: int = 20, title: str = ""
+    org_years: pd.DataFrame,
+    result: Mapping[str, Any] | None = None,
+    *,
+    bins: int = 20,
+    title: str = "",
+    size: tuple[float, float] = _SIZE,
 ) -> Figure:
     """Growth (Δ log size) against log size: a thinned scatter, binned means with 95% CIs and, when a
     Gibrat result is given, its slope (β − 1) through the binned means' centre. Survivors only."""
-    fig, ax = _new()
+    fig, ax = _new(size)
     d = org_years.dropna(subset=["growth", "log_size"])
     step = max(1, len(d) // 3000)
     ax.scatter(
@@ -259,9 +287,9 @@ def growth_figure(
     return fig
 
 
-def supf_figure(result: Mapping[str, Any], *, title: str = "") -> Figure:
+def supf_figure(result: Mapping[str, Any], *, title: str = "", size: tuple[float, float] = _SIZE) -> Figure:
     """Sequence of Chow F statistics over candidate break years, the sup-F break year marked."""
-    fig, ax = _new()
+    fig, ax = _new(size)
     cur = _curve(result, "f_stat")
     ycol = "f_stat" if "f_stat" in cur else [c for c in cur.columns if c != "year"][0]
     ax.plot(cur["year"], cur[ycol], marker="o", ms=3, color="black", lw=1.2, label="F statistic")
@@ -277,7 +305,9 @@ def supf_figure(result: Mapping[str, Any], *, title: str = "") -> Figure:
     ax.set_xlabel("Candidate break year")
     ax.set_ylabel("F statistic")
     ax.legend(loc="best")
-    ax.set_title(title or f"Structural break: {result.get('specification', {}).get('series', 'series')}")
+    from reports.selection import series_label
+
+    ax.set_title(title or f"Structural break: {series_label(result)}")
     return fig
 
 
@@ -292,45 +322,148 @@ CURVE_FIGURES: dict[str, tuple[Any, str]] = {
 }
 
 
+#: Size of a figure set beside another one (two per row in the report): fonts stay legible when halved.
+HALF_SIZE = (4.2, 3.2)
+
+
+def _first(models: Mapping[str, Mapping[str, Any]], pred: Any) -> Mapping[str, Any] | None:
+    return next((r for r in models.values() if r.get("fit", {}).get("converged", True) and pred(r)), None)
+
+
 def build_figures(
     results: Mapping[str, Mapping[str, Mapping[str, Any]]],
     *,
     population: pd.DataFrame | None = None,
     org_years: pd.DataFrame | None = None,
 ) -> list[tuple[str, Figure, str]]:
-    """Every figure of one dataset as ``(stem, figure, caption)``, in report order."""
+    """The figures of one dataset as ``(stem, figure, caption)``, in report order.
+
+    Only headline models get a figure: the founding multiplier of the largest converged NB model with
+    both density terms (else Poisson) at the population level and per subpopulation panel variable; the
+    Kaplan–Meier curves of each grouping; the hazard by age piece of each age-piece model; the cumulative
+    incidence of death versus competing exits; growth against size; the logistic curve with K; the sup-F
+    sequence of each tested series; the cumulative incidence of stagnation versus dissolution. The
+    bottleneck stage's exit-rate models get none (they are not founding models). Stems listed in
+    :func:`is_half_width` are drawn at :data:`HALF_SIZE` to stand two per row.
+    """
+    from reports.selection import headline_founding, is_break
+
     out: list[tuple[str, Figure, str]] = []
-    if population is not None and len(population):
-        out.append(
-            (
-                "population",
-                population_figure(population),
-                "Density on 1 January, foundings and exits per year",
-            )
+
+    def add(stem: str, fn: Any, caption: str, *args: Any, full: bool = False) -> None:
+        size = HALF_SIZE if is_half_width(stem) and not full else _SIZE
+        out.append((stem, fn(*args, size=size), caption))
+
+    if population is not None and len(population) and population["density"].notna().any():
+        parts = ["Density on 1 January"] + [
+            f"{col} per year"
+            for col in ("foundings", "exits")
+            if col in population and population[col].notna().any()
+        ]
+        add(
+            "population",
+            population_figure,
+            ", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else parts[0],
+            population,
         )
-    for area, models in results.items():
-        for name, res in models.items():
-            if not res.get("fit", {}).get("converged", True):
-                continue
-            curves = list(res.get("curves", {}))
-            if any(c.startswith("km_") for c in curves) and "km" not in curves:
-                curves = [c for c in curves if not c.startswith("km_")] + ["km"]
-            for curve in curves:
-                if curve in CURVE_FIGURES:
-                    fn, caption = CURVE_FIGURES[curve]
-                    out.append((f"{area}_{name}_{curve}", fn(res), f"{caption} ({name})"))
-        if area == "growth" and org_years is not None and "growth" in org_years:
-            gib = next(
-                (r for r in models.values() if any(t["term"] == "log_size" for t in r.get("terms", []))), None
+    founding = results.get("founding", {})
+    for level, res in headline_founding(founding):
+        stem = "founding_multiplier" if level is None else f"founding_multiplier_panel_{level}"
+        where = "population level" if level is None else f"{level.replace('_', ' ')} panel"
+        add(
+            stem,
+            multiplier_figure,
+            f"Founding multiplier exp(b1 N + b2 N\u00b2) over the observed density range with N* and 95% CIs "
+            f"({where}, {res['model']})",
+            res,
+        )
+    survival = results.get("survival", {})
+    for name, res in survival.items():
+        if not res.get("fit", {}).get("converged", True):
+            continue
+        curves = res.get("curves", {})
+        if "km" in curves or any(c.startswith("km_") for c in curves):
+            group = str(res.get("specification", {}).get("group") or "")
+            suffix = group or name.removeprefix("km_")
+            cap = (
+                f"Kaplan\u2013Meier survival by {group}"
+                if group
+                else "Kaplan\u2013Meier survival, all organizations"
             )
-            out.append(
-                (
-                    "growth_vs_size",
-                    growth_figure(org_years, gib),
-                    "Growth against size: organization-years, binned means and the Gibrat slope",
-                )
+            km = km_frame(res)
+            many = km is not None and km["group"].nunique() > 6  # needs the room for its legend
+            add(
+                f"survival_km_{suffix}",
+                km_figure,
+                cap + " (95% CIs where at most six groups)",
+                res,
+                full=many,
             )
+    for name, res in survival.items():
+        if res.get("fit", {}).get("converged", True) and "hazard_by_age" in res.get("curves", {}):
+            add(
+                f"survival_hazard_{name}",
+                hazard_by_age_figure,
+                f"Baseline hazard of death by age piece, 95% CIs ({name})",
+                res,
+            )
+    aj = _first(survival, lambda r: "cif" in r.get("curves", {}))
+    if aj is not None:
+        add(
+            "survival_cif",
+            cif_figure,
+            "Cumulative incidence of death and competing exits (Aalen\u2013Johansen), 95% CIs",
+            aj,
+        )
+    growth = results.get("growth", {})
+    if growth and org_years is not None and "growth" in org_years:
+        gib = _first(
+            growth,
+            lambda r: (
+                any(t["term"] == "log_size" for t in r.get("terms", [])) and "beta" in r.get("derived", {})
+            ),
+        ) or _first(growth, lambda r: any(t["term"] == "log_size" for t in r.get("terms", [])))
+        add(
+            "growth_vs_size",
+            growth_figure,
+            "Growth against size (survivors): organization-years, binned means and the Gibrat slope",
+            org_years,
+            gib,
+        )
+    bottleneck = results.get("bottleneck", {})
+    logistic = _first(bottleneck, lambda r: "logistic" in r.get("curves", {}) and r.get("terms"))
+    if logistic is not None:
+        add(
+            "bottleneck_logistic",
+            logistic_figure,
+            "Carrying capacity: observed density, fitted logistic curve, K and the year of 90% of K",
+            logistic,
+        )
+    for name, res in bottleneck.items():
+        if res.get("fit", {}).get("converged", True) and is_break(res) and "f_stat" in res.get("curves", {}):
+            add(
+                f"bottleneck_supf_{name}",
+                supf_figure,
+                f"Sup-F sequence over candidate break years ({name})",
+                res,
+            )
+    stag = _first(bottleneck, lambda r: "cif" in r.get("curves", {}))
+    if stag is not None:
+        add(
+            "bottleneck_cif",
+            cif_figure,
+            "Cumulative incidence of stagnation and dissolution (competing risks)",
+            stag,
+        )
     return out
+
+
+_HALF_PREFIXES = ("founding_multiplier", "survival_km_", "survival_hazard_", "survival_cif", "bottleneck_")
+
+
+def is_half_width(stem: str) -> bool:
+    """Whether the figure ``stem`` is small enough to stand beside another one in the report."""
+    return stem.startswith(_HALF_PREFIXES)
 
 
 def save_figure(
@@ -374,5 +507,12 @@ def render_figures(
     for stem, fig, caption in figs:
         paths = save_figure(fig, Path(out_dir) / stem, formats)
         plt.close(fig)
-        records.append({"stem": stem, "caption": caption, **{p.suffix[1:]: str(p) for p in paths}})
+        records.append(
+            {
+                "stem": stem,
+                "caption": caption,
+                "width": "half" if fig.get_figwidth() <= HALF_SIZE[0] else "full",
+                **{p.suffix[1:]: str(p) for p in paths},
+            }
+        )
     return records

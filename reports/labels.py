@@ -23,6 +23,12 @@ DEFAULT_LABELS: dict[str, str] = {
     "density_at_founding": "Density at founding (N{s})",
     "lag_foundings": f"Prior foundings (F, t{_MINUS}1)",
     "lag_foundings_sq": f"Prior foundings{_SQ}",
+    "foundings_lag": f"Prior foundings (F, t{_MINUS}1)",
+    "log_lambda": "log \u03bb (baseline scale)",
+    "log_rho": "log \u03c1 (Weibull shape)",
+    "gamma": "\u03b3 (Gompertz age slope)",
+    "const_before": "Mean before the break",
+    "const_after": "Mean after the break",
     "mass": "Mass (M)",
     "size": "Size",
     "log_size": "log size",
@@ -35,6 +41,7 @@ DEFAULT_LABELS: dict[str, str] = {
 }
 
 _AGE = re.compile(r"^age\[(?P<lo>[^\]-]+)(?:-(?P<hi>[^\]]+))?\]$")
+_PIECE = re.compile(r"^piece\[(?P<lo>[^,\]]+),(?P<hi>[^)\]]+)[)\]]$")
 _PERIOD = re.compile(r"^(?P<var>[A-Za-z_]+)\[(?:T\.)?(?P<level>[^\]]+)\]$")
 
 
@@ -51,7 +58,8 @@ def term_label(
 ) -> str:
     """The label of ``term``: the user's mapping first, then the defaults, then a readable fallback.
 
-    Age pieces ``age[2-5]`` become "Age 2–5" and categorical levels ``policy_period[T.boom]`` become
+    Age pieces ``age[2-5]`` become "Age 2–5", baseline pieces ``piece[2,5)`` "Age 2–5 (log baseline
+    rate)" and categorical levels ``policy_period[T.boom]`` become
     "policy period: boom".
     """
     labels = {**DEFAULT_LABELS, **(mapping or {})}
@@ -61,6 +69,11 @@ def term_label(
     if m:
         hi = m.group("hi")
         return f"Age {m.group('lo')}\u2013{hi}" if hi else f"Age {m.group('lo')}"
+    m = _PIECE.match(term)
+    if m:
+        hi = m.group("hi")
+        span = f"{m.group('lo')}+" if hi in ("inf", "Inf") else f"{m.group('lo')}\u2013{hi}"
+        return f"Age {span} (log baseline rate)"
     m = _PERIOD.match(term)
     if m:
         return f"{m.group('var').replace('_', ' ')}: {m.group('level')}"

@@ -21,18 +21,37 @@ from reports.tables import render_tables
 
 log = logging.getLogger("render_report")
 
-PACKAGES = ("numpy", "pandas", "scipy", "statsmodels", "lifelines", "glum", "pyarrow", "matplotlib", "typst",
-            "snakemake", "dvc", "jsonschema", "pandera")
+PACKAGES = (
+    "numpy",
+    "pandas",
+    "scipy",
+    "statsmodels",
+    "lifelines",
+    "glum",
+    "pyarrow",
+    "matplotlib",
+    "typst",
+    "snakemake",
+    "dvc",
+    "jsonschema",
+    "pandera",
+)
 METRICS = "metrics/{dataset}.json"
 
 
 def git_commit(root: Path = Path(".")) -> str:
     """The checked-out commit (with ``+dirty`` when tracked files differ), or ``unknown`` outside git."""
     try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
-                                check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
-                               capture_output=True, text=True, check=True).stdout.strip()
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
         return commit + ("+dirty" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
@@ -71,6 +90,17 @@ def truth_mapping(truth: dict[str, Any]) -> dict[str, float]:
     return out
 
 
+def result_seeds(results_root: Path) -> dict[str, Any]:
+    """Random seeds recorded by the models themselves (``specification.seed``: bootstrap draws,
+    simulated p-values), keyed ``area/model``."""
+    out: dict[str, Any] = {}
+    for path in sorted(results_root.glob("*/*.json")):
+        spec = json.loads(path.read_text(encoding="utf-8")).get("specification") or {}
+        if spec.get("seed") is not None:
+            out[f"{path.parent.name}/{path.stem}"] = spec["seed"]
+    return out
+
+
 def key_metrics(results_root: Path) -> dict[str, Any]:
     """Key numbers per model for ``dvc metrics diff``: log-likelihood, every displayed coefficient, and the
     headline derived quantities (N*, alpha, K, t90, equilibrium, break year)."""
@@ -105,27 +135,65 @@ def run(dataset: str, params: dict[str, Any]) -> None:
     provenance = {
         "commit": git_commit(),
         "inputs": validation["inputs"],
-        "params": {"datasets": {dataset: ds},
-                   **{k: stage_params(params, k, dataset) for k in ("clean_inputs", "build_histories",
-                                                                      "fit_founding", "fit_survival",
-                                                                      "fit_growth", "fit_bottleneck")}},
+        "params": {
+            "datasets": {dataset: ds},
+            **{
+                k: stage_params(params, k, dataset)
+                for k in (
+                    "clean_inputs",
+                    "build_histories",
+                    "fit_founding",
+                    "fit_survival",
+                    "fit_growth",
+                    "fit_bottleneck",
+                )
+            },
+        },
         "packages": package_versions(),
-        "seeds": {"seed (params.yaml)": params["seed"]},
+        "seeds": {"seed (params.yaml)": params["seed"], **result_seeds(results_root)},
         "description": ds.get("description", ""),
     }
     with atomic_dir(paths.report) as out:
-        tables = render_tables(dataset, results_root, paths.processed, out / "tables", clean_dir=paths.clean,
-                               formats=tuple(cfg["table_formats"]))
+        tables = render_tables(
+            dataset,
+            results_root,
+            paths.processed,
+            out / "tables",
+            clean_dir=paths.clean,
+            formats=tuple(cfg["table_formats"]),
+        )
         log.info("%d tables", len(tables))
-        discussion = discussion_text(dataset, results_root, cfg.get("literature", {}).get(dataset))
-        pdf = render_report(dataset, results_root, paths.processed, out / "report.pdf", provenance, truth=truth,
-                            discussion=discussion, clean_dir=paths.clean, date_rule=ds["date_rule"],
-                            title=cfg.get("titles", {}).get(dataset))
-        log.info("report: %s", pdf)
+        figures = None
         if cfg["figures"]:
             from reports.figures import render_figures
 
-            figs = render_figures(dataset, results_root, paths.processed, out / "figures",
-                                  formats=tuple(cfg["figure_formats"]))
-            log.info("%d figures", len(figs))
+            # drawn once: the configured formats for the output folder plus SVG for the PDF report
+            wanted = tuple(cfg["figure_formats"])
+            records = render_figures(
+                dataset,
+                results_root,
+                paths.processed,
+                out / "figures",
+                formats=tuple(dict.fromkeys((*wanted, "svg"))),
+            )
+            figures = (out / "figures", records)
+            log.info("%d figures", len(records))
+        discussion = discussion_text(dataset, results_root, cfg.get("literature", {}).get(dataset))
+        pdf = render_report(
+            dataset,
+            results_root,
+            paths.processed,
+            out / "report.pdf",
+            provenance,
+            truth=truth,
+            discussion=discussion,
+            clean_dir=paths.clean,
+            date_rule=ds["date_rule"],
+            title=cfg.get("titles", {}).get(dataset),
+            figures=figures,
+        )
+        log.info("report: %s", pdf)
+        if figures is not None and "svg" not in wanted:
+            for rec in figures[1]:
+                Path(rec["svg"]).unlink()
     write_json(METRICS.format(dataset=dataset), key_metrics(results_root))

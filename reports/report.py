@@ -9,7 +9,7 @@ versions, seeds) is passed in by the caller, never looked up here. The PDF carri
 
 from __future__ import annotations
 
-import json
+import fnmatch
 import shutil
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -81,7 +81,7 @@ def truth_table(truth: Mapping[str, Any], results: Mapping[str, Mapping[str, Map
     table = Table(
         caption="True versus estimated parameters (simulated data)",
         header=[["Model", "Parameter", "True", "Estimate", "95% CI", "Covered"]],
-        align="r",
+        align="llrrrc",
     )
     long = []
     for area, model, q, value in _truth_items(truth):
@@ -129,6 +129,120 @@ def _paragraphs(text: str | None) -> list[str]:
     return [" ".join(p.split()) for p in text.strip().split("\n\n") if p.strip()]
 
 
+#: Layout of each model section: (subsection title or None, table stem patterns, figure stem patterns).
+#: Tables and figures of an area that no pattern claims are appended under "Other models", so a result
+#: is never dropped silently.
+LAYOUT: dict[str, tuple[tuple[str | None, tuple[str, ...], tuple[str, ...]], ...]] = {
+    "founding": ((None, ("founding_*",), ("founding_multiplier*",)),),
+    "survival": (
+        ("Survival curves", ("survival_km",), ("survival_km_*",)),
+        ("Cox proportional hazards", ("survival_cox", "survival_cox_[0-9]*", "survival_cox_tests"), ()),
+        ("Hazard by age", ("survival_age_pieces*", "survival_parametric*"), ("survival_hazard_*",)),
+        ("Competing exits", ("survival_cause_specific*",), ("survival_cif",)),
+    ),
+    "growth": ((None, ("growth_gibrat*", "growth_size_variance"), ("growth_vs_size",)),),
+    "bottleneck": (
+        (
+            "Carrying capacity and exit rates",
+            ("bottleneck_capacity", "bottleneck_data_quality", "bottleneck_exit_rate*"),
+            ("bottleneck_logistic",),
+        ),
+        ("Structural breaks", ("bottleneck_breaks",), ("bottleneck_supf_*",)),
+        ("Stagnation and dissolution", ("bottleneck_stagnation*",), ("bottleneck_cif",)),
+    ),
+}
+
+#: What each model section says before its tables.
+SECTION_TEXT: dict[str, tuple[str, ...]] = {
+    "founding": (
+        "Counts of foundings per year (and per subpopulation-year) with the density on 1 January; one table "
+        "per nested sequence, the likelihood-ratio test of each column against the previous one beneath it.",
+    ),
+    "survival": (
+        "Mortality of organizations from counting-process spells with age as the clock; organizations "
+        "founded before the window enter late (left truncation).",
+    ),
+    "growth": ("Growth is observed only for organizations that survive to the next year.",),
+    "bottleneck": (
+        "Three operationalizations of a bottleneck: the population reaches a carrying capacity (logistic "
+        "curve; density where expected foundings equal expected exits); the founding rate or density growth "
+        "breaks structurally (sup-F); organizations enter stagnation, with dissolution as a competing risk.",
+    ),
+}
+
+
+def _figure_rows(figs: Sequence[Mapping[str, str]]) -> list[list[dict[str, str]]]:
+    """Figures in rows: consecutive half-width figures two per row, full-width figures alone."""
+    rows: list[list[dict[str, str]]] = []
+    open_row: list[dict[str, str]] | None = None
+    for f in figs:
+        item = {"path": f["path"], "caption": f["caption"], "width": str(f.get("width", "full"))}
+        if f.get("width") != "half":
+            rows.append([item])
+            open_row = None
+        elif open_row is None:
+            open_row = [item]
+            rows.append(open_row)
+        else:
+            open_row.append(item)
+            open_row = None
+    return rows
+
+
+def _area_blocks(
+    area: str, tables: Mapping[str, Table], figures: Sequence[Mapping[str, str]]
+) -> list[dict[str, Any]]:
+    """Subsection headings, tables and figure rows of one model section, in layout order."""
+    mine_t = [s for s in tables if s.startswith(area + "_") or s == area]
+    mine_f = [f for f in figures if f["stem"].startswith(area + "_")]
+    used_t: set[str] = set()
+    used_f: set[str] = set()
+    parts: list[tuple[str | None, list[str], list[Mapping[str, str]]]] = []
+    for title, tpat, fpat in LAYOUT.get(area, ()):
+        ts = [s for s in mine_t if s not in used_t and any(fnmatch.fnmatchcase(s, p) for p in tpat)]
+        fs = [
+            f
+            for f in mine_f
+            if f["stem"] not in used_f and any(fnmatch.fnmatchcase(f["stem"], p) for p in fpat)
+        ]
+        used_t |= set(ts)
+        used_f |= {f["stem"] for f in fs}
+        parts.append((title, ts, fs))
+    rest_t = [s for s in mine_t if s not in used_t]
+    rest_f = [f for f in mine_f if f["stem"] not in used_f]
+    if rest_t or rest_f:
+        parts.append(("Other models", rest_t, rest_f))
+    blocks: list[dict[str, Any]] = []
+    for title, ts, fs in parts:
+        if not ts and not fs:
+            continue
+        if title:
+            blocks.append({"kind": "heading", "text": title})
+        blocks += [{"kind": "table", "table": to_typst(tables[s])} for s in ts]
+        blocks += [{"kind": "figures", "row": row} for row in _figure_rows(fs)]
+    return blocks
+
+
+def _window(params: Any) -> str | None:
+    """The observation window recorded in the dataset's params (``window: {start, end}``)."""
+    if not isinstance(params, Mapping):
+        return None
+    for ds in (params.get("datasets") or {}).values():
+        w = ds.get("window") if isinstance(ds, Mapping) else None
+        if isinstance(w, Mapping) and "start" in w:
+            return f"{w['start']}\u2013{w.get('end', 'last observation')}"
+    return None
+
+
+def params_yaml(params: Any) -> str:
+    """The full params of a dataset as compact block YAML (sorted keys, Unicode kept, short lists inline)."""
+    import yaml
+
+    if isinstance(params, str):
+        return params
+    return yaml.safe_dump(params, sort_keys=True, allow_unicode=True, default_flow_style=None, width=72)
+
+
 def build_bundle(
     dataset: str,
     tables: Mapping[str, Table],
@@ -141,94 +255,92 @@ def build_bundle(
     title: str | None = None,
     figure_format: str = "svg",
     date_rule: str = "midpoint",
+    not_applicable: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The JSON bundle the template lays out (figure paths relative to the compile root)."""
+    """The JSON bundle the template lays out (figure paths relative to the compile root).
+
+    Each section holds ``text`` paragraphs, ``lists`` and ordered ``blocks`` (subsection headings, tables,
+    rows of one or two figures). ``not_applicable`` maps a result area to the reason its stage recorded
+    for not estimating anything on this dataset; the section then states that reason.
+    """
+    not_applicable = dict(not_applicable or {})
+    figs = [{**f, "path": f"figures/{f['stem']}.{figure_format}"} for f in figures]
 
     def tabs(prefix: str) -> list[dict[str, Any]]:
-        return [to_typst(t) for stem, t in tables.items() if stem == prefix or stem.startswith(prefix + "_")]
-
-    def figs(prefix: str) -> list[dict[str, str]]:
         return [
-            {"path": f"figures/{f['stem']}.{figure_format}", "caption": f["caption"]}
-            for f in figures
-            if f["stem"].startswith(prefix)
+            {"kind": "table", "table": to_typst(t)}
+            for stem, t in tables.items()
+            if stem == prefix or stem.startswith(prefix + "_")
         ]
 
     prov = dict(provenance)
     prov_list = [f"Commit: {prov.get('commit', 'not recorded')}"]
     for path, sha in sorted((prov.get("inputs") or {}).items()):
         prov_list.append(f"Input {path}: SHA-256 {sha}")
-    for name, ver in sorted((prov.get("packages") or {}).items()):
-        prov_list.append(f"Package {name} {ver}")
+    packages = sorted((prov.get("packages") or {}).items())
+    if packages:
+        prov_list.append("Packages: " + ", ".join(f"{name} {ver}" for name, ver in packages))
     for name, seed in sorted((prov.get("seeds") or {}).items()):
         prov_list.append(f"Random seed {name}: {seed}")
     params = prov.get("params")
-    params_text = None
     if params is not None:
-        prov_list.append("Params used for this dataset:")
-        params_text = (
-            params
-            if isinstance(params, str)
-            else json.dumps(params, sort_keys=True, indent=1, ensure_ascii=False)
-        )
+        prov_list.append("Full parameters of this dataset: Appendix A.")
+    window = _window(params)
+    conventions = [
+        *([f"Observation window: {window}."] if window else []),
+        *CONVENTIONS,
+        f"Dates known only to the year or month are placed at the {date_rule} of that period "
+        "(date precision rule); organizations with unknown founding dates stay out of "
+        "age-dependent models.",
+    ]
     sections: list[dict[str, Any]] = [
         {
             "title": "Data and provenance",
             "present": True,
             "absent_text": "",
-            "tables": [],
-            "figures": [],
+            "blocks": [],
             "text": _paragraphs(prov.get("description")),
             "lists": [
-                {
-                    "title": "Conventions",
-                    "items": [
-                        *CONVENTIONS,
-                        f"Dates known only to the year or month are placed at the {date_rule} of that period "
-                        "(date precision rule); organizations with unknown founding dates stay out of "
-                        "age-dependent models.",
-                    ],
-                },
+                {"title": "Conventions", "items": conventions},
                 {"title": "Provenance", "items": prov_list},
             ],
-            "code": params_text,
         },
         {
             "title": "Cleaning log",
             "present": "cleaning_log" in tables,
             "absent_text": "No cleaning log was recorded for this dataset.",
-            "tables": tabs("cleaning_log"),
-            "figures": [],
+            "blocks": tabs("cleaning_log"),
             "text": [],
         },
         {
             "title": "Descriptives",
             "present": "population_by_period" in tables or "sample_construction" in tables,
             "absent_text": "No population series is available.",
-            "tables": tabs("population_by_period") + tabs("sample_construction"),
-            "figures": figs("population"),
+            "blocks": tabs("population_by_period")
+            + tabs("sample_construction")
+            + [
+                {"kind": "figures", "row": row}
+                for row in _figure_rows([f for f in figs if f["stem"] == "population"])
+            ],
             "text": [],
         },
     ]
     for _sid, sec_title, area, absent in SECTIONS:
         present = bool(results.get(area))
-        text = (
-            ["Growth is observed only for organizations that survive to the next year."]
-            if (area == "growth" and present)
-            else []
-        )
+        text = list(SECTION_TEXT.get(area, ())) if present else []
         failed = [m for m, r in results.get(area, {}).items() if not r.get("fit", {}).get("converged", True)]
         if failed:
             text.append(
                 "Models that could not be estimated (reason in the table notes): " + ", ".join(failed) + "."
             )
+        if area in not_applicable:
+            absent = f"Not estimated for this dataset: {not_applicable[area].rstrip('.')}."
         sections.append(
             {
                 "title": sec_title,
                 "present": present,
                 "absent_text": absent,
-                "tables": tabs(area),
-                "figures": figs(area + "_"),
+                "blocks": _area_blocks(area, tables, figs),
                 "text": text,
             }
         )
@@ -238,8 +350,7 @@ def build_bundle(
                 "title": "True versus estimated parameters",
                 "present": True,
                 "absent_text": "",
-                "tables": [to_typst(truth_table(truth, results))],
-                "figures": [],
+                "blocks": [{"kind": "table", "table": to_typst(truth_table(truth, results))}],
                 "text": [
                     "The default dataset is simulated with known parameters; a parameter is covered "
                     "when its true value lies inside the 95% confidence interval."
@@ -252,9 +363,19 @@ def build_bundle(
                 "title": "Discussion",
                 "present": True,
                 "absent_text": "",
-                "tables": [],
-                "figures": [],
+                "blocks": [],
                 "text": _paragraphs(discussion),
+            }
+        )
+    appendix = []
+    if params is not None:
+        appendix.append(
+            {
+                "title": "Parameters used for this dataset",
+                "text": [
+                    "The dataset's entry and every stage block of params.yaml, as the pipeline read them."
+                ],
+                "code": params_yaml(params),
             }
         )
     return {
@@ -265,6 +386,7 @@ def build_bundle(
             "tables and figures are regenerated from them on every run."
         ],
         "sections": sections,
+        "appendix": appendix,
     }
 
 
@@ -309,6 +431,7 @@ def render_report(
     labels: Mapping[str, str] | None = None,
     date_rule: str = "midpoint",
     font_cache_dir: str | None = None,
+    figures: tuple[str | Path, Sequence[Mapping[str, str]]] | None = None,
 ) -> Path:
     """Render the PDF report of ``dataset`` from its result files and derived data.
 
@@ -331,13 +454,16 @@ def render_report(
     date_rule
         The date precision rule used by the histories (``params.yaml: datasets.{d}.date_rule``), stated
         among the conventions.
+    figures
+        Figures already drawn by :func:`reports.figures.render_figures` with SVG among their formats:
+        ``(folder, records)``; drawn afresh (SVG only, in a temporary folder) when omitted.
 
     Returns
     -------
     Path
         ``out_pdf``.
     """
-    from reports.collect import load_results, read_cleaning_log, read_table
+    from reports.collect import load_results, not_applicable_reasons, read_cleaning_log, read_table
     from reports.figures import render_figures
 
     results = load_results(results_dir)
@@ -352,10 +478,13 @@ def render_report(
         labels=labels,
     )
     with tempfile.TemporaryDirectory(prefix="orgecology-figs-") as tmp:
-        figdir = Path(tmp) / "figures"
-        records = render_figures(
-            dataset, results_dir, processed_dir, figdir, formats=("svg",), font_cache_dir=font_cache_dir
-        )
+        if figures is None:
+            figdir = Path(tmp) / "figures"
+            records = render_figures(
+                dataset, results_dir, processed_dir, figdir, formats=("svg",), font_cache_dir=font_cache_dir
+            )
+        else:
+            figdir, records = Path(figures[0]), list(figures[1])
         bundle = build_bundle(
             dataset,
             tables,
@@ -366,5 +495,6 @@ def render_report(
             discussion=discussion,
             title=title,
             date_rule=date_rule,
+            not_applicable=not_applicable_reasons(results_dir),
         )
         return compile_pdf(bundle, figdir, out_pdf, font_cache_dir=font_cache_dir)

@@ -141,16 +141,20 @@ def _hidden_terms(res: Mapping[str, Any]) -> set[str]:
     fe = _get(res, "specification", "fixed_effects")
     if isinstance(fe, Mapping) and not fe.get("display", True):
         hidden |= set(fe.get("terms", []))
+        hidden |= {t["term"] for t in res.get("terms", []) if t["term"].startswith("fe[")}
     return hidden
 
 
 def _fixed_effects(res: Mapping[str, Any]) -> str:
+    """ "yes" when the model has subpopulation fixed effects (collapsed to one row), else ""."""
     fe = _get(res, "specification", "fixed_effects")
-    if isinstance(fe, Mapping):
-        return str(fe.get("variable") or "yes")
-    if isinstance(fe, (list, tuple)) and fe:
-        return ", ".join(map(str, fe))
+    if isinstance(fe, Mapping) or (isinstance(fe, (list, tuple)) and fe):
+        return "yes"
     return ""
+
+
+#: Fixed-effect rows of panel growth models by ``specification.effects``: (organization FE, year FE).
+_PANEL_EFFECTS = {"none": ("no", "no"), "org": ("yes", "no"), "year": ("no", "yes"), "twoway": ("yes", "yes")}
 
 
 def _ordered_terms(results: Sequence[Mapping[str, Any]]) -> list[str]:
@@ -169,7 +173,13 @@ def _lr_vs_previous(res: Mapping[str, Any], prev: Mapping[str, Any] | None) -> M
     if prev is None:
         return None
     for test in res.get("tests", []):
-        if test.get("name", "").strip() == f"LR vs {prev['model']}":
+        name = test.get("name", "").strip()
+        if not name.startswith("LR vs "):
+            continue
+        # models of one stage may record the restricted model without the stage prefix
+        # ("LR vs nb_density" in exit_rate_nb_density2)
+        restricted = name[len("LR vs ") :]
+        if restricted == prev["model"] or prev["model"].endswith("_" + restricted):
             return test
     return None
 
@@ -190,8 +200,31 @@ def _alpha(res: Mapping[str, Any]) -> tuple[Mapping[str, Any] | None, Mapping[st
     return alpha, boundary
 
 
+def _density_minimum(res: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The density at which the hazard is lowest, in organizations.
+
+    Read from ``derived.density_minimum`` (recorded in organizations) or ``derived.n_min`` of Cox models;
+    an ``n_min`` recorded on the rescaled density (its ``observed_range`` lies below the raw range, no
+    ``unit``) is multiplied back by ``specification.density_scale`` so that all columns read alike.
+    """
+    d = _get(res, "derived", "density_minimum")
+    if isinstance(d, Mapping) and d.get("estimate") is not None:
+        return d
+    d = _get(res, "derived", "n_min")
+    if not isinstance(d, Mapping) or d.get("estimate") is None:
+        return None
+    scale = _get(res, "specification", "density_scale") or 1
+    if d.get("unit") == "organizations" or float(d.get("scale") or 1) != 1 or scale in (0, 1):
+        return d
+    out = dict(d)
+    for k in ("estimate", "ci_low", "ci_high", "se"):
+        if out.get(k) is not None:
+            out[k] = float(out[k]) * float(scale)
+    return out
+
+
 def _density_scale(results: Sequence[Mapping[str, Any]]) -> float | None:
-    scales = {_get(r, "specification", "density_scale") for r in results} - {None}
+    scales = {s for r in results if isinstance(s := _get(r, "specification", "density_scale"), (int, float))}
     return scales.pop() if len(scales) == 1 else None
 
 
@@ -218,6 +251,7 @@ def regression_table(
     digits: int = 3,
     stat_digits: int = 2,
     column_names: Sequence[str] | None = None,
+    n_star_label: str = "Density at peak founding N*",
 ) -> Table:
     """Nested models side by side in the field's layout.
 
@@ -235,6 +269,9 @@ def regression_table(
         Decimals for coefficients/SEs and for fit statistics.
     column_names
         Optional names under the column numbers (default: model names).
+    n_star_label
+        Label of the turning point −b1/(2 b2) row: the founding peak N* for founding models; for
+        exit-rate models it is the density at which the exit rate is extreme.
 
     Returns
     -------
@@ -295,12 +332,12 @@ def regression_table(
                 b_p[i] = Cell(fmt(boundary.get("p"), 3))
                 record("alpha boundary LR", i, "statistic", boundary.get("statistic"))
                 record("alpha boundary LR", i, "p", boundary.get("p"))
-        table.rows += [
-            ("\u03b1 (NB2 dispersion)", a_cells, "coef"),
-            ("", a_se, "se"),
-            ("LR test \u03b1 = 0 (\u03c7\u0304\u00b2, boundary)", b_cells, "stat"),
-            ("  p-value", b_p, "stat"),
-        ]
+        table.rows += [("\u03b1 (NB2 dispersion)", a_cells, "coef"), ("", a_se, "se")]
+        if any(c.text for c in b_cells):
+            table.rows += [
+                ("LR test \u03b1 = 0 (\u03c7\u0304\u00b2, boundary)", b_cells, "stat"),
+                ("  p-value", b_p, "stat"),
+            ]
 
     # N* with CI
     nstars = [_get(r, "derived", "n_star") for r in results]
@@ -318,16 +355,65 @@ def regression_table(
             for stat in ("estimate", "se", "ci_low", "ci_high", "inside_range"):
                 record("N*", i, stat, n.get(stat))
         table.rows += [
-            ("Density at peak founding N*", est, "stat"),
+            (n_star_label, est, "stat"),
             ("  95% CI (delta method)", ci, "stat"),
-            ("  N* inside observed range", inside, "stat"),
+            ("  inside observed range", inside, "stat"),
+        ]
+
+    # density at which mortality is lowest (survival models)
+    minima = [_density_minimum(r) for r in results]
+    if any(m is not None for m in minima):
+        table.rows.append(("", [], "rule"))
+        est, ci, inside = list(empty), list(empty), list(empty)
+        for i, m in enumerate(minima):
+            if m is None:
+                continue
+            est[i] = Cell(fmt(m.get("estimate"), 1))
+            if m.get("ci_low") is not None and m.get("ci_high") is not None:
+                ci[i] = Cell(f"{fmt(m['ci_low'], 1)}, {fmt(m['ci_high'], 1)}", wrap="[]")
+            if m.get("inside_range") is not None:
+                inside[i] = Cell("yes" if m["inside_range"] else "no")
+            for stat in ("estimate", "ci_low", "ci_high", "inside_range"):
+                record("density at minimum hazard", i, stat, m.get(stat))
+        table.rows += [
+            ("Density at lowest hazard", est, "stat"),
+            ("  95% CI (delta method)", ci, "stat"),
+            ("  inside observed range", inside, "stat"),
+        ]
+
+    # Gibrat's beta with its test of beta = 1 (growth models)
+    betas = [_get(r, "derived", "beta") for r in results]
+    if any(isinstance(b, Mapping) for b in betas):
+        table.rows.append(("", [], "rule"))
+        est, ci, tst = list(empty), list(empty), list(empty)
+        for i, b in enumerate(betas):
+            if not isinstance(b, Mapping):
+                continue
+            est[i] = Cell(fmt(b.get("estimate"), digits))
+            if b.get("ci_low") is not None and b.get("ci_high") is not None:
+                ci[i] = Cell(f"{fmt(b['ci_low'], digits)}, {fmt(b['ci_high'], digits)}", wrap="[]")
+            test = next((t for t in results[i].get("tests", []) if "beta = 1" in t.get("name", "")), None)
+            if test is not None:
+                tst[i] = Cell(fmt(test.get("statistic"), stat_digits), stars(test.get("p")))
+                record("test beta = 1", i, "statistic", test.get("statistic"))
+                record("test beta = 1", i, "p", test.get("p"))
+            for stat in ("estimate", "se", "ci_low", "ci_high"):
+                record("beta", i, stat, b.get(stat))
+        table.rows += [
+            ("\u03b2 (Gibrat: 1 + log-size coefficient)", est, "stat"),
+            ("  95% CI", ci, "stat"),
+            ("  t test of \u03b2 = 1", tst, "stat"),
         ]
 
     # Fit and sample statistics
     table.rows.append(("", [], "rule"))
     fes = [_fixed_effects(r) for r in results]
     if any(fes):
-        table.rows.append(("Fixed effects", [Cell(f) for f in fes], "text"))
+        table.rows.append(("Subpopulation fixed effects", [Cell(f or "no") for f in fes], "text"))
+    effects = [_PANEL_EFFECTS.get(str(_get(r, "specification", "effects"))) for r in results]
+    if any(e is not None for e in effects):
+        table.rows.append(("Organization fixed effects", [Cell(e[0] if e else "") for e in effects], "text"))
+        table.rows.append(("Year fixed effects", [Cell(e[1] if e else "") for e in effects], "text"))
     stat_rows: list[tuple[str, str, str, int | None]] = [
         ("N", "sample", "n", None),
         ("Groups", "sample", "n_groups", None),
@@ -386,7 +472,11 @@ def regression_table(
             f"Density terms per {scale_suffix(scale)[1:]} organizations (N{scale_suffix(scale)})."
         )
     if nstars and any(isinstance(n, Mapping) for n in nstars):
-        table.notes.append("N* = \u2212b1/(2 b2) in organizations, 95% CI by the delta method.")
+        table.notes.append("Turning point \u2212b1/(2 b2) in organizations, 95% CI by the delta method.")
+    if any(m is not None for m in minima):
+        table.notes.append(
+            "Density at lowest hazard \u2212g1/(2 g2) in organizations, 95% CI by the delta method."
+        )
     for i in failed:
         reason = _get(results[i], "fit", "reason") or "no reason recorded"
         table.notes.append(f"({i + 1}) {results[i]['model']}: not estimated \u2014 {reason}.")
@@ -598,18 +688,24 @@ def sample_construction(
                     "Events": None,
                 }
             )
+    # one row per distinct estimation sample (area, unit, n, events), naming how many models share it
+    samples: dict[tuple[str, str, Any, Any], list[str]] = {}
     for area, models in results.items():
         for name, res in models.items():
             n = _get(res, "sample", "n")
-            if n is None:
+            if n is None or not _get(res, "fit", "converged"):
                 continue
-            rows.append(
-                {
-                    "Step": f"Model {area}/{name} ({_get(res, 'sample', 'unit')})",
-                    "n": n,
-                    "Events": _get(res, "sample", "events"),
-                }
-            )
+            key = (area, str(_get(res, "sample", "unit") or "unit"), n, _get(res, "sample", "events"))
+            samples.setdefault(key, []).append(name)
+    for (area, unit, n, events), names in samples.items():
+        which = names[0] if len(names) == 1 else f"{len(names)} models"
+        rows.append(
+            {
+                "Step": f"Estimation sample: {_AREA_TITLES.get(area, area).lower()}, unit {unit} ({which})",
+                "n": n,
+                "Events": events,
+            }
+        )
     out = pd.DataFrame(rows, columns=["Step", "n", "Events"])
     out["Events"] = out["Events"].astype("Int64")
     out["n"] = out["n"].astype("Int64")
@@ -638,6 +734,12 @@ _LATEX_UNICODE = {
     "\u2014": "---",
     "\u03b1": r"$\alpha$",
     "\u03c7": r"$\chi$",
+    "\u03b2": r"$\beta$",
+    "\u03bb": r"$\lambda$",
+    "\u03c1": r"$\rho$",
+    "\u03b3": r"$\gamma$",
+    "\u0394": r"$\Delta$",
+    "\u2020": r"\dag{}",
     "\u0304": "",
     "\u2264": r"$\leq$",
     "\u2265": r"$\geq$",
@@ -817,25 +919,226 @@ def write_table(table: Table, stem: str | Path, formats: Sequence[str] = FORMATS
 # --------------------------------------------------------------------------------------------------------
 # The set of tables of one dataset
 
-_REGRESSION_FAMILIES = {
-    "poisson",
-    "negative_binomial",
-    "cox",
-    "piecewise_exponential",
-    "ols",
-    "ols_fe",
-    "gibrat",
-    "logistic",
-    "cloglog",
-    "weibull",
-    "gompertz",
-    "logit",
-}
 _AREA_TITLES = {
     "founding": "Founding rate models",
     "survival": "Mortality models",
     "growth": "Growth models",
-    "bottleneck": "Carrying capacity",
+    "bottleneck": "Bottleneck models",
+}
+
+
+def _regression_tables(
+    stem: str, caption: str, group: Sequence[Mapping[str, Any]], labels: Mapping[str, str] | None, **kw: Any
+) -> dict[str, Table]:
+    """One regression table per block of at most ``MAX_COLUMNS`` models; continuation tables get the
+    stems ``<stem>_2``, ``<stem>_3``, … and say "(continued)"."""
+    from reports.selection import chunk
+
+    out: dict[str, Table] = {}
+    if "column_names" not in kw:
+        kw["column_names"] = short_names([r["model"] for r in group])
+    blocks = chunk(list(group))
+    for b, block in enumerate(blocks):
+        if not block:
+            continue
+        name = stem if b == 0 else f"{stem}_{b + 1}"
+        cap = caption if b == 0 else f"{caption} (continued)"
+        names = kw["column_names"][b * len(blocks[0]) : b * len(blocks[0]) + len(block)]
+        out[name] = regression_table(block, caption=cap, labels=labels, **{**kw, "column_names": names})
+    return out
+
+
+def short_names(models: Sequence[str]) -> list[str]:
+    """Column names without the prefix all models of a table share (``panel_district_nb_density2`` →
+    ``density2`` beside ``panel_district_nb_baseline``); the caption names what the prefix said."""
+    if len(models) < 2:
+        return list(models)
+    parts = [m.split("_") for m in models]
+    k = 0
+    while all(len(p) > k + 1 for p in parts) and len({p[k] for p in parts}) == 1:
+        k += 1
+    return ["_".join(p[k:]) for p in parts]
+
+
+def _founding_tables(
+    models: Mapping[str, Mapping[str, Any]], labels: Mapping[str, str] | None
+) -> dict[str, Table]:
+    from reports.selection import founding_sequences
+
+    out: dict[str, Table] = {}
+    for stem, caption, group in founding_sequences(models):
+        out.update(_regression_tables(stem, caption, sorted(group, key=nesting_order), labels))
+    return out
+
+
+def _survival_tables(
+    models: Mapping[str, Mapping[str, Any]], labels: Mapping[str, str] | None
+) -> dict[str, Table]:
+    from reports.model_tables import km_summary_table
+    from reports.selection import headline_cox, is_cause_specific
+
+    out: dict[str, Table] = {}
+    kms = [r for r in models.values() if any(c == "km" or c.startswith("km_") for c in r.get("curves", {}))]
+    if kms:
+        out["survival_km"] = km_summary_table(kms, caption="Kaplan\u2013Meier survival by group")
+    used = {r["model"] for r in kms}
+    cox = [r for r in models.values() if r["family"] == "cox" and not is_cause_specific(r)]
+    out.update(
+        _regression_tables(
+            "survival_cox",
+            "Mortality: Cox proportional hazards (age clock, delayed entry)",
+            sorted(cox, key=nesting_order),
+            labels,
+        )
+    )
+    head = headline_cox(models)
+    if head is not None and head.get("tests"):
+        out["survival_cox_tests"] = model_tests_table(
+            head, caption=f"Tests of the Cox model {head['model']} (incl. Grambsch\u2013Therneau PH tests)"
+        )
+    cause = [r for r in models.values() if r["family"] == "cox" and is_cause_specific(r)]
+    out.update(
+        _regression_tables(
+            "survival_cause_specific",
+            "Mortality: cause-specific Cox hazards of competing exits",
+            sorted(cause, key=lambda r: r["model"]),
+            labels,
+            column_names=[
+                str(r["specification"].get("cause") or r["model"])
+                for r in sorted(cause, key=lambda r: r["model"])
+            ],
+        )
+    )
+    used |= {r["model"] for r in cox + cause}
+    pieces = [r for r in models.values() if "hazard_by_age" in r.get("curves", {}) and r.get("terms")]
+    out.update(
+        _regression_tables(
+            "survival_age_pieces",
+            "Mortality: piecewise-constant exponential and discrete-time models",
+            sorted(pieces, key=lambda r: (r["family"] != "poisson", r["model"])),
+            labels,
+        )
+    )
+    used |= {r["model"] for r in pieces}
+    param = [
+        r
+        for r in models.values()
+        if r["family"].split()[0] in ("weibull", "gompertz", "exponential", "loglogistic", "lognormal")
+    ]
+    out.update(
+        _regression_tables(
+            "survival_parametric",
+            "Mortality: parametric proportional-hazards models",
+            sorted(param, key=lambda r: r["model"]),
+            labels,
+        )
+    )
+    used |= {r["model"] for r in param}
+    rest = [r for r in models.values() if r["model"] not in used and r.get("terms")]
+    for r in rest:
+        out.update(_regression_tables(f"survival_{r['model']}", f"Mortality: {r['model']}", [r], labels))
+    return out
+
+
+def _growth_tables(
+    models: Mapping[str, Mapping[str, Any]], labels: Mapping[str, str] | None
+) -> dict[str, Table]:
+    from reports.model_tables import size_variance_table
+
+    out: dict[str, Table] = {}
+    order = {"none": 0, "org": 1, "year": 2, "twoway": 3}
+    gibrat = [r for r in models.values() if "beta" in r.get("derived", {}) or r["model"].startswith("gibrat")]
+    gibrat.sort(key=lambda r: (order.get(str(_get(r, "specification", "effects")), 9), r["model"]))
+    out.update(
+        _regression_tables("growth_gibrat", "Growth: Gibrat regressions of \u0394 log size", gibrat, labels)
+    )
+    scaling = [r for r in models.values() if "scaling_slope" in r.get("derived", {})]
+    if scaling:
+        out["growth_size_variance"] = size_variance_table(scaling)
+    used = {r["model"] for r in gibrat + scaling}
+    for r in models.values():
+        if r["model"] not in used and r.get("terms"):
+            out.update(_regression_tables(f"growth_{r['model']}", f"Growth: {r['model']}", [r], labels))
+    return out
+
+
+def _bottleneck_tables(
+    models: Mapping[str, Mapping[str, Any]], labels: Mapping[str, str] | None
+) -> dict[str, Table]:
+    from reports.model_tables import breaks_table, capacity_table, data_quality_table
+    from reports.selection import is_break, is_exit_rate
+
+    out: dict[str, Table] = {}
+    logistic = next(
+        (
+            r
+            for r in models.values()
+            if "logistic" in r.get("curves", {}) or r["model"].startswith("logistic")
+        ),
+        None,
+    )
+    equilibrium = next(
+        (
+            r
+            for r in models.values()
+            if "equilibrium" in r.get("derived", {}) or r["model"].startswith("equilibrium")
+        ),
+        None,
+    )
+    if logistic is not None or equilibrium is not None:
+        out["bottleneck_capacity"] = capacity_table(
+            logistic, equilibrium, caption="Carrying capacity: logistic density curve and equilibrium density"
+        )
+    if logistic is not None:
+        quality = data_quality_table(logistic, caption="Population-series rows used in the logistic fit")
+        if quality is not None:
+            out["bottleneck_data_quality"] = quality
+    exits = sorted([r for r in models.values() if is_exit_rate(r)], key=nesting_order)
+    out.update(
+        _regression_tables(
+            "bottleneck_exit_rate",
+            "Population-level exit-rate models (exits with offset log density)",
+            exits,
+            labels,
+            n_star_label="Density at extreme exit rate",
+        )
+    )
+    breaks = [r for r in models.values() if is_break(r)]
+    if breaks:
+        out["bottleneck_breaks"] = breaks_table(breaks, caption="Structural breaks: sup-F tests")
+    hazards = [
+        r
+        for r in models.values()
+        if _get(r, "specification", "event") and r.get("terms") and r not in breaks and not is_exit_rate(r)
+    ]
+    hazards.sort(key=lambda r: (str(_get(r, "specification", "event")) != "stagnation", r["model"]))
+    if hazards:
+        event_def = _get(hazards[0], "specification", "event_definition")
+        tab = _regression_tables(
+            "bottleneck_stagnation",
+            "Cause-specific hazards of stagnation and dissolution (discrete time, cloglog)",
+            hazards,
+            labels,
+            column_names=[str(_get(r, "specification", "event")).capitalize() for r in hazards],
+        )
+        if event_def:
+            for t in tab.values():
+                t.notes.append(f"Stagnation: {event_def}.")
+        out.update(tab)
+    used = {r["model"] for r in [*exits, *breaks, *hazards, *(x for x in (logistic, equilibrium) if x)]}
+    for r in models.values():
+        if r["model"] not in used and r.get("terms"):
+            out.update(
+                _regression_tables(f"bottleneck_{r['model']}", f"Bottleneck: {r['model']}", [r], labels)
+            )
+    return out
+
+
+_AREA_BUILDERS = {
+    "founding": _founding_tables,
+    "survival": _survival_tables,
+    "growth": _growth_tables,
+    "bottleneck": _bottleneck_tables,
 }
 
 
@@ -850,64 +1153,53 @@ def build_tables(
     labels: Mapping[str, str] | None = None,
     period: int = 5,
 ) -> dict[str, Table]:
-    """Every table of one dataset, keyed by a file stem (``founding``, ``survival_cox_tests``, …).
+    """Every table of one dataset, keyed by a stable file stem, in report order.
 
-    Regression families get one side-by-side table per area; recorded tests of survival models
-    (PH tests) and derived quantities get their own tables; descriptive tables come from the derived
-    data when given.
+    Founding: one table per nested sequence (``founding_poisson``, ``founding_nb``,
+    ``founding_panel_<var>_poisson``, ``founding_panel_<var>_nb``), at most five model columns each
+    (continuations ``<stem>_2``), subpopulation fixed effects collapsed to one row. Mortality:
+    ``survival_km`` (all groupings), ``survival_cox`` with ``survival_cox_tests`` (PH tests of the
+    headline model), ``survival_cause_specific``, ``survival_age_pieces``, ``survival_parametric``.
+    Growth: ``growth_gibrat`` (pooled, organization FE, two-way FE) and ``growth_size_variance``.
+    Bottleneck: ``bottleneck_capacity`` (+ ``bottleneck_data_quality`` for flagged series),
+    ``bottleneck_exit_rate``, ``bottleneck_breaks``, ``bottleneck_stagnation``. A result none of these
+    recognises still gets its own table (``<area>_<model>``), so nothing is dropped silently.
     """
     tables: dict[str, Table] = {}
-    if population is not None and len(population):
+    if population is not None and len(population) and population["density"].notna().any():
+        span = int(population["year"].max() - population["year"].min()) + 1
+        while span / period > 20:  # long histories (COW: two centuries) in at most ~20 periods
+            period *= 2
         tables["population_by_period"] = frame_table(
             population_summary(population, period=period),
-            caption="Population by period",
+            caption=f"Population by {period}-year period",
             notes=["N is density on 1 January; foundings and exits are counted within the calendar year."],
         )
     if cleaning_log is not None:
-        tables["cleaning_log"] = frame_table(
-            cleaning_summary(cleaning_log), caption="Cleaning log: rows touched per rule"
-        )
+        summary = cleaning_summary(cleaning_log)
+        if summary.empty:
+            summary = pd.DataFrame(
+                [
+                    {
+                        "Rule": "(none)",
+                        "Table": "",
+                        "Rows touched": 0,
+                        "What": "no cleaning rule touched any row",
+                    }
+                ]
+            )
+        tables["cleaning_log"] = frame_table(summary, caption="Cleaning log: rows touched per rule")
     sample = sample_construction(organizations, spells, org_years, results)
     if len(sample):
         tables["sample_construction"] = frame_table(sample, caption="Sample construction")
     for area, models in results.items():
-        regs = [r for r in models.values() if r["family"] in _REGRESSION_FAMILIES or r.get("terms")]
-        if area == "bottleneck":
-            regs = [r for r in regs if r.get("terms")]
-        if regs:
-            # split by family group so that Cox and piecewise-exponential are not forced into one block
-            groups: dict[str, list[Mapping[str, Any]]] = {}
-            for r in regs:
-                key = {"negative_binomial": "count", "poisson": "count", "ols_fe": "ols"}.get(
-                    r["family"], r["family"]
-                )
-                if area == "bottleneck":  # different models, never columns of one nested sequence
-                    key = r["model"]
-                groups.setdefault(key, []).append(r)
-            for key, group in groups.items():
-                group = sorted(group, key=nesting_order)
-                stem = area if len(groups) == 1 else f"{area}_{key}"
-                tables[stem] = regression_table(
-                    group, caption=f"{_AREA_TITLES.get(area, area)} ({key})", labels=labels
-                )
-        for name, res in models.items():
-            if res.get("tests") and res["family"] == "cox":
-                tables[f"{area}_{name}_tests"] = model_tests_table(res, caption=f"Tests of {name}")
-            if any(c == "km" or c.startswith("km_") for c in res.get("curves", {})):
-                tables[f"{area}_{name}"] = km_table(
-                    res,
-                    caption=f"Kaplan\u2013Meier survival by {res.get('specification', {}).get('group', 'group')}",
-                )
-        derived = [
-            r
-            for r in models.values()
-            if any(_scalar(v) is not None for v in r.get("derived", {}).values())
-            and r["family"] not in ("poisson", "negative_binomial")
-        ]
-        if derived:
-            tables[f"{area}_derived"] = derived_table(
-                derived, caption=f"{_AREA_TITLES.get(area, area)}: derived quantities"
-            )
+        builder = _AREA_BUILDERS.get(area)
+        if builder is not None:
+            tables.update(builder(models, labels))
+        else:
+            for r in models.values():
+                if r.get("terms"):
+                    tables.update(_regression_tables(f"{area}_{r['model']}", r["model"], [r], labels))
     return tables
 
 

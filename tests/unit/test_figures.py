@@ -71,7 +71,7 @@ def test_supf_marks_break_year(results):
 def test_cif_one_curve_per_cause(results):
     res = results["survival"]["aj_exit_kinds"]
     fig = F.cif_figure(res)
-    assert [ln.get_label() for ln in fig.axes[0].get_lines()] == ["death", "competing:merged"]
+    assert [ln.get_label() for ln in fig.axes[0].get_lines()] == ["death", "competing exit: merged"]
 
 
 def test_growth_and_population_figures(results):
@@ -99,9 +99,23 @@ def test_chinese_labels_render_without_missing_glyphs(results, tmp_path):
 def test_render_figures_byte_identical_and_metadata_free(tmp_path, results):
     a = F.render_figures("default", RESULTS, PROCESSED, tmp_path / "a")
     F.render_figures("default", RESULTS, PROCESSED, tmp_path / "b", formats=("png",))
-    curves = {"multiplier", "km", "hazard_by_age", "logistic", "cif", "f_stat"}
-    assert {s["stem"].rsplit("_", 1)[-1] for s in a} >= {"population", "size"}
-    assert {c for c in curves if any(s["stem"].endswith(c) for s in a)} == curves
+    stems = [s["stem"] for s in a]
+    for prefix in (
+        "population",
+        "founding_multiplier",
+        "survival_km_",
+        "survival_hazard_",
+        "survival_cif",
+        "growth_vs_size",
+        "bottleneck_logistic",
+        "bottleneck_supf_",
+        "bottleneck_cif",
+    ):
+        assert any(s.startswith(prefix) for s in stems), prefix
+    # headline models only: one founding multiplier (no panel sequence here), none for exit-rate models
+    assert [s for s in stems if "multiplier" in s] == ["founding_multiplier"]
+    assert not any("exit_rate" in s for s in stems)
+    assert len(stems) == len(set(stems))
     assert len(list((tmp_path / "a").iterdir())) == 3 * len(a)
     for name in sorted(p.name for p in (tmp_path / "a").iterdir()):
         data = (tmp_path / "a" / name).read_bytes()
@@ -144,7 +158,7 @@ def test_alternative_curve_shapes_draw_the_same(results):
         cif[key] = cif[key] + (["alive"] if key == "state" else cif[key][:1])
     assert len(cif["time"]) == n + 1
     fig = F.cif_figure(aj)
-    assert [ln.get_label() for ln in fig.axes[0].get_lines()] == ["death", "competing:merged"]
+    assert [ln.get_label() for ln in fig.axes[0].get_lines()] == ["death", "competing exit: merged"]
 
     pwe = json.loads(json.dumps(results["survival"]["pwe_age"]))
     hz = pwe["curves"]["hazard_by_age"]

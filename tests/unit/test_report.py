@@ -98,7 +98,7 @@ def test_numbers_in_the_pdf_come_from_the_results(report):
     res = load_results(RESULTS)
     nb = res["founding"]["nb_density2"]
     assert f"{nb['derived']['alpha']['estimate']:.3f}" in text
-    assert f"{res['bottleneck']['logistic_density']['derived']['K']['estimate']:.3f}" in text
+    assert f"{res['bottleneck']['logistic_density']['derived']['K']['estimate']:.1f}" in text
     assert nb["fit"]["converged"] and "nb_district_fe" in text and "not estimated" in text
 
 
@@ -144,3 +144,45 @@ def test_bundle_holds_only_strings_from_tables():
     titles = [s["title"] for s in bundle["sections"]]
     assert titles[:3] == ["Data and provenance", "Cleaning log", "Descriptives"]
     assert not bundle["sections"][1]["present"]
+
+
+def test_population_series_sections_state_the_recorded_reason(tmp_path):
+    from reports.collect import not_applicable_reasons
+
+    china = FIX / "results" / "china"
+    reasons = not_applicable_reasons(china)
+    assert set(reasons) == {"founding", "survival", "growth"}
+    pdf = render_report(
+        "china",
+        china,
+        tmp_path / "none",
+        tmp_path / "china.pdf",
+        PROVENANCE,
+        title="Registered social organizations in China (社会组织)",
+    )
+    text = " ".join("\n".join(p.extract_text() for p in pypdf.PdfReader(pdf).pages).split())
+    for reason in reasons.values():
+        assert " ".join(reason.split())[:50] in text
+    assert "社会组织" in text
+    assert "Population-series rows used in the logistic fit" in text and "reported secondary" in text
+
+
+def test_params_go_to_the_appendix_and_small_figures_pair_up():
+    results = load_results(RESULTS)
+    figures = [
+        {"stem": "survival_km_a", "caption": "a", "width": "half"},
+        {"stem": "survival_km_b", "caption": "b", "width": "half"},
+        {"stem": "survival_km_c", "caption": "c", "width": "half"},
+        {"stem": "growth_vs_size", "caption": "g", "width": "full"},
+    ]
+    bundle = build_bundle("default", {}, figures, results, provenance=PROVENANCE)
+    first = bundle["sections"][0]
+    assert "code" not in first and all(
+        "density_scale" not in i for lst in first["lists"] for i in lst["items"]
+    )
+    assert bundle["appendix"][0]["code"].strip() == "fit_founding: {density_scale: 100}"
+    mortality = next(s for s in bundle["sections"] if s["title"] == "Mortality")
+    rows = [[f["caption"] for f in b["row"]] for b in mortality["blocks"] if b["kind"] == "figures"]
+    assert rows == [["a", "b"], ["c"]]
+    growth = next(s for s in bundle["sections"] if s["title"] == "Growth")
+    assert [[f["caption"] for f in b["row"]] for b in growth["blocks"] if b["kind"] == "figures"] == [["g"]]

@@ -304,17 +304,23 @@ def test_build_tables_and_byte_identical_renders(tmp_path):
     first = render_tables("default", RESULTS, PROCESSED, tmp_path / "a", clean_dir=CLEAN)
     render_tables("default", RESULTS, PROCESSED, tmp_path / "b", clean_dir=CLEAN)
     for stem in (
-        "founding",
+        "founding_poisson",
+        "founding_nb",
+        "survival_km",
         "survival_cox",
-        "survival_piecewise_exponential",
-        "growth",
-        "bottleneck",
-        "bottleneck_derived",
+        "survival_cox_tests",
+        "survival_cause_specific",
+        "survival_age_pieces",
+        "survival_parametric",
+        "growth_gibrat",
+        "growth_size_variance",
+        "bottleneck_capacity",
+        "bottleneck_exit_rate",
+        "bottleneck_breaks",
+        "bottleneck_stagnation",
         "population_by_period",
         "cleaning_log",
         "sample_construction",
-        "survival_km_district",
-        "survival_cox_funding_tests",
     ):
         assert stem in first
     files = sorted(p.name for p in (tmp_path / "a").iterdir())
@@ -325,7 +331,11 @@ def test_build_tables_and_byte_identical_renders(tmp_path):
 
 def test_tables_without_optional_inputs(results):
     tables = build_tables({"founding": results["founding"], "survival": {}, "growth": {}, "bottleneck": {}})
-    assert set(tables) == {"founding", "sample_construction"}
+    assert set(tables) == {
+        "founding_poisson",
+        "founding_nb",
+        "sample_construction",
+    }
 
 
 def test_alpha_block_reads_the_recorded_boundary_test(results):
@@ -359,8 +369,8 @@ def test_hidden_fixed_effects_get_one_row(results):
     table = regression_table([res])
     labels = [label for label, _, _ in table.rows]
     assert not any("fe[" in lab for lab in labels)
-    fe = next(cells for label, cells, _ in table.rows if label == "Fixed effects")
-    assert fe[0].text == "district"
+    fe = next(cells for label, cells, _ in table.rows if label == "Subpopulation fixed effects")
+    assert fe[0].text == "yes"
 
 
 def test_km_per_group_curves_equal_long_curve(results):
@@ -371,4 +381,72 @@ def test_km_per_group_curves_equal_long_curve(results):
         f"km_{g}": d.drop(columns="group").to_dict("list") for g, d in frame.groupby("group", sort=False)
     }
     assert to_latex(km_table(split)) == to_latex(km_table(long))
-    assert "survival_km_district" in build_tables({"survival": {"km_district": split}})
+    assert "survival_km" in build_tables({"survival": {"km_district": split}})
+
+
+def _founding_family(model: str, family: str) -> dict:
+    return {
+        "model": model,
+        "family": family,
+        "specification": {"density_scale": 100},
+        "fit": {"converged": True, "loglik": -10.0, "aic": 24.0, "se_type": "observed"},
+        "sample": {"n": 30, "events": 100, "unit": "population-year"},
+        "terms": [
+            {"term": "density", "coef": 0.1, "se": 0.05, "z": 2.0, "p": 0.04, "ci_low": 0.0, "ci_high": 0.2}
+        ],
+        "derived": {},
+        "tests": [],
+        "curves": {},
+    }
+
+
+def test_founding_sequences_split_by_level_and_family_with_at_most_five_columns():
+    models = {f"nb_m{i}": _founding_family(f"nb_m{i}", "negative_binomial") for i in range(7)}
+    models |= {f"poisson_m{i}": _founding_family(f"poisson_m{i}", "poisson") for i in range(2)}
+    models |= {
+        f"panel_type_nb_m{i}": _founding_family(f"panel_type_nb_m{i}", "negative_binomial") for i in range(2)
+    }
+    tables = build_tables({"founding": models})
+    assert [s for s in tables if s.startswith("founding")] == [
+        "founding_poisson",
+        "founding_nb",
+        "founding_nb_2",
+        "founding_panel_type_nb",
+    ]
+    assert tables["founding_nb"].ncols - 1 == 5 and tables["founding_nb_2"].ncols - 1 == 2
+    assert tables["founding_nb"].header[1][1:] == ["m0", "m1", "m2", "m3", "m4"]  # shared prefix dropped
+    assert tables["founding_nb_2"].header[1][1:] == ["m5", "m6"]
+    assert "continued" in tables["founding_nb_2"].caption
+    assert "type" in tables["founding_panel_type_nb"].caption
+
+
+def test_bottleneck_tables_from_pipeline_shapes(results):
+    tables = build_tables({"bottleneck": results["bottleneck"]})
+    breaks = tables["bottleneck_breaks"]
+    brk = results["bottleneck"]["break_founding_log1p"]["derived"]
+    row = next(cells for label, cells, _ in breaks.rows if label.startswith("Foundings"))
+    assert row[0].text == str(brk["break_year"]) and row[1].text == fmt(brk["sup_f"], 2)
+    assert row[3].text == fmt(brk["critical_values"]["0.05"], 2)
+    cap = tables["bottleneck_capacity"]
+    eq = results["bottleneck"]["equilibrium_density"]["derived"]["equilibrium"]
+    eq_row = next(cells for label, cells, _ in cap.rows if label.startswith("Equilibrium"))
+    assert eq_row[0].text == fmt(eq["estimate"], 1)
+    stag = tables["bottleneck_stagnation"]
+    assert stag.header[1][1:] == ["Stagnation", "Dissolution"]
+    exit_rate = tables["bottleneck_exit_rate"]
+    labels = [label for label, _, _ in exit_rate.rows]
+    assert "Density at extreme exit rate" in labels and "Density at peak founding N*" not in labels
+    lr = next(cells for label, cells, _ in exit_rate.rows if label.startswith("LR \u03c7"))
+    assert lr[1].text and lr[2].text  # "LR vs nb_density" recorded without the exit_rate_ prefix
+
+
+def test_data_quality_table_marks_secondary_rows():
+    china = load_results(FIX / "results" / "china")
+    tables = build_tables(china)
+    quality = tables["bottleneck_data_quality"]
+    curve = pd.DataFrame(china["bottleneck"]["logistic_density"]["curves"]["logistic"])
+    used = curve[curve["used"]]
+    assert [label for label, _, _ in quality.rows] == [str(y) for y in used["year"]]
+    marked = {label for label, cells, _ in quality.rows if cells[-1].text}
+    assert {"2009", "2011", "2017"} <= marked and "2006" not in marked
+    assert "\\dag" in to_latex(quality)
