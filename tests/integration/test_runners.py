@@ -85,6 +85,16 @@ def test_both_runners_produce_identical_outputs(runs):
     assert not differing, f"outputs differ between Snakemake and DVC: {differing}"
 
 
+def test_every_result_file_follows_the_schema(runs):
+    from analysis.results import read_result
+
+    smk, _ = runs
+    files = sorted((smk / "results").rglob("*.json"))
+    assert files
+    for path in files:
+        read_result(path)  # raises on a schema violation
+
+
 def test_snakemake_rerun_does_nothing(runs):
     smk, _ = runs
     out = _run([sys.executable, "-m", "snakemake", "--cores", "2", "--dry-run"], smk)
