@@ -143,7 +143,7 @@ class CoxPH:
         """Fit the model to spells ``(start, stop]`` (ages) with a 0/1 death indicator ``event``.
 
         Rows with a missing value in any used column are dropped (as R's ``na.omit``) and counted in
-        ``notes_``. Malformed spells (stop <= start, event not 0/1, negative weights) raise ``ValueError``.
+        ``notes_``. Malformed spells (stop <= start, event not 0/1, weights <= 0) raise ``ValueError``.
         """
         covariates = list(covariates)
         strata_cols = [strata] if isinstance(strata, str) else list(strata or [])
@@ -172,8 +172,8 @@ class CoxPH:
             raise ValueError("event must be 0/1")
         ev = ev_raw == 1.0
         w = d[weights].to_numpy(dtype=float) if weights else np.ones(t0.size)
-        if np.any(w < 0):
-            raise ValueError("weights must be non-negative")
+        if np.any(w <= 0):
+            raise ValueError("case weights must be > 0 (as R's coxph)")
         if strata_cols:
             st = (
                 d[strata_cols].astype(str).agg("\x1f".join, axis=1)

@@ -25,7 +25,9 @@ import numpy as np
 _CHUNK = 1_000_000
 
 
-def fix_ties(start: np.ndarray, stop: np.ndarray, tolerance: float = float(np.sqrt(np.finfo(float).eps))):
+def fix_ties(
+    start: np.ndarray, stop: np.ndarray, tolerance: float = float(np.sqrt(np.finfo(float).eps))
+) -> tuple[np.ndarray, np.ndarray]:
     """Merge ages that differ only by floating-point noise, as R's ``aeqSurv`` (``coxph(timefix=TRUE)``).
 
     Ages computed as ``date - founding date`` in different ways can differ in the 15th digit; without
@@ -160,11 +162,23 @@ def build_risk_sets(
     )
 
 
-def _riskset_sum(rs: RiskSets, values: np.ndarray) -> np.ndarray:
-    """Sum of ``values`` over the risk set of every bin: +value at ``lo``, −value at ``hi``, cumsum."""
+def _riskset_sum(rs: RiskSets, values: np.ndarray, suffix: np.ndarray | None = None):
+    """Sum of ``values`` over the risk set of every bin: +value at ``lo``, −value at ``hi``, cumsum.
+
+    The risk set of bin j is (entered by j) − (left by j) = (leaving after j) − (entering after j). The
+    prefix form is accurate at young ages, the suffix form at old ages where few spells remain at risk
+    (it avoids subtracting two large running totals); the form with the smaller operands is used, chosen
+    on the first (positive) call and reused via ``suffix``. Returns ``(sums, suffix)``.
+    """
     k = rs.n_bins + 1
-    acc = np.bincount(rs.lo, weights=values, minlength=k) - np.bincount(rs.hi, weights=values, minlength=k)
-    return np.cumsum(acc)[:-1]
+    a_lo = np.bincount(rs.lo, weights=values, minlength=k)
+    a_hi = np.bincount(rs.hi, weights=values, minlength=k)
+    pre_lo, pre_hi = np.cumsum(a_lo)[:-1], np.cumsum(a_hi)[:-1]
+    suf_lo = np.cumsum(a_lo[::-1])[::-1][1:]
+    suf_hi = np.cumsum(a_hi[::-1])[::-1][1:]
+    if suffix is None:
+        suffix = suf_hi < pre_lo
+    return np.where(suffix, suf_hi - suf_lo, pre_lo - pre_hi), suffix
 
 
 def _over_bins(rs: RiskSets, per_bin: np.ndarray) -> np.ndarray:
@@ -208,7 +222,7 @@ def evaluate(rs: RiskSets, beta: np.ndarray, *, derivatives: bool = True) -> Par
     risk = eta - shift
     np.exp(risk, out=risk)
     v = rs.w * risk
-    s0 = _riskset_sum(rs, v)
+    s0, suffix = _riskset_sum(rs, v)
     eta_dead = rs.x_dead @ beta if p else np.zeros(rs.dead.size)
     dv = rs.w_dead * np.exp(eta_dead - shift)
     d0 = np.bincount(rs.dead_bin, weights=dv, minlength=rs.n_bins)
@@ -223,7 +237,7 @@ def evaluate(rs: RiskSets, beta: np.ndarray, *, derivatives: bool = True) -> Par
     d1 = np.empty((rs.n_bins, p))
     for a in range(p):
         xv = v * rs.x[:, a]
-        s1[:, a] = _riskset_sum(rs, xv)
+        s1[:, a] = _riskset_sum(rs, xv, suffix)[0]
         d1[:, a] = np.bincount(rs.dead_bin, weights=dv * rs.x_dead[:, a], minlength=rs.n_bins)
         mu[:, a] = (s1[pb, a] - pf * d1[pb, a]) / den
     score = rs.w_dead @ rs.x_dead - wt @ mu if p else np.zeros(0)
@@ -303,6 +317,7 @@ class _ResidualParts:
         self.mh3 = np.column_stack(
             [np.bincount(pb, weights=pl.mu[:, a], minlength=nb) / np.maximum(rs.d, 1) for a in range(p)]
         ).reshape(nb, p)
+        self.cum_hx_cols = [np.ascontiguousarray(self.cum_hx[:, a]) for a in range(p)]
         self.rs, self.pl = rs, pl
 
     def rows(self, sl: slice) -> np.ndarray:
@@ -310,10 +325,11 @@ class _ResidualParts:
         lo, hi = rs.lo[sl], rs.hi[sl]
         x = rs.x[sl]
         risk = pl.risk[sl]
-        resid = x * (self.cum_h[hi] - self.cum_h[lo])[:, None]
-        resid -= self.cum_hx[hi]
-        resid += self.cum_hx[lo]
-        resid *= -risk[:, None]
+        ch = self.cum_h[hi] - self.cum_h[lo]
+        resid = np.empty(x.shape, order="F")
+        for a in range(x.shape[1]):  # column by column: 1-D gathers from the small per-bin tables
+            col = self.cum_hx_cols[a]
+            resid[:, a] = (col[lo] - col[hi] + x[:, a] * ch) * -risk
         first = 0 if sl.start is None else sl.start
         last = rs.n_active if sl.stop is None else sl.stop
         k0, k1 = np.searchsorted(rs.dead, [first, last])
