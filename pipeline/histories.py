@@ -114,26 +114,32 @@ def _year_counts(times: np.ndarray, years: np.ndarray) -> np.ndarray:
     return np.bincount(idx[ok], minlength=len(years)).astype(np.int64)
 
 
-def _size_lookup(
-    panel: pd.DataFrame, org_codes: pd.Index, column: str, codes: np.ndarray, years: np.ndarray
-) -> np.ndarray:
-    """Value of a panel measure for each (organization code, year) pair; NaN where unobserved."""
-    out = np.full(len(codes), np.nan)
-    if panel is None or panel.empty or column not in panel:
-        return out
+def _panel_index(
+    panel: pd.DataFrame | None, org_codes: pd.Index, codes: np.ndarray, years: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Row of the panel holding each (organization code, year) pair: ``(hit mask, panel row)``.
+
+    One sort of the panel's integer keys serves every measure looked up afterwards.
+    """
+    if panel is None or panel.empty or not len(codes):
+        return np.zeros(len(codes), dtype=bool), np.zeros(len(codes), dtype=np.int64)
     pcode = org_codes.get_indexer(panel[ORG_ID])
-    keep = pcode >= 0
-    y0 = int(min(years.min(), panel[YEAR].min())) if len(years) else 0
-    span = int(max(years.max(), panel[YEAR].max())) - y0 + 1 if len(years) else 1
-    pkey = pcode[keep].astype(np.int64) * span + (panel[YEAR].to_numpy()[keep].astype(np.int64) - y0)
-    values = panel[column].to_numpy(dtype=float)[keep]
+    pyear = panel[YEAR].to_numpy().astype(np.int64)
+    y0 = int(min(years.min(), pyear.min()))
+    span = int(max(years.max(), pyear.max())) - y0 + 1
+    pkey = np.where(pcode >= 0, pcode.astype(np.int64) * span + (pyear - y0), -1)
     order = np.argsort(pkey, kind="stable")
-    pkey, values = pkey[order], values[order]
+    skey = pkey[order]
     qkey = codes.astype(np.int64) * span + (years.astype(np.int64) - y0)
-    pos = np.searchsorted(pkey, qkey)
-    pos_c = np.minimum(pos, len(pkey) - 1) if len(pkey) else pos
-    hit = (pos < len(pkey)) & (pkey[pos_c] == qkey) if len(pkey) else np.zeros(len(qkey), bool)
-    out[hit] = values[pos_c[hit]]
+    pos = np.minimum(np.searchsorted(skey, qkey), len(skey) - 1)
+    hit = skey[pos] == qkey
+    return hit, order[pos]
+
+
+def _gather(panel: pd.DataFrame, column: str, hit: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Values of a panel measure at the looked-up rows; NaN where the organization-year is unobserved."""
+    out = np.full(len(hit), np.nan)
+    out[hit] = panel[column].to_numpy(dtype=float)[rows[hit]]
     return out
 
 
@@ -258,9 +264,7 @@ def population_series(
     years = np.arange(start, end + 1)
     founded = orgs["founded"].to_numpy(dtype=float)
     ended = orgs["ended"].to_numpy(dtype=float)
-    if "censor_time" in orgs:
-        # organizations censored by the vanished rule leave the risk set, not the population count
-        pass
+    # organizations censored by the vanished rule leave the risk set (spells), not the population count
     pop = pd.DataFrame({YEAR: years})
     pop[DENSITY] = density_series(founded, ended, years)
     pop[FOUNDINGS] = _year_counts(founded, years)
@@ -276,11 +280,16 @@ def population_series(
     pop[DENSITY_SQ] = pop[DENSITY].astype(float) ** 2
     pop[MASS] = np.nan
     if panel is not None and not panel.empty and SIZE in panel:
-        alive_start = panel.merge(orgs[[ORG_ID, "founded", "ended"]], on=ORG_ID, how="inner")
-        t = alive_start[YEAR].astype(float)
-        alive = (alive_start["founded"] < t) & ~(alive_start["ended"] < t)
-        mass = alive_start[alive].groupby(YEAR)[SIZE].sum(min_count=1)
-        pop[MASS] = pop[YEAR].map(mass).astype(float)
+        pos = pd.Index(orgs[ORG_ID]).get_indexer(panel[ORG_ID])
+        known = pos >= 0
+        t = panel[YEAR].to_numpy(dtype=float)[known]
+        f, e = founded[pos[known]], ended[pos[known]]
+        size = panel[SIZE].to_numpy(dtype=float)[known]
+        yi = t.astype(np.int64) - start
+        use = (f < t) & ~(e < t) & ~np.isnan(size) & (yi >= 0) & (yi < len(years))
+        total = np.bincount(yi[use], weights=size[use], minlength=len(years))
+        count = np.bincount(yi[use], minlength=len(years))
+        pop[MASS] = np.where(count > 0, total, np.nan)
     if environment is not None and not environment.empty:
         pop = pop.merge(environment, on=YEAR, how="left")
     return pop
@@ -296,9 +305,14 @@ def population_groups(
 ) -> pd.DataFrame:
     """:func:`population_series` per subpopulation, long format (``group_var``, ``group``, …)."""
     frames = []
+    panel_org = pd.Index(orgs[ORG_ID]).get_indexer(panel[ORG_ID]) if panel is not None else None
     for var in group_columns:
-        for value, sub in orgs.groupby(var, sort=True, dropna=True):
-            sub_panel = panel[panel[ORG_ID].isin(sub[ORG_ID])] if panel is not None else None
+        codes, labels = pd.factorize(orgs[var], sort=True)
+        for k, value in enumerate(labels):
+            sub = orgs[codes == k]
+            sub_panel = None
+            if panel is not None:
+                sub_panel = panel[(panel_org >= 0) & (codes[np.maximum(panel_org, 0)] == k)]
             pop = population_series(sub, window=window, panel=sub_panel, environment=environment)
             pop.insert(0, "group", str(value))
             pop.insert(0, "group_var", var)
@@ -372,8 +386,9 @@ def build_spells(
     spells[MASS] = pop[MASS].to_numpy(dtype=float)[yi] if MASS in pop else np.nan
     org_codes = pd.Index(use[ORG_ID])
     measures = [c for c in (panel.columns if panel is not None else []) if c not in (ORG_ID, YEAR, "source_row")]
+    hit, rows = _panel_index(panel, org_codes, idx, year)
     for col in measures:
-        spells[col] = _size_lookup(panel, org_codes, col, idx, year)
+        spells[col] = _gather(panel, col, hit, rows)
     if SIZE in spells:
         with np.errstate(divide="ignore", invalid="ignore"):
             spells[LOG_SIZE] = np.where(spells[SIZE] > 0, np.log(spells[SIZE]), np.nan)
@@ -413,15 +428,27 @@ def build_org_years(
     if panel is None or panel.empty:
         return pd.DataFrame(columns=cols)
     oy = panel[(panel[YEAR] >= start) & (panel[YEAR] <= end)].drop(columns=["source_row"], errors="ignore")
-    oy = oy.merge(orgs[[ORG_ID, "founded", "founded_year", "in_spells", *group_columns]], on=ORG_ID, how="inner")
-    oy = oy.sort_values([ORG_ID, YEAR], kind="mergesort").reset_index(drop=True)
+    pos = pd.Index(orgs[ORG_ID]).get_indexer(oy[ORG_ID])
+    oy = oy[pos >= 0]
+    pos = pos[pos >= 0]
+    # organizations are sorted by org_id, so (position, year) orders rows by organization and year
+    order = np.lexsort((oy[YEAR].to_numpy(), pos))
+    oy = oy.iloc[order].reset_index(drop=True)
+    pos = pos[order]
+    for col in ["founded", "founded_year", "in_spells", *group_columns]:
+        oy[col] = orgs[col].to_numpy()[pos]
     oy["age"] = (oy[YEAR] - oy["founded_year"]).clip(lower=0).astype(float)
     if SIZE not in oy:
         oy[SIZE] = np.nan
     with np.errstate(divide="ignore", invalid="ignore"):
         oy[LOG_SIZE] = np.where(oy[SIZE] > 0, np.log(oy[SIZE]), np.nan)
-    nxt_same = (oy[ORG_ID].shift(-1) == oy[ORG_ID]) & (oy[YEAR].shift(-1) == oy[YEAR] + 1)
-    oy["growth"] = np.where(nxt_same, oy[LOG_SIZE].shift(-1) - oy[LOG_SIZE], np.nan)
+    yr = oy[YEAR].to_numpy().astype(np.int64)
+    log_size = oy[LOG_SIZE].to_numpy(dtype=float)
+    nxt_same = np.zeros(len(oy), dtype=bool)
+    nxt_same[:-1] = (pos[1:] == pos[:-1]) & (yr[1:] == yr[:-1] + 1)
+    growth = np.full(len(oy), np.nan)
+    growth[:-1] = log_size[1:] - log_size[:-1]
+    oy["growth"] = np.where(nxt_same, growth, np.nan)
     if FUNDING_SHARE not in oy:
         oy[FUNDING_SHARE] = np.nan
     pop = population.set_index(YEAR)
