@@ -118,7 +118,9 @@ def read_result(path: str | Path) -> dict[str, Any]:
     return obj
 
 
-def lr_test(name: str, ll_restricted: float, ll_full: float, df: int, boundary: bool = False) -> dict[str, Any]:
+def lr_test(
+    name: str, ll_restricted: float, ll_full: float, df: int, boundary: bool = False
+) -> dict[str, Any]:
     """Likelihood-ratio test of nested models; ``boundary`` uses the 50:50 chi-bar-squared mixture
     (for a single parameter on the boundary of its space, e.g. NB alpha = 0)."""
     stat = max(0.0, 2.0 * (ll_full - ll_restricted))
@@ -127,5 +129,10 @@ def lr_test(name: str, ll_restricted: float, ll_full: float, df: int, boundary: 
     p = float(stats.chi2.sf(stat, df))
     if boundary:
         p = 0.5 * p if stat > 0 else 1.0
-    return {"name": name, "statistic": float(stat), "df": df, "p": float(np.clip(p, 0.0, 1.0)),
-            "distribution": "chibar2(0,1) mixture" if boundary else f"chi2({df})"}
+    return {
+        "name": name,
+        "statistic": float(stat),
+        "df": df,
+        "p": float(np.clip(p, 0.0, 1.0)),
+        "distribution": "chibar2(0,1) mixture" if boundary else f"chi2({df})",
+    }

@@ -45,8 +45,15 @@ def compare_results(ref: dict[str, Any], new: dict[str, Any], tol: dict[str, flo
     ds, model = ref["dataset"], f"{ref['stage']}/{ref['model']}"
     absolute = tol["absolute"]
     out = [
-        Check(ds, model, "fit.converged", ref["fit"]["converged"], new["fit"]["converged"], 0.0,
-              ref["fit"]["converged"] == new["fit"]["converged"])
+        Check(
+            ds,
+            model,
+            "fit.converged",
+            ref["fit"]["converged"],
+            new["fit"]["converged"],
+            0.0,
+            ref["fit"]["converged"] == new["fit"]["converged"],
+        )
     ]
     for key in ("loglik",):
         r, n = ref["fit"].get(key), new["fit"].get(key)
@@ -71,12 +78,17 @@ def compare_results(ref: dict[str, Any], new: dict[str, Any], tol: dict[str, flo
 
 
 def verify_tree(
-    reference_root: Path, fresh_root: Path, tol: dict[str, float] | None = None, datasets: list[str] | None = None
+    reference_root: Path,
+    fresh_root: Path,
+    tol: dict[str, float] | None = None,
+    datasets: list[str] | None = None,
 ) -> list[Check]:
     """Compare every ``<dataset>/<area>/<model>.json`` under the two roots (optionally only ``datasets``)."""
     tol = {**DEFAULT_TOLERANCES, **(tol or {})}
     ref_files = {p.relative_to(reference_root) for p in reference_root.rglob("*.json")}
-    new_files = {p.relative_to(fresh_root) for p in fresh_root.rglob("*.json")} if fresh_root.exists() else set()
+    new_files = (
+        {p.relative_to(fresh_root) for p in fresh_root.rglob("*.json")} if fresh_root.exists() else set()
+    )
     if datasets:
         ref_files = {p for p in ref_files if p.parts[0] in datasets}
         new_files = {p for p in new_files if p.parts[0] in datasets}
@@ -88,7 +100,9 @@ def verify_tree(
             checks.append(Check(ds, str(rel.with_suffix("")), "result file missing", None, None, 0.0, False))
             continue
         if rel not in ref_files:
-            checks.append(Check(ds, str(rel.with_suffix("")), "no reference for this result", None, None, 0.0, False))
+            checks.append(
+                Check(ds, str(rel.with_suffix("")), "no reference for this result", None, None, 0.0, False)
+            )
             continue
         ref = json.loads((reference_root / rel).read_text(encoding="utf-8"))
         new = json.loads((fresh_root / rel).read_text(encoding="utf-8"))
@@ -101,9 +115,17 @@ def format_table(checks: list[Check], *, only_failures: bool = False) -> str:
     rows = [c for c in checks if not (only_failures and c.ok)]
     lines = [f"{'status':6} {'dataset':28} {'model':44} {'item':40} {'reference':>22} {'fresh':>22}"]
     for c in rows:
-        ref = "" if c.reference is None else f"{c.reference:.15g}" if isinstance(c.reference, float) else str(c.reference)
+        ref = (
+            ""
+            if c.reference is None
+            else f"{c.reference:.15g}"
+            if isinstance(c.reference, float)
+            else str(c.reference)
+        )
         new = "" if c.fresh is None else f"{c.fresh:.15g}" if isinstance(c.fresh, float) else str(c.fresh)
-        lines.append(f"{'PASS' if c.ok else 'FAIL':6} {c.dataset:28} {c.model:44} {c.item:40} {ref:>22} {new:>22}")
+        lines.append(
+            f"{'PASS' if c.ok else 'FAIL':6} {c.dataset:28} {c.model:44} {c.item:40} {ref:>22} {new:>22}"
+        )
     failed = sum(not c.ok for c in checks)
     lines.append(f"verify: {len(checks) - failed} passed, {failed} failed")
     return "\n".join(lines)

@@ -67,8 +67,10 @@ def main() -> None:
     args = ap.parse_args()
     t = time.perf_counter()
     orgs, panel = synthetic_register(args.n)
-    print(f"synthetic register: {len(orgs):,} organizations, panel {len(panel):,} rows "
-          f"({time.perf_counter() - t:.1f} s to generate)")
+    print(
+        f"synthetic register: {len(orgs):,} organizations, panel {len(panel):,} rows "
+        f"({time.perf_counter() - t:.1f} s to generate)"
+    )
     window = (1995, 2024)
     reasons = {"dissolved": "death", "merged": "competing"}
     t0 = time.perf_counter()

@@ -5,22 +5,22 @@ Both Snakemake and DVC call exactly this command for every stage.
 
 from __future__ import annotations
 
-import os
-
-# Deterministic floating point: multithreaded BLAS/OpenMP reductions change the last bits of results
-# with the number of threads and the machine's load. Every stage runs single-threaded (the graph runs
-# stages in parallel instead), so two runs — under Snakemake or DVC — give byte-identical results.
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
-
-import argparse  # noqa: E402
+import argparse
 import importlib
 import logging
+import os
 import sys
 import time
 from pathlib import Path
 
 from pipeline.params import ParamsError, load_params
+
+# Deterministic floating point: multithreaded BLAS/OpenMP reductions change the last bits of results
+# with the number of threads and the machine's load. Every stage runs single-threaded (the graph runs
+# stages in parallel instead), so two runs — under Snakemake or DVC — give byte-identical results.
+# Set before any numerical library is imported (the imports above load none).
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 
 
 def _setup_logging(log_path: Path | None) -> None:
@@ -28,8 +28,9 @@ def _setup_logging(log_path: Path | None) -> None:
     if log_path is not None:
         log_path.parent.mkdir(parents=True, exist_ok=True)
         handlers.append(logging.FileHandler(log_path, mode="w", encoding="utf-8"))
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", handlers=handlers,
-                        force=True)
+    logging.basicConfig(
+        level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", handlers=handlers, force=True
+    )
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -41,7 +42,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     params = load_params(args.params)
     if args.dataset not in params["datasets"]:
         known = ", ".join(params["datasets"])
-        print(f"error: dataset {args.dataset!r} is not declared in {args.params} (known: {known})", file=sys.stderr)
+        print(
+            f"error: dataset {args.dataset!r} is not declared in {args.params} (known: {known})",
+            file=sys.stderr,
+        )
         return 2
     if not stage.applies(params["datasets"][args.dataset]):
         print(f"error: stage {stage.name} does not apply to dataset {args.dataset}", file=sys.stderr)

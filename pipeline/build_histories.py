@@ -80,9 +80,14 @@ def run(dataset: str, params: dict[str, Any]) -> None:
         env = tables.get("environment")
         groups = ds["group_columns"]
         orgs = build_organizations(
-            tables["organizations"], window=window, end_reasons=ds["end_reasons"],
-            missing_end_reason=ds["missing_end_reason"], group_columns=groups,
-            cohort_width=cfg["cohort_width"], panel=panel, vanished_rule=cfg["vanished"]["rule"],
+            tables["organizations"],
+            window=window,
+            end_reasons=ds["end_reasons"],
+            missing_end_reason=ds["missing_end_reason"],
+            group_columns=groups,
+            cohort_width=cfg["cohort_width"],
+            panel=panel,
+            vanished_rule=cfg["vanished"]["rule"],
             grace_years=cfg["vanished"]["grace_years"],
         )
         pop = population_series(orgs, window=window, panel=panel, environment=env)
@@ -92,8 +97,12 @@ def run(dataset: str, params: dict[str, Any]) -> None:
             orgs, window=window, group_columns=groups, panel=panel, environment=env
         )
         log.info("building spells for %d organizations", int(orgs["in_spells"].sum()))
-        outputs["spells"] = build_spells(orgs, pop, window=window, panel=panel, environment=env, group_columns=groups)
-        outputs["org_years"] = build_org_years(orgs, panel, pop, window=window, environment=env, group_columns=groups)
+        outputs["spells"] = build_spells(
+            orgs, pop, window=window, panel=panel, environment=env, group_columns=groups
+        )
+        outputs["org_years"] = build_org_years(
+            orgs, panel, pop, window=window, environment=env, group_columns=groups
+        )
     with atomic_dir(paths.processed) as out:
         for name, frame in outputs.items():
             write_parquet(out / f"{name}.parquet", frame)

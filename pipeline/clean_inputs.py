@@ -24,16 +24,25 @@ def clean_tables(
     out: dict[str, pd.DataFrame] = {}
     if "organizations" in tables:
         out["organizations"], cleaning = clean_organizations(
-            tables["organizations"], file=ds["organizations"]["path"], end_reasons=ds["end_reasons"],
-            normalize_ids=cfg["normalize_ids"], drop_duplicate_rows=cfg["drop_duplicate_rows"],
-            ended_before_founded=cfg["ended_before_founded"], log=cleaning,
+            tables["organizations"],
+            file=ds["organizations"]["path"],
+            end_reasons=ds["end_reasons"],
+            normalize_ids=cfg["normalize_ids"],
+            drop_duplicate_rows=cfg["drop_duplicate_rows"],
+            ended_before_founded=cfg["ended_before_founded"],
+            log=cleaning,
         )
     if "panel" in tables:
         out["panel"], cleaning = clean_panel(
-            tables["panel"], out["organizations"], file=ds["panel"]["path"],
-            normalize_ids=cfg["normalize_ids"], drop_duplicate_rows=cfg["drop_duplicate_rows"],
-            negative_size=cfg["negative_size"], share_out_of_range=cfg["share_out_of_range"],
-            orphan_panel_rows=cfg["orphan_panel_rows"], log=cleaning,
+            tables["panel"],
+            out["organizations"],
+            file=ds["panel"]["path"],
+            normalize_ids=cfg["normalize_ids"],
+            drop_duplicate_rows=cfg["drop_duplicate_rows"],
+            negative_size=cfg["negative_size"],
+            share_out_of_range=cfg["share_out_of_range"],
+            orphan_panel_rows=cfg["orphan_panel_rows"],
+            log=cleaning,
         )
     if "environment" in tables:
         out["environment"] = clean_environment(tables["environment"])
@@ -54,8 +63,10 @@ def run(dataset: str, params: dict[str, Any]) -> None:
             write_parquet(out / f"{name}.parquet", frame)
             log.info("%s: %d rows after cleaning (%d before)", name, len(frame), len(tables[name]))
         summary = cleaning.summary()
-        write_json(out / "cleaning_log.json", {"dataset": dataset, "rules": summary,
-                                                "rows": cleaning.frame().to_dict("records")})
+        write_json(
+            out / "cleaning_log.json",
+            {"dataset": dataset, "rules": summary, "rows": cleaning.frame().to_dict("records")},
+        )
         write_csv(out / "cleaning_log.csv", cleaning.frame())
     for item in summary:
         log.info("rule %s on %s: %d rows", item["rule"], item["table"], item["rows"])

@@ -45,5 +45,7 @@ def dvc_stages(params: dict[str, Any]) -> dict[str, Any]:
 
 def dvc_yaml_text(params: dict[str, Any]) -> str:
     """Deterministic dvc.yaml text."""
-    body = yaml.safe_dump({"stages": dvc_stages(params)}, sort_keys=False, default_flow_style=False, width=110)
+    body = yaml.safe_dump(
+        {"stages": dvc_stages(params)}, sort_keys=False, default_flow_style=False, width=110
+    )
     return HEADER + body

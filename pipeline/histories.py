@@ -230,9 +230,7 @@ def build_organizations(
     ended_in_window = ~np.isnan(ended) & (ended < window_close) & np.isnan(censor)
     out["end_kind_window"] = np.where(ended_in_window, out["end_kind"], CENSORED)
     fy = out["founded_year"].astype("Int64")
-    years_all = np.arange(
-        int(np.nanmin(np.floor(founded))) if np.isfinite(founded).any() else start, end + 2
-    )
+    years_all = np.arange(int(np.nanmin(np.floor(founded))) if np.isfinite(founded).any() else start, end + 2)
     dens_all = density_series(founded, ended, years_all)
     lookup = pd.Series(dens_all, index=years_all)
     out[DENSITY_AT_FOUNDING] = fy.map(lookup).astype(float)
@@ -274,7 +272,7 @@ def population_series(
     comp = np.char.startswith(kinds.astype(str), COMPETING_PREFIX)
     pop["exits_competing"] = _year_counts(ended[comp], years)
     for kind in sorted(set(kinds[comp])):
-        label = kind[len(COMPETING_PREFIX):]
+        label = kind[len(COMPETING_PREFIX) :]
         pop[f"exits_{label}"] = _year_counts(ended[kinds == kind], years)
     pop["density_end"] = density_series(founded, ended, years + 1)
     pop[DENSITY_SQ] = pop[DENSITY].astype(float) ** 2
@@ -385,7 +383,9 @@ def build_spells(
     spells[DENSITY_AT_FOUNDING] = use[DENSITY_AT_FOUNDING].to_numpy(dtype=float)[idx]
     spells[MASS] = pop[MASS].to_numpy(dtype=float)[yi] if MASS in pop else np.nan
     org_codes = pd.Index(use[ORG_ID])
-    measures = [c for c in (panel.columns if panel is not None else []) if c not in (ORG_ID, YEAR, "source_row")]
+    measures = [
+        c for c in (panel.columns if panel is not None else []) if c not in (ORG_ID, YEAR, "source_row")
+    ]
     hit, rows = _panel_index(panel, org_codes, idx, year)
     for col in measures:
         spells[col] = _gather(panel, col, hit, rows)

@@ -51,8 +51,14 @@ STAGES: tuple[Stage, ...] = (
         deps=(P.RAW,),
         outs=(P.VALIDATED,),
         params=("datasets.{dataset}",),
-        code=(*_COMMON, "pipeline/validate_inputs.py", "pipeline/validate.py", "pipeline/read.py",
-              "pipeline/dates.py", "pipeline/errors.py"),
+        code=(
+            *_COMMON,
+            "pipeline/validate_inputs.py",
+            "pipeline/validate.py",
+            "pipeline/read.py",
+            "pipeline/dates.py",
+            "pipeline/errors.py",
+        ),
     ),
     Stage(
         name="clean_inputs",
@@ -93,9 +99,16 @@ STAGES += (
         deps=(P.PROCESSED, P.RESULTS.replace("{area}", "founding")),
         outs=(P.RESULTS.replace("{area}", "bottleneck"),),
         params=("datasets.{dataset}", "fit_bottleneck", "seed"),
-        code=(*_RESULTS_CODE, "analysis/fit_bottleneck.py", "analysis/logistic.py", "analysis/breaks.py",
-              "analysis/equilibrium.py", "analysis/stagnation.py", "analysis/founding.py",
-              "analysis/count_models.py"),
+        code=(
+            *_RESULTS_CODE,
+            "analysis/fit_bottleneck.py",
+            "analysis/logistic.py",
+            "analysis/breaks.py",
+            "analysis/equilibrium.py",
+            "analysis/stagnation.py",
+            "analysis/founding.py",
+            "analysis/count_models.py",
+        ),
     ),
     Stage(
         name="fit_survival",
@@ -103,9 +116,17 @@ STAGES += (
         deps=(P.PROCESSED,),
         outs=(P.RESULTS.replace("{area}", "survival"),),
         params=("datasets.{dataset}", "fit_survival"),
-        code=(*_RESULTS_CODE, "analysis/fit_survival.py", "analysis/cox.py", "analysis/cox_core.py",
-              "analysis/cox_result.py", "analysis/cox_zph.py", "analysis/nonparametric.py", "analysis/piecewise.py",
-              "analysis/parametric.py"),
+        code=(
+            *_RESULTS_CODE,
+            "analysis/fit_survival.py",
+            "analysis/cox.py",
+            "analysis/cox_core.py",
+            "analysis/cox_result.py",
+            "analysis/cox_zph.py",
+            "analysis/nonparametric.py",
+            "analysis/piecewise.py",
+            "analysis/parametric.py",
+        ),
     ),
     Stage(
         name="fit_growth",
@@ -119,9 +140,21 @@ STAGES += (
 
 
 _REPORT_CODE = tuple(
-    f"reports/{m}" for m in ("__init__.py", "collect.py", "discussion.py", "figures.py", "fonts.py", "labels.py",
-                             "model_tables.py", "selection.py",
-                             "render_report.py", "report.py", "tables.py", "templates/report.typ")
+    f"reports/{m}"
+    for m in (
+        "__init__.py",
+        "collect.py",
+        "discussion.py",
+        "figures.py",
+        "fonts.py",
+        "labels.py",
+        "model_tables.py",
+        "selection.py",
+        "render_report.py",
+        "report.py",
+        "tables.py",
+        "templates/report.typ",
+    )
 )
 
 STAGES += (

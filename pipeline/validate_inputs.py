@@ -35,11 +35,20 @@ def end_reason_from_flags(raw: pd.DataFrame, flags: dict[str, str], *, file: str
     set, in the order declared in params, names the reason; none set → missing."""
     missing = [c for c in flags if c not in raw.columns]
     if missing:
-        raise InputError([
-            Issue(file, 1, c, "", f"a 0/1 end-reason flag column (columns present: {', '.join(map(str, raw.columns))})",
-                  "error", "missing_column")
-            for c in missing
-        ])
+        raise InputError(
+            [
+                Issue(
+                    file,
+                    1,
+                    c,
+                    "",
+                    f"a 0/1 end-reason flag column (columns present: {', '.join(map(str, raw.columns))})",
+                    "error",
+                    "missing_column",
+                )
+                for c in missing
+            ]
+        )
     reason = pd.Series(pd.NA, index=raw.index, dtype="string")
     for col, label in reversed(list(flags.items())):
         value = pd.to_numeric(raw[col], errors="coerce")
@@ -59,7 +68,11 @@ def validate_dataset(ds: dict[str, Any]) -> tuple[dict[str, pd.DataFrame], list[
             raw[END_REASON_FROM_FLAGS] = end_reason_from_flags(raw, src["end_reason_flags"], file=src["path"])
             columns["end_reason"] = END_REASON_FROM_FLAGS
         frame, issues = validate_organizations(
-            raw, file=src["path"], columns=columns, attributes=src["attributes"], date_rule=ds["date_rule"],
+            raw,
+            file=src["path"],
+            columns=columns,
+            attributes=src["attributes"],
+            date_rule=ds["date_rule"],
             strict=ds["strict"],
         )
         tables["organizations"], warnings = frame, warnings + issues
@@ -74,7 +87,10 @@ def validate_dataset(ds: dict[str, Any]) -> tuple[dict[str, pd.DataFrame], list[
         src = ds["environment"]
         raw = read_table(src["path"], sheet=src["sheet"])
         tables["environment"] = validate_environment(
-            raw, file=src["path"], columns=src["columns"], covariates=src["covariates"],
+            raw,
+            file=src["path"],
+            columns=src["columns"],
+            covariates=src["covariates"],
             categorical=src["categorical"],
         )
     if "population" in ds:
@@ -104,7 +120,10 @@ def run(dataset: str, params: dict[str, Any]) -> None:
         report = {
             "dataset": dataset,
             "inputs": inputs,
-            "tables": {name: {"rows": int(len(f)), "columns": list(map(str, f.columns))} for name, f in tables.items()},
+            "tables": {
+                name: {"rows": int(len(f)), "columns": list(map(str, f.columns))}
+                for name, f in tables.items()
+            },
             "warnings": issues_frame(warnings).replace({np.nan: None}).to_dict("records"),
         }
         write_json(out / "validation_report.json", report)

@@ -16,8 +16,22 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 IGNORE = shutil.ignore_patterns(
-    ".venv", ".git", ".snakemake", "interim", "processed", "results", "out", "logs", "cache", "tmp",
-    "__pycache__", ".pytest_cache", ".hypothesis", "*.egg-info", ".ruff_cache", ".benchmarks",
+    ".venv",
+    ".git",
+    ".snakemake",
+    "interim",
+    "processed",
+    "results",
+    "out",
+    "logs",
+    "cache",
+    "tmp",
+    "__pycache__",
+    ".pytest_cache",
+    ".hypothesis",
+    "*.egg-info",
+    ".ruff_cache",
+    ".benchmarks",
 )
 OUTPUT_DIRS = ("data/interim", "data/processed", "results", "reports/out", "metrics")
 #: Runner bookkeeping, not outputs: Snakemake's directory timestamps, DVC's .gitignore entries.
@@ -38,7 +52,9 @@ def _env() -> dict[str, str]:
 def _run(cmd: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     proc = subprocess.run(cmd, cwd=cwd, env=_env(), capture_output=True, text=True)
     if proc.returncode != 0:
-        raise AssertionError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
+        raise AssertionError(
+            f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
+        )
     return proc
 
 
@@ -47,7 +63,9 @@ def _copy(tmp: Path, name: str) -> Path:
     shutil.copytree(ROOT, dst, ignore=IGNORE)
     params = yaml.safe_load((dst / "params.yaml").read_text(encoding="utf-8"))
     params["datasets"] = {k: v for k, v in params["datasets"].items() if k in DATASETS}
-    (dst / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    (dst / "params.yaml").write_text(
+        yaml.safe_dump(params, sort_keys=False, allow_unicode=True), encoding="utf-8"
+    )
     dvc_yaml = _run([sys.executable, "-m", "pipeline", "dvc-yaml"], dst).stdout
     (dst / "dvc.yaml").write_text(dvc_yaml, encoding="utf-8")
     (dst / "dvc.lock").unlink(missing_ok=True)
@@ -120,18 +138,33 @@ def test_bad_input_stops_with_clear_error_and_no_partial_output(tmp_path):
     reg.write_text("\n".join(lines) + "\n", encoding="utf-8")
     proc = subprocess.run(
         [sys.executable, "-m", "pipeline", "run", "validate_inputs", "--dataset", "default"],
-        cwd=dst, env=_env(), capture_output=True, text=True,
+        cwd=dst,
+        env=_env(),
+        capture_output=True,
+        text=True,
     )
     assert proc.returncode != 0
     assert "not-a-date" in proc.stderr and "founded" in proc.stderr and "row 2" in proc.stderr.lower()
     assert not (dst / "data/interim/default/validated").exists()
-    assert not list((dst / "data/interim/default").glob(".*tmp")) if (dst / "data/interim/default").exists() else True
+    assert (
+        not list((dst / "data/interim/default").glob(".*tmp"))
+        if (dst / "data/interim/default").exists()
+        else True
+    )
 
 
 def test_verify_passes_on_a_fresh_run_and_fails_on_tampering(runs):
     smk, _ = runs
-    cmd = [sys.executable, "-m", "pipeline", "verify", "--reference", str(ROOT / "reference" / "results"),
-           "--results", "results"] + [arg for ds in DATASETS for arg in ("--dataset", ds)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pipeline",
+        "verify",
+        "--reference",
+        str(ROOT / "reference" / "results"),
+        "--results",
+        "results",
+    ] + [arg for ds in DATASETS for arg in ("--dataset", ds)]
     ok = subprocess.run(cmd, cwd=smk, env=_env(), capture_output=True, text=True)
     assert ok.returncode == 0, ok.stdout[-3000:] + ok.stderr[-2000:]
     assert " 0 failed" in ok.stdout

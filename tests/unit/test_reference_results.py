@@ -34,11 +34,15 @@ def test_every_bundled_dataset_has_every_area():
             assert list((REF / ds / area).glob("*.json")), f"no {area} results for {ds}"
 
 
-@pytest.mark.parametrize("key", sorted(truth_mapping(json.loads((ROOT / "data/raw/default/truth.json").read_text()))))
+@pytest.mark.parametrize(
+    "key", sorted(truth_mapping(json.loads((ROOT / "data/raw/default/truth.json").read_text())))
+)
 def test_default_estimates_cover_the_simulator_truth(key):
     truth = truth_mapping(json.loads((ROOT / "data/raw/default/truth.json").read_text()))
     area, model, term = key.split("/", 2)
     res = json.loads((REF / "default" / area / f"{model}.json").read_text(encoding="utf-8"))
     assert res["fit"]["converged"]
     row = next(t for t in res["terms"] if t["term"] == term)
-    assert row["ci_low"] <= truth[key] <= row["ci_high"], f"{key}: truth {truth[key]} outside [{row['ci_low']}, {row['ci_high']}]"
+    assert row["ci_low"] <= truth[key] <= row["ci_high"], (
+        f"{key}: truth {truth[key]} outside [{row['ci_low']}, {row['ci_high']}]"
+    )
