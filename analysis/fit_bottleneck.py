@@ -23,21 +23,25 @@ from analysis.equilibrium import equilibrium_density
 from analysis.logistic import fit_logistic
 from analysis.results import ModelResult
 from analysis.stage_io import read_inputs, write_results
-from analysis.stagnation import cumulative_incidence, fit_stagnation
+from analysis.nonparametric import aalen_johansen
+from analysis.stagnation import fit_stagnation
 from pipeline.params import stage_params
 from pipeline.paths import DatasetPaths
 
 log = logging.getLogger("fit_bottleneck")
 
 
-def exit_rate_models(population: pd.DataFrame, *, density_scale: float, families: list[str],
-                     dataset: str) -> list[ModelResult]:
+def exit_rate_models(
+    population: pd.DataFrame, *, density_scale: float, families: list[str], dataset: str
+) -> list[ModelResult]:
     """Population-level mortality: E[D_t] = N_t · exp(c0 + c1·N_t + c2·N_t²) (log N_t offset), nested."""
     pop = population[population["density"] > 0].copy()
     pop["log_density"] = np.log(pop["density"].astype(float))
     spec = FoundingSpec(
         steps=(("baseline", ()), ("density", ("density",)), ("density2", ("density_sq",))),
-        density_scale=density_scale, outcome="exits", offset="log_density",
+        density_scale=density_scale,
+        outcome="exits",
+        offset="log_density",
     )
     results = fit_founding_models(pop, spec=spec, families=families, dataset=dataset)
     for res in results:
@@ -47,6 +51,24 @@ def exit_rate_models(population: pd.DataFrame, *, density_scale: float, families
             "'n_star' here is the density at which the exit rate is extreme, not a founding peak."
         )
     return results
+
+
+def stagnation_cif(events: pd.DataFrame) -> pd.DataFrame:
+    """Aalen–Johansen cumulative incidence of stagnation and dissolution with 95% CIs, on the clock of
+    years at risk (each risk-set row is the interval (t − 1, t]); the point estimates equal the
+    discrete-time :func:`analysis.stagnation.cumulative_incidence`."""
+    kind = np.where(events["event"] == "none", "", events["event"].astype(str))
+    spells = events.assign(start=events["time"] - 1.0, stop=events["time"].astype(float), kind=kind)
+    aj = aalen_johansen(
+        spells,
+        cause_col="kind",
+        causes=("stagnation", "dissolution"),
+        start="start",
+        stop="stop",
+        id_col="org_id",
+    )
+    aj = aj[aj["state"] != "alive"].rename(columns={"state": "cause"})
+    return aj[["cause", "time", "estimate", "std_err", "ci_low", "ci_high", "n_risk"]].reset_index(drop=True)
 
 
 def fit_bottleneck(
@@ -63,32 +85,57 @@ def fit_bottleneck(
     """Every bottleneck analysis that the dataset's data support, in a stable order."""
     results: list[ModelResult] = []
     lg = cfg["logistic"]
-    results.append(fit_logistic(population, exclude_status=lg["exclude_status"], max_k_ratio=lg["max_k_ratio"],
-                                dataset=dataset))
+    results.append(
+        fit_logistic(
+            population, exclude_status=lg["exclude_status"], max_k_ratio=lg["max_k_ratio"], dataset=dataset
+        )
+    )
     br = cfg["breaks"]
     has_foundings = "foundings" in population and population["foundings"].notna().sum() >= 5
     if has_foundings:
-        results.append(break_in_founding(population, response=br["response"], with_density=br["with_density"],
-                                         density_scale=density_scale, trim=br["trim"], dataset=dataset, seed=seed))
+        results.append(
+            break_in_founding(
+                population,
+                response=br["response"],
+                with_density=br["with_density"],
+                density_scale=density_scale,
+                trim=br["trim"],
+                dataset=dataset,
+                seed=seed,
+            )
+        )
     results.append(break_in_density_growth(population, trim=br["trim"], dataset=dataset, seed=seed))
     eq = cfg["equilibrium"]
     has_exits = "exits" in population and population["exits"].notna().sum() >= 5
     if has_foundings and has_exits:
-        exits = exit_rate_models(population, density_scale=density_scale, families=[eq["family"]], dataset=dataset)
+        exits = exit_rate_models(
+            population, density_scale=density_scale, families=[eq["family"]], dataset=dataset
+        )
         results += exits
         prefix = "nb" if eq["family"] == "negative_binomial" else "poisson"
         founding = founding_results.get(f"{prefix}_{eq['founding_step']}")
         mortality = next((r for r in exits if r.model == f"exit_rate_{prefix}_{eq['founding_step']}"), None)
         dens = population["density"].dropna()
         if founding is None or mortality is None:
-            results.append(ModelResult.failed(
-                reason=f"founding model {prefix}_{eq['founding_step']} not available", dataset=dataset,
-                stage="fit_bottleneck", model="equilibrium_density", family="equilibrium",
-                method="root of expected foundings = expected exits"))
+            results.append(
+                ModelResult.failed(
+                    reason=f"founding model {prefix}_{eq['founding_step']} not available",
+                    dataset=dataset,
+                    stage="fit_bottleneck",
+                    model="equilibrium_density",
+                    family="equilibrium",
+                    method="root of expected foundings = expected exits",
+                )
+            )
         else:
             res = equilibrium_density(
-                founding, mortality, mortality_kind="count_offset", n_max=float(dens.max()) * eq["n_max_factor"],
-                n_draws=eq["n_draws"], seed=seed, observed_range=(float(dens.min()), float(dens.max())),
+                founding,
+                mortality,
+                mortality_kind="count_offset",
+                n_max=float(dens.max()) * eq["n_max_factor"],
+                n_draws=eq["n_draws"],
+                seed=seed,
+                observed_range=(float(dens.min()), float(dens.max())),
                 dataset=dataset,
             )
             res.notes.append(
@@ -99,13 +146,21 @@ def fit_bottleneck(
     st = cfg["stagnation"]
     if org_years is not None and organizations is not None and org_years["growth"].notna().sum() > 0:
         covs = [c for c in st["covariates"] if c in org_years and org_years[c].notna().any()]
-        fit = fit_stagnation(org_years, organizations, k=st["k"], threshold=st["threshold"], covariates=covs,
-                             density_scale=density_scale, dataset=dataset)
-        cif = cumulative_incidence(fit.events)
+        fit = fit_stagnation(
+            org_years,
+            organizations,
+            k=st["k"],
+            threshold=st["threshold"],
+            covariates=covs,
+            density_scale=density_scale,
+            dataset=dataset,
+        )
+        cif = stagnation_cif(fit.events)
         for res in (fit.stagnation, fit.dissolution):
-            res.curves["cif"] = {c: cif[c].tolist() for c in ("cause", "time", "estimate", "n_risk")}
-            res.specification.update({"k": st["k"], "threshold": st["threshold"],
-                                      "cif_time_label": "Years at risk of stagnation"})
+            res.curves["cif"] = {c: cif[c].tolist() for c in cif.columns}
+            res.specification.update(
+                {"k": st["k"], "threshold": st["threshold"], "cif_time_label": "Years at risk of stagnation"}
+            )
             results.append(res)
     return results
 
@@ -125,7 +180,13 @@ def run(dataset: str, params: dict[str, Any]) -> None:
         for p in sorted(founding_dir.glob("*.json")):
             founding[p.stem] = json.loads(p.read_text(encoding="utf-8"))
     results = fit_bottleneck(
-        frames["population"], dataset=dataset, density_scale=ds["density_scale"], founding_results=founding,
-        org_years=frames.get("org_years"), organizations=frames.get("organizations"), cfg=cfg, seed=params["seed"],
+        frames["population"],
+        dataset=dataset,
+        density_scale=ds["density_scale"],
+        founding_results=founding,
+        org_years=frames.get("org_years"),
+        organizations=frames.get("organizations"),
+        cfg=cfg,
+        seed=params["seed"],
     )
     write_results(paths.results("bottleneck"), results, stage="fit_bottleneck", inputs=hashes)

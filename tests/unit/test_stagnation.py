@@ -153,3 +153,27 @@ def test_cumulative_incidence_hand_checked():
     assert cif[("dissolution", 1)] == pytest.approx(0.0)
     assert cif[("stagnation", 2)] == pytest.approx(0.25)
     assert cif[("dissolution", 2)] == pytest.approx(0.75 * 0.5)
+
+
+def test_stagnation_cif_with_ci_equals_discrete_time_estimate():
+    from analysis.fit_bottleneck import stagnation_cif
+    from analysis.stagnation import cumulative_incidence
+
+    ev = pd.DataFrame(
+        {
+            "org_id": ["a", "b", "c", "d", "b", "d"],
+            "time": [1, 1, 1, 1, 2, 2],
+            "event": ["stagnation", "none", "none", "none", "dissolution", "none"],
+            "y_stagnation": [1, 0, 0, 0, 0, 0],
+            "y_dissolution": [0, 0, 0, 0, 1, 0],
+        }
+    )
+    ref = cumulative_incidence(ev).set_index(["cause", "time"])["estimate"]
+    aj = stagnation_cif(ev).set_index(["cause", "time"])
+    for key, value in ref.items():
+        assert aj.loc[(key[0], float(key[1])), "estimate"] == pytest.approx(value)
+    band = aj.dropna(subset=["ci_low", "ci_high"])  # no band where the incidence is still 0
+    assert len(band) >= 2
+    assert (band["ci_low"] <= band["estimate"] + 1e-12).all() and (
+        band["estimate"] <= band["ci_high"] + 1e-12
+    ).all()
