@@ -18,12 +18,12 @@ import numpy as np
 import pandas as pd
 
 from analysis.breaks import break_in_density_growth, break_in_founding
-from analysis.founding import FoundingSpec, fit_founding_models
 from analysis.equilibrium import equilibrium_density
+from analysis.founding import FoundingSpec, fit_founding_models
 from analysis.logistic import fit_logistic
+from analysis.nonparametric import aalen_johansen
 from analysis.results import ModelResult
 from analysis.stage_io import read_inputs, write_results
-from analysis.nonparametric import aalen_johansen
 from analysis.stagnation import fit_stagnation
 from pipeline.params import stage_params
 from pipeline.paths import DatasetPaths
