@@ -20,7 +20,7 @@ import pandas as pd
 
 from pipeline.io import atomic_path, to_json_text
 from reports import fonts
-from reports.tables import Cell, Table, build_tables, fmt, to_typst
+from reports.tables import Cell, Table, build_tables_from_dirs, fmt, to_typst
 
 TEMPLATE = Path(__file__).with_name("templates") / "report.typ"
 
@@ -463,20 +463,11 @@ def render_report(
     Path
         ``out_pdf``.
     """
-    from reports.collect import load_results, not_applicable_reasons, read_cleaning_log, read_table
+    from reports.collect import load_results, not_applicable_reasons
     from reports.figures import render_figures
 
     results = load_results(results_dir)
-    processed = Path(processed_dir)
-    tables = build_tables(
-        results,
-        population=read_table(processed / "population.parquet"),
-        organizations=read_table(processed / "organizations.parquet"),
-        spells=read_table(processed / "spells.parquet"),
-        org_years=read_table(processed / "org_years.parquet"),
-        cleaning_log=read_cleaning_log(clean_dir) if clean_dir is not None else None,
-        labels=labels,
-    )
+    tables = build_tables_from_dirs(results, processed_dir, clean_dir=clean_dir, labels=labels)
     with tempfile.TemporaryDirectory(prefix="orgecology-figs-") as tmp:
         if figures is None:
             figdir = Path(tmp) / "figures"

@@ -1203,6 +1203,35 @@ def build_tables(
     return tables
 
 
+def build_tables_from_dirs(
+    results: Mapping[str, Any],
+    processed_dir: str | Path,
+    *,
+    clean_dir: str | Path | None = None,
+    labels: Mapping[str, str] | None = None,
+    period: int = 5,
+) -> dict[str, Table]:
+    """:func:`build_tables` on loaded results and the derived data read from ``processed_dir``.
+
+    Reads the population series, organizations table, spells and organization-years of one dataset
+    (and the cleaning log from ``clean_dir`` when given), so the table stage and the report build
+    their tables from exactly the same inputs.
+    """
+    from reports.collect import read_cleaning_log, read_table
+
+    processed = Path(processed_dir)
+    return build_tables(
+        results,
+        population=read_table(processed / "population.parquet"),
+        organizations=read_table(processed / "organizations.parquet"),
+        spells=read_table(processed / "spells.parquet"),
+        org_years=read_table(processed / "org_years.parquet"),
+        cleaning_log=read_cleaning_log(clean_dir) if clean_dir is not None else None,
+        labels=labels,
+        period=period,
+    )
+
+
 def render_tables(
     dataset: str,
     results_dir: str | Path,
@@ -1219,18 +1248,10 @@ def render_tables(
     Writes ``out_dir/<stem>.{tex,html,md,csv}`` atomically and returns the tables (the report reuses
     them so the PDF shows exactly the same strings).
     """
-    from reports.collect import load_results, read_cleaning_log, read_table
+    from reports.collect import load_results
 
-    processed = Path(processed_dir)
-    tables = build_tables(
-        load_results(results_dir),
-        population=read_table(processed / "population.parquet"),
-        organizations=read_table(processed / "organizations.parquet"),
-        spells=read_table(processed / "spells.parquet"),
-        org_years=read_table(processed / "org_years.parquet"),
-        cleaning_log=read_cleaning_log(clean_dir) if clean_dir is not None else None,
-        labels=labels,
-        period=period,
+    tables = build_tables_from_dirs(
+        load_results(results_dir), processed_dir, clean_dir=clean_dir, labels=labels, period=period
     )
     for stem, table in tables.items():
         write_table(table, Path(out_dir) / stem, formats)
