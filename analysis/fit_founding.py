@@ -34,19 +34,33 @@ def fit_founding(
     The density scale is the dataset's (one declared number, recorded in each result).
     """
     if "foundings" not in population or population["foundings"].notna().sum() == 0:
-        return [not_applicable(dataset=dataset, stage="fit_founding", unit="population-year",
-                               reason="this dataset has no foundings series: founding models do not apply")]
+        return [
+            not_applicable(
+                dataset=dataset,
+                stage="fit_founding",
+                unit="population-year",
+                reason="this dataset has no foundings series: founding models do not apply",
+            )
+        ]
     cfg = {**spec, "density_scale": density_scale}
     founding_spec = FoundingSpec.from_mapping(cfg)
-    results = fit_founding_models(population, spec=founding_spec, families=families, se_type=se_type, dataset=dataset)
+    results = fit_founding_models(
+        population, spec=founding_spec, families=families, se_type=se_type, dataset=dataset
+    )
     if groups is not None and not groups.empty:
         available = list(dict.fromkeys(groups["group_var"].astype(str)))
         wanted = available if panel_group_vars is None else [g for g in panel_group_vars if g in available]
         for var in wanted:
             sub = groups[groups["group_var"] == var]
             log.info("subpopulation panel by %s: %d groups", var, sub["group"].nunique())
-            results += fit_founding_panel(sub, spec=founding_spec, families=families, se_type=panel_se_type,
-                                          group_var=var, dataset=dataset)
+            results += fit_founding_panel(
+                sub,
+                spec=founding_spec,
+                families=families,
+                se_type=panel_se_type,
+                group_var=var,
+                dataset=dataset,
+            )
     return results
 
 
@@ -60,8 +74,14 @@ def run(dataset: str, params: dict[str, Any]) -> None:
         files.append(paths.processed / "population_groups.parquet")
     frames, hashes = read_inputs(files)
     results = fit_founding(
-        frames["population"], frames.get("population_groups"), dataset=dataset, spec=cfg["spec"],
-        density_scale=ds["density_scale"], families=cfg["families"], se_type=cfg["se_type"],
-        panel_se_type=cfg["panel_se_type"], panel_group_vars=cfg["panel_group_vars"],
+        frames["population"],
+        frames.get("population_groups"),
+        dataset=dataset,
+        spec=cfg["spec"],
+        density_scale=ds["density_scale"],
+        families=cfg["families"],
+        se_type=cfg["se_type"],
+        panel_se_type=cfg["panel_se_type"],
+        panel_group_vars=cfg["panel_group_vars"],
     )
     write_results(paths.results("founding"), results, stage="fit_founding", inputs=hashes)

@@ -14,25 +14,54 @@ from pipeline.paths import DatasetPaths
 log = logging.getLogger("fit_growth")
 
 
-def fit_growth(org_years, *, dataset: str, covariates: list[str], age_terms: list[str], environment: list[str],
-               density_scale: float, k_convention: str, scaling: dict[str, Any], seed: int) -> list:
+def fit_growth(
+    org_years,
+    *,
+    dataset: str,
+    covariates: list[str],
+    age_terms: list[str],
+    environment: list[str],
+    density_scale: float,
+    k_convention: str,
+    scaling: dict[str, Any],
+    seed: int,
+) -> list:
     """All growth models of one dataset. Covariates absent or entirely missing in the data are skipped
     (recorded in each model's notes)."""
     if org_years is None or "size" not in org_years or org_years["growth"].notna().sum() == 0:
-        return [not_applicable(dataset=dataset, stage="fit_growth", unit="organization-year",
-                               reason="this dataset has no organization-level size measure: growth models do not apply")]
+        return [
+            not_applicable(
+                dataset=dataset,
+                stage="fit_growth",
+                unit="organization-year",
+                reason="this dataset has no organization-level size measure: growth models do not apply",
+            )
+        ]
     usable = [c for c in covariates if c in org_years and org_years[c].notna().any()]
     env = [c for c in environment if c in org_years and org_years[c].notna().any()]
     results = fit_gibrat_models(
-        org_years, covariates=tuple(usable), age_terms=tuple(age_terms), environment=tuple(env),
-        density_scale=density_scale, k_convention=k_convention, dataset=dataset,
+        org_years,
+        covariates=tuple(usable),
+        age_terms=tuple(age_terms),
+        environment=tuple(env),
+        density_scale=density_scale,
+        k_convention=k_convention,
+        dataset=dataset,
     )
     skipped = sorted(set(covariates) - set(usable))
     for res in results:
         if skipped:
             res.notes.append(f"Covariates not available in this dataset and left out: {', '.join(skipped)}.")
-    results.append(size_variance_scaling(org_years, method=scaling["method"], ci=scaling["ci"],
-                                         n_boot=scaling["n_boot"], seed=seed, dataset=dataset))
+    results.append(
+        size_variance_scaling(
+            org_years,
+            method=scaling["method"],
+            ci=scaling["ci"],
+            n_boot=scaling["n_boot"],
+            seed=seed,
+            dataset=dataset,
+        )
+    )
     return results
 
 
@@ -43,8 +72,14 @@ def run(dataset: str, params: dict[str, Any]) -> None:
     paths = DatasetPaths(dataset)
     frames, hashes = read_inputs([paths.processed / "org_years.parquet"])
     results = fit_growth(
-        frames.get("org_years"), dataset=dataset, covariates=cfg["covariates"], age_terms=cfg["age_terms"],
-        environment=cfg["environment"], density_scale=ds["density_scale"], k_convention=cfg["k_convention"],
-        scaling=cfg["size_variance"], seed=params["seed"],
+        frames.get("org_years"),
+        dataset=dataset,
+        covariates=cfg["covariates"],
+        age_terms=cfg["age_terms"],
+        environment=cfg["environment"],
+        density_scale=ds["density_scale"],
+        k_convention=cfg["k_convention"],
+        scaling=cfg["size_variance"],
+        seed=params["seed"],
     )
     write_results(paths.results("growth"), results, stage="fit_growth", inputs=hashes)

@@ -19,7 +19,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from analysis.cox import CoxPH
@@ -70,18 +69,32 @@ def km_results(spells: pd.DataFrame, groups: list[str], *, dataset: str) -> list
         sp = spells if group is None else spells[spells[group].notna()]
         curves = kaplan_meier(sp, group=group)
         res = ModelResult(
-            dataset=dataset, stage="fit_survival", model=name, family="kaplan_meier",
+            dataset=dataset,
+            stage="fit_survival",
+            model=name,
+            family="kaplan_meier",
             method="Kaplan–Meier (Greenwood, log CI) and Nelson–Aalen, age clock, delayed entry",
             specification={"group": group, "clock": "age", "conf_type": "log"},
-            sample={"unit": "spell", "n": int(len(sp)), "n_groups": int(sp["org_id"].nunique()),
-                    "events": int(sp["event"].sum()), "exposure": float((sp["stop"] - sp["start"]).sum())},
+            sample={
+                "unit": "spell",
+                "n": int(len(sp)),
+                "n_groups": int(sp["org_id"].nunique()),
+                "events": int(sp["event"].sum()),
+                "exposure": float((sp["stop"] - sp["start"]).sum()),
+            },
             curves=curves.to_curves(),
             derived={"summary": curves.summary.to_dict("records")},
         )
         if group is not None and sp[group].nunique() > 1:
             test = logrank_test(sp, group)
-            res.tests.append({"name": f"log-rank ({group})", "statistic": test["statistic"], "df": test["df"],
-                              "p": test["p"]})
+            res.tests.append(
+                {
+                    "name": f"log-rank ({group})",
+                    "statistic": test["statistic"],
+                    "df": test["df"],
+                    "p": test["p"],
+                }
+            )
         out.append(res)
     return out
 
@@ -98,17 +111,29 @@ def fit_survival(
 ) -> list[ModelResult]:
     """All mortality models of one dataset in a stable order."""
     if spells is None or spells.empty or spells["event"].sum() == 0:
-        return [not_applicable(dataset=dataset, stage="fit_survival", unit="spell",
-                               reason="no organization-level lifetimes with deaths: mortality models do not apply")]
+        return [
+            not_applicable(
+                dataset=dataset,
+                stage="fit_survival",
+                unit="spell",
+                reason="no organization-level lifetimes with deaths: mortality models do not apply",
+            )
+        ]
     sp = scale_density(spells, density_scale)
     controls = [c for c in cfg["controls"] if c in sp and sp[c].notna().any()]
     env = [c for c in cfg["environment"] if c in environment and pd.api.types.is_numeric_dtype(sp[c])]
-    steps = [("controls", controls), ("density", ["density", "density_sq"]), ("full", ["density_at_founding", *env])]
+    steps = [
+        ("controls", controls),
+        ("density", ["density", "density_sq"]),
+        ("full", ["density_at_founding", *env]),
+    ]
     full = [t for _, terms in steps for t in terms]
     complete = sp.dropna(subset=full)
     dropped = len(sp) - len(complete)
-    note = (f"Complete-case sample: {dropped} of {len(sp)} spells dropped for a missing covariate "
-            f"({', '.join(full)}); density terms per {density_scale:g} organizations.")
+    note = (
+        f"Complete-case sample: {dropped} of {len(sp)} spells dropped for a missing covariate "
+        f"({', '.join(full)}); density terms per {density_scale:g} organizations."
+    )
     results: list[ModelResult] = km_results(sp, [g for g in groups if g in sp], dataset=dataset)
     observed = (float(complete["density"].min()), float(complete["density"].max()))
     spec_common = {"density_scale": density_scale, "clock": "age", "delayed_entry": True}
@@ -119,52 +144,92 @@ def fit_survival(
         if not acc:
             continue
         model = CoxPH(ties=cfg["cox"]["ties"], robust=True).fit(
-            complete, start="start", stop="stop", event="event", covariates=acc, cluster="org_id")
-        res = to_model_result(model, dataset=dataset, model=f"cox_{name}",
-                              spec={**spec_common, "terms": list(acc), "ties": cfg["cox"]["ties"]},
-                              window=window, density_range=observed)
+            complete, start="start", stop="stop", event="event", covariates=acc, cluster="org_id"
+        )
+        res = to_model_result(
+            model,
+            dataset=dataset,
+            model=f"cox_{name}",
+            spec={**spec_common, "terms": list(acc), "ties": cfg["cox"]["ties"]},
+            window=window,
+            density_range=observed,
+        )
         res.notes.append(note)
         if previous is not None and res.fit.get("converged") and previous.fit.get("converged"):
-            res.tests.append(lr_test(f"LR vs {previous.model}", previous.fit["loglik"], res.fit["loglik"],
-                                     df=len(acc) - len(previous.specification["terms"])))
+            res.tests.append(
+                lr_test(
+                    f"LR vs {previous.model}",
+                    previous.fit["loglik"],
+                    res.fit["loglik"],
+                    df=len(acc) - len(previous.specification["terms"]),
+                )
+            )
         results.append(res)
         previous = res
     cuts = list(cfg["age_pieces"])
     episodes = split_episodes(complete, cuts)
-    pwe = fit_piecewise_exponential(episodes, full, cuts=cuts, se_type=cfg["se_type"], dataset=dataset,
-                                    window=window)
+    pwe = fit_piecewise_exponential(
+        episodes, full, cuts=cuts, se_type=cfg["se_type"], dataset=dataset, window=window
+    )
     pwe.notes.append(note)
     results.append(pwe)
     org_years = complete.assign(age=complete["start"])
-    cll = fit_discrete_cloglog(org_years, full, cuts=cuts, se_type=cfg["se_type"], dataset=dataset, window=window)
+    cll = fit_discrete_cloglog(
+        org_years, full, cuts=cuts, se_type=cfg["se_type"], dataset=dataset, window=window
+    )
     cll.notes.append(note + " Organization-years are the yearly spells; age = age at the spell's start.")
     results.append(cll)
     for dist in cfg["parametric"]:
-        res = fit_parametric_ph(complete, full, distribution=dist, se_type=cfg["se_type"], dataset=dataset,
-                                model=dist, window=window)
+        res = fit_parametric_ph(
+            complete,
+            full,
+            distribution=dist,
+            se_type=cfg["se_type"],
+            dataset=dataset,
+            model=dist,
+            window=window,
+        )
         res.notes.append(note)
         results.append(res)
-    kinds = sorted(k for k in complete["exit_kind"].astype(str).unique() if k == DEATH or k.startswith(COMPETING_PREFIX))
+    kinds = sorted(
+        k for k in complete["exit_kind"].astype(str).unique() if k == DEATH or k.startswith(COMPETING_PREFIX)
+    )
     if len(kinds) > 1:
         for kind in kinds:
             label = kind.replace(COMPETING_PREFIX, "")
             data = complete.assign(event_k=(complete["exit_kind"].astype(str) == kind).astype(int))
             model = CoxPH(ties=cfg["cox"]["ties"], robust=True).fit(
-                data, start="start", stop="stop", event="event_k", covariates=full, cluster="org_id")
-            res = to_model_result(model, dataset=dataset, model=f"cox_cause_{label}",
-                                  spec={**spec_common, "terms": full, "cause": kind}, window=window,
-                                  density_range=observed, zph_transforms=())
+                data, start="start", stop="stop", event="event_k", covariates=full, cluster="org_id"
+            )
+            res = to_model_result(
+                model,
+                dataset=dataset,
+                model=f"cox_cause_{label}",
+                spec={**spec_common, "terms": full, "cause": kind},
+                window=window,
+                density_range=observed,
+                zph_transforms=(),
+            )
             res.notes.append(f"Cause-specific hazard of exit kind '{kind}'; other exits are censored. {note}")
             results.append(res)
         cif = aalen_johansen(sp, causes=tuple(kinds))
-        results.append(ModelResult(
-            dataset=dataset, stage="fit_survival", model="aalen_johansen", family="aalen_johansen",
-            method="Aalen–Johansen cumulative incidence of competing exits, age clock, delayed entry",
-            specification={"causes": kinds, "clock": "age"},
-            sample={"unit": "spell", "n": int(len(sp)), "n_groups": int(sp["org_id"].nunique()),
-                    "events": int(sp["exit_kind"].astype(str).isin(kinds).sum())},
-            curves={"cif": {c: cif[c].tolist() for c in cif.columns}},
-        ))
+        results.append(
+            ModelResult(
+                dataset=dataset,
+                stage="fit_survival",
+                model="aalen_johansen",
+                family="aalen_johansen",
+                method="Aalen–Johansen cumulative incidence of competing exits, age clock, delayed entry",
+                specification={"causes": kinds, "clock": "age"},
+                sample={
+                    "unit": "spell",
+                    "n": int(len(sp)),
+                    "n_groups": int(sp["org_id"].nunique()),
+                    "events": int(sp["exit_kind"].astype(str).isin(kinds).sum()),
+                },
+                curves={"cif": {c: cif[c].tolist() for c in cif.columns}},
+            )
+        )
     for res in results:
         _rescale_minimum(res, density_scale)
         res.specification.setdefault("density_scale", density_scale)
@@ -179,8 +244,12 @@ def run(dataset: str, params: dict[str, Any]) -> None:
     frames, hashes = read_inputs([paths.processed / "spells.parquet"])
     env = ds.get("environment", {}).get("covariates", []) if ds["kind"] == "organizations" else []
     results = fit_survival(
-        frames.get("spells"), dataset=dataset, window=(ds["window"]["start"], ds["window"]["end"]),
-        density_scale=ds["density_scale"], cfg=cfg, environment=env,
+        frames.get("spells"),
+        dataset=dataset,
+        window=(ds["window"]["start"], ds["window"]["end"]),
+        density_scale=ds["density_scale"],
+        cfg=cfg,
+        environment=env,
         groups=[*cfg["km_groups"], *ds["group_columns"]],
     )
     write_results(paths.results("survival"), results, stage="fit_survival", inputs=hashes)

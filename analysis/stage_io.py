@@ -27,11 +27,20 @@ def read_inputs(paths: Iterable[Path]) -> tuple[dict[str, pd.DataFrame], dict[st
 
 def not_applicable(*, dataset: str, stage: str, reason: str, unit: str) -> ModelResult:
     """The recorded outcome of a stage whose models need data this dataset does not have."""
-    return ModelResult.failed(reason=reason, dataset=dataset, stage=stage, model="not_applicable", family="none",
-                              method="none", sample={"unit": unit, "n": 0})
+    return ModelResult.failed(
+        reason=reason,
+        dataset=dataset,
+        stage=stage,
+        model="not_applicable",
+        family="none",
+        method="none",
+        sample={"unit": unit, "n": 0},
+    )
 
 
-def write_results(out_dir: Path, results: Iterable[ModelResult], *, stage: str, inputs: dict[str, str]) -> None:
+def write_results(
+    out_dir: Path, results: Iterable[ModelResult], *, stage: str, inputs: dict[str, str]
+) -> None:
     """Write one validated JSON per model into ``out_dir`` atomically (the whole folder or nothing)."""
     results = list(results)
     names = [r.model for r in results]

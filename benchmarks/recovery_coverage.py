@@ -52,8 +52,13 @@ def validated_frames(pop) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     )
     p = pop.panel
     panel = pd.DataFrame(
-        {"org_id": p["org_id"].astype("string"), "year": p["year"].astype(int), "size": p["staff"].astype(float),
-         "funding_share": p["gov_share"].astype(float), "revenue": p["revenue"].astype(float)}
+        {
+            "org_id": p["org_id"].astype("string"),
+            "year": p["year"].astype(int),
+            "size": p["staff"].astype(float),
+            "funding_share": p["gov_share"].astype(float),
+            "revenue": p["revenue"].astype(float),
+        }
     )
     return orgs, panel, pop.environment.copy()
 
@@ -63,29 +68,68 @@ def one_replica(seed: int) -> list[dict]:
     pop = simulate_population(SimConfig(), seed=seed)
     orgs, panel, env = validated_frames(pop)
     groups = DS["group_columns"]
-    built = build_organizations(orgs, window=WINDOW, end_reasons=DS["end_reasons"], group_columns=groups,
-                                panel=panel)
+    built = build_organizations(
+        orgs, window=WINDOW, end_reasons=DS["end_reasons"], group_columns=groups, panel=panel
+    )
     population = population_series(built, window=WINDOW, panel=panel, environment=env)
-    spells = build_spells(built, population, window=WINDOW, panel=panel, environment=env, group_columns=groups)
-    org_years = build_org_years(built, panel, population, window=WINDOW, environment=env, group_columns=groups)
+    spells = build_spells(
+        built, population, window=WINDOW, panel=panel, environment=env, group_columns=groups
+    )
+    org_years = build_org_years(
+        built, panel, population, window=WINDOW, environment=env, group_columns=groups
+    )
     fcfg = stage_params(PARAMS, "fit_founding", "default")
     scfg = stage_params(PARAMS, "fit_survival", "default")
     gcfg = stage_params(PARAMS, "fit_growth", "default")
-    results = fit_founding(population, None, dataset="default", spec=fcfg["spec"], density_scale=DS["density_scale"],
-                           families=["negative_binomial"], se_type=fcfg["se_type"], panel_se_type="cluster",
-                           panel_group_vars=[])
-    results += fit_survival(spells, dataset="default", window=WINDOW, density_scale=DS["density_scale"],
-                            cfg={**scfg, "parametric": []}, environment=DS["environment"]["covariates"], groups=[])
-    results += fit_growth(org_years, dataset="default", covariates=gcfg["covariates"], age_terms=gcfg["age_terms"],
-                          environment=gcfg["environment"], density_scale=DS["density_scale"],
-                          k_convention=gcfg["k_convention"], scaling=gcfg["size_variance"], seed=PARAMS["seed"])
-    by_key = {(area, r.model): r for r in results
-              for area in ("founding", "survival", "growth") if r.stage == f"fit_{area}"}
+    results = fit_founding(
+        population,
+        None,
+        dataset="default",
+        spec=fcfg["spec"],
+        density_scale=DS["density_scale"],
+        families=["negative_binomial"],
+        se_type=fcfg["se_type"],
+        panel_se_type="cluster",
+        panel_group_vars=[],
+    )
+    results += fit_survival(
+        spells,
+        dataset="default",
+        window=WINDOW,
+        density_scale=DS["density_scale"],
+        cfg={**scfg, "parametric": []},
+        environment=DS["environment"]["covariates"],
+        groups=[],
+    )
+    results += fit_growth(
+        org_years,
+        dataset="default",
+        covariates=gcfg["covariates"],
+        age_terms=gcfg["age_terms"],
+        environment=gcfg["environment"],
+        density_scale=DS["density_scale"],
+        k_convention=gcfg["k_convention"],
+        scaling=gcfg["size_variance"],
+        seed=PARAMS["seed"],
+    )
+    by_key = {
+        (area, r.model): r
+        for r in results
+        for area in ("founding", "survival", "growth")
+        if r.stage == f"fit_{area}"
+    }
     rows = []
     for key, truth in truth_mapping(pop.truth).items():
         area, model, term = key.split("/", 2)
         res = by_key.get((area, model))
-        row = {"seed": seed, "parameter": key, "truth": truth, "estimate": math.nan, "se": math.nan, "covered": False}
+        row = {
+            "seed": seed,
+            "parameter": key,
+            "truth": truth,
+            "estimate": math.nan,
+            "se": math.nan,
+            "covered": False,
+        }
         if res is not None and res.fit.get("converged"):
             t = next((t for t in res.terms if t.term == term), None)
             if t is not None:
@@ -109,7 +153,9 @@ def summarize(rows: pd.DataFrame) -> pd.DataFrame:
     )
     out["bias"] = out["mean_estimate"] - out["truth"]
     out["coverage_mc_se"] = np.sqrt(out["coverage"] * (1 - out["coverage"]) / out["reps"])
-    return out[["truth", "mean_estimate", "bias", "sd_estimate", "mean_se", "coverage", "coverage_mc_se", "reps"]]
+    return out[
+        ["truth", "mean_estimate", "bias", "sd_estimate", "mean_se", "coverage", "coverage_mc_se", "reps"]
+    ]
 
 
 def main() -> None:

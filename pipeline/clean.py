@@ -142,8 +142,15 @@ def clean_organizations(
     if dup_ids.any():
         rows = out[dup_ids].sort_values([ORG_ID, "source_row"])
         issues = [
-            Issue(file, int(r.source_row), ORG_ID, str(r.org_id), "one founding/end date per organization",
-                  "error", "conflicting_duplicate_ids")
+            Issue(
+                file,
+                int(r.source_row),
+                ORG_ID,
+                str(r.org_id),
+                "one founding/end date per organization",
+                "error",
+                "conflicting_duplicate_ids",
+            )
             for r in rows.itertuples()
         ]
         raise InputError(issues)
@@ -151,24 +158,49 @@ def clean_organizations(
         reason = out["end_reason"].astype("string")
         norm = reason.str.strip().str.casefold().replace("", pd.NA)
         changed = (norm.fillna("") != reason.fillna("")) & reason.notna()
-        log.add("normalize_end_reason", "organizations", out[changed], column="end_reason",
-                old=reason[changed], new=norm[changed])
+        log.add(
+            "normalize_end_reason",
+            "organizations",
+            out[changed],
+            column="end_reason",
+            old=reason[changed],
+            new=norm[changed],
+        )
         out["end_reason"] = norm
         known = {k.casefold() for k in end_reasons}
         unmapped = norm.notna() & ~norm.isin(known) & out["ended"].notna()
-        log.add("unmapped_end_reason", "organizations", out[unmapped], column="end_reason",
-                old=norm[unmapped], action="mapped to missing_end_reason")
+        log.add(
+            "unmapped_end_reason",
+            "organizations",
+            out[unmapped],
+            column="end_reason",
+            old=norm[unmapped],
+            action="mapped to missing_end_reason",
+        )
     bad = (out["ended"] < out["founded"]) & (out["ended_year"] < out["founded_year"])
     if bad.any():
         if ended_before_founded == "error":
             issues = [
-                Issue(file, int(r.source_row), "ended", str(r.ended), f"a date on or after founding ({r.founded})",
-                      "error", "ended_before_founded")
+                Issue(
+                    file,
+                    int(r.source_row),
+                    "ended",
+                    str(r.ended),
+                    f"a date on or after founding ({r.founded})",
+                    "error",
+                    "ended_before_founded",
+                )
                 for r in out[bad].itertuples()
             ]
             raise InputError(issues)
-        log.add("ended_before_founded", "organizations", out[bad], column="ended",
-                old=out.loc[bad, "ended"], action="dropped")
+        log.add(
+            "ended_before_founded",
+            "organizations",
+            out[bad],
+            column="ended",
+            old=out.loc[bad, "ended"],
+            action="dropped",
+        )
         out = out[~bad]
     return out.sort_values(ORG_ID, kind="mergesort").reset_index(drop=True), log
 
@@ -203,38 +235,72 @@ def clean_panel(
     if "size" in out:
         neg = out["size"] < 0
         if neg.any() and negative_size == "error":
-            raise InputError([
-                Issue(file, int(r.source_row), "size", str(r.size), "a non-negative size", "error", "negative_size")
-                for r in out[neg].itertuples()
-            ])
+            raise InputError(
+                [
+                    Issue(
+                        file,
+                        int(r.source_row),
+                        "size",
+                        str(r.size),
+                        "a non-negative size",
+                        "error",
+                        "negative_size",
+                    )
+                    for r in out[neg].itertuples()
+                ]
+            )
         log.add("negative_size", "panel", out[neg], column="size", old=out.loc[neg, "size"])
         out.loc[neg, "size"] = np.nan
     if "funding_share" in out:
         share = out["funding_share"]
         bad = (share < 0) | (share > 1)
         if bad.any() and share_out_of_range == "error":
-            raise InputError([
-                Issue(file, int(r.source_row), "funding_share", str(r.funding_share), "a share in [0, 1]",
-                      "error", "share_out_of_range")
-                for r in out[bad].itertuples()
-            ])
+            raise InputError(
+                [
+                    Issue(
+                        file,
+                        int(r.source_row),
+                        "funding_share",
+                        str(r.funding_share),
+                        "a share in [0, 1]",
+                        "error",
+                        "share_out_of_range",
+                    )
+                    for r in out[bad].itertuples()
+                ]
+            )
         log.add("share_out_of_range", "panel", out[bad], column="funding_share", old=share[bad])
         out.loc[bad, "funding_share"] = np.nan
     known = out[ORG_ID].isin(orgs[ORG_ID])
     if (~known).any() and orphan_panel_rows == "error":
-        raise InputError([
-            Issue(file, int(r.source_row), ORG_ID, str(r.org_id), "an organization listed in the register",
-                  "error", "orphan_panel_rows")
-            for r in out[~known].itertuples()
-        ])
+        raise InputError(
+            [
+                Issue(
+                    file,
+                    int(r.source_row),
+                    ORG_ID,
+                    str(r.org_id),
+                    "an organization listed in the register",
+                    "error",
+                    "orphan_panel_rows",
+                )
+                for r in out[~known].itertuples()
+            ]
+        )
     log.add("orphan_panel_rows", "panel", out[~known], action="dropped")
     out = out[known]
     life = orgs.set_index(ORG_ID)[["founded_year", "ended_year"]]
     fy = out[ORG_ID].map(life["founded_year"])
     ey = out[ORG_ID].map(life["ended_year"])
     outside = ((out[YEAR] < fy) & fy.notna()) | ((out[YEAR] > ey) & ey.notna())
-    log.add("panel_outside_lifetime", "panel", out[outside], column=YEAR, old=out.loc[outside, YEAR],
-            action="dropped")
+    log.add(
+        "panel_outside_lifetime",
+        "panel",
+        out[outside],
+        column=YEAR,
+        old=out.loc[outside, YEAR],
+        action="dropped",
+    )
     out = out[~outside].sort_values([ORG_ID, YEAR], kind="mergesort").reset_index(drop=True)
     # Gaps: organization-years between first and last observation that are missing.
     if not out.empty:
