@@ -94,6 +94,16 @@ class CleaningLog:
         ]
 
 
+def _rejected(rows: pd.DataFrame, *, file: str, column: str, expected: str, rule: str) -> InputError:
+    """A fatal cleaning error naming every offending row (file, source row, column, value, expectation)."""
+    return InputError(
+        [
+            Issue(file, int(r["source_row"]), column, str(r[column]), expected, "error", rule)
+            for _, r in rows.iterrows()
+        ]
+    )
+
+
 def _normalize_ids(frame: pd.DataFrame, table: str, log: CleaningLog) -> pd.DataFrame:
     ids = frame[ORG_ID].astype("string")
     norm = ids.str.strip().str.casefold()
@@ -141,19 +151,13 @@ def clean_organizations(
     dup_ids = out[ORG_ID].duplicated(keep=False)
     if dup_ids.any():
         rows = out[dup_ids].sort_values([ORG_ID, "source_row"])
-        issues = [
-            Issue(
-                file,
-                int(r.source_row),
-                ORG_ID,
-                str(r.org_id),
-                "one founding/end date per organization",
-                "error",
-                "conflicting_duplicate_ids",
-            )
-            for r in rows.itertuples()
-        ]
-        raise InputError(issues)
+        raise _rejected(
+            rows,
+            file=file,
+            column=ORG_ID,
+            expected="one founding/end date per organization",
+            rule="conflicting_duplicate_ids",
+        )
     if "end_reason" in out:
         reason = out["end_reason"].astype("string")
         norm = reason.str.strip().str.casefold().replace("", pd.NA)
@@ -235,19 +239,8 @@ def clean_panel(
     if "size" in out:
         neg = out["size"] < 0
         if neg.any() and negative_size == "error":
-            raise InputError(
-                [
-                    Issue(
-                        file,
-                        int(r.source_row),
-                        "size",
-                        str(r.size),
-                        "a non-negative size",
-                        "error",
-                        "negative_size",
-                    )
-                    for r in out[neg].itertuples()
-                ]
+            raise _rejected(
+                out[neg], file=file, column="size", expected="a non-negative size", rule="negative_size"
             )
         log.add("negative_size", "panel", out[neg], column="size", old=out.loc[neg, "size"])
         out.loc[neg, "size"] = np.nan
@@ -255,37 +248,23 @@ def clean_panel(
         share = out["funding_share"]
         bad = (share < 0) | (share > 1)
         if bad.any() and share_out_of_range == "error":
-            raise InputError(
-                [
-                    Issue(
-                        file,
-                        int(r.source_row),
-                        "funding_share",
-                        str(r.funding_share),
-                        "a share in [0, 1]",
-                        "error",
-                        "share_out_of_range",
-                    )
-                    for r in out[bad].itertuples()
-                ]
+            raise _rejected(
+                out[bad],
+                file=file,
+                column="funding_share",
+                expected="a share in [0, 1]",
+                rule="share_out_of_range",
             )
         log.add("share_out_of_range", "panel", out[bad], column="funding_share", old=share[bad])
         out.loc[bad, "funding_share"] = np.nan
     known = out[ORG_ID].isin(orgs[ORG_ID])
     if (~known).any() and orphan_panel_rows == "error":
-        raise InputError(
-            [
-                Issue(
-                    file,
-                    int(r.source_row),
-                    ORG_ID,
-                    str(r.org_id),
-                    "an organization listed in the register",
-                    "error",
-                    "orphan_panel_rows",
-                )
-                for r in out[~known].itertuples()
-            ]
+        raise _rejected(
+            out[~known],
+            file=file,
+            column=ORG_ID,
+            expected="an organization listed in the register",
+            rule="orphan_panel_rows",
         )
     log.add("orphan_panel_rows", "panel", out[~known], action="dropped")
     out = out[known]
