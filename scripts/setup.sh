@@ -1,29 +1,43 @@
 #!/usr/bin/env bash
-# Create .venv at the repository root (if needed) and install the project with pinned lower bounds.
-# Idempotent: a second call only checks that the installed packages still satisfy pyproject.toml.
+# Create .venv at the repository root and install exactly the committed lock (uv.lock) into it.
+#   1. .venv is created with the first Python 3.11-3.13 found (or $PYTHON);
+#   2. uv is bootstrapped into .venv by pip from scripts/uv-bootstrap.txt (version and hashes from uv.lock);
+#   3. `uv sync --frozen` installs every locked package (the pipeline, test and tool groups) and removes
+#      anything else from .venv. Nothing is resolved at install time; a newer release on the registry
+#      changes nothing. A second call takes a fraction of a second: it only checks that .venv still equals the lock.
+# `--no-sync` stops after step 2 (used by scripts/lock.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PYTHON="${PYTHON:-}"
 if [[ -z "$PYTHON" ]]; then
   for cand in python3.11 python3.12 python3.13 python3; do
-    if command -v "$cand" >/dev/null 2>&1; then PYTHON="$cand"; break; fi
+    if command -v "$cand" >/dev/null 2>&1 && "$cand" -c 'import sys; sys.exit(0 if (3, 11) <= sys.version_info[:2] <= (3, 13) else 1)' 2>/dev/null; then
+      PYTHON="$cand"; break
+    fi
   done
 fi
-if [[ -z "$PYTHON" ]] || ! "$PYTHON" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)'; then
-  echo "error: Python 3.11 or newer is required (set PYTHON=/path/to/python3.11)" >&2
+if [[ -z "$PYTHON" ]] || ! "$PYTHON" -c 'import sys; sys.exit(0 if (3, 11) <= sys.version_info[:2] <= (3, 13) else 1)'; then
+  echo "error: Python 3.11, 3.12 or 3.13 is required (set PYTHON=/path/to/python3.11)" >&2
   exit 2
 fi
 
+if [[ -x .venv/bin/python ]] && ! .venv/bin/python -c 'import sys; sys.exit(0 if (3, 11) <= sys.version_info[:2] <= (3, 13) else 1)' 2>/dev/null; then
+  echo "error: .venv uses an unsupported Python; remove it (rm -rf .venv) and run again" >&2
+  exit 2
+fi
 if [[ ! -x .venv/bin/python ]]; then
   echo "==> creating .venv with $($PYTHON --version)"
   "$PYTHON" -m venv .venv
 fi
-stamp=".venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)"
-if [[ ! -f "$stamp" ]]; then
-  echo "==> installing the project and its dependencies into .venv"
-  .venv/bin/python -m pip install --quiet --upgrade "pip>=24"
-  .venv/bin/python -m pip install --quiet -e ".[test]"
-  rm -f .venv/.installed-*
-  touch "$stamp"
+
+want_uv="$(sed -n 's/^uv==\([0-9.]*\).*/\1/p' scripts/uv-bootstrap.txt)"
+if [[ "$(.venv/bin/uv --version 2>/dev/null | cut -d' ' -f2)" != "$want_uv" ]]; then
+  echo "==> bootstrapping uv $want_uv into .venv (hash-checked)"
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps --require-hashes \
+    -r scripts/uv-bootstrap.txt
 fi
+[[ "${1:-}" == "--no-sync" ]] && exit 0
+
+export UV_PROJECT_ENVIRONMENT="$PWD/.venv" UV_PYTHON_DOWNLOADS=never UV_NO_PROGRESS=1
+.venv/bin/uv sync --frozen --all-groups --python .venv/bin/python --quiet
