@@ -1,10 +1,10 @@
-# The stage graph comes from pipeline/stages.py (the same registry dvc.yaml is generated from), and the
+# The stage graph comes from pipeline/stages/registry.py (the same registry dvc.yaml is generated from), and the
 # parameters from params.yaml through the same validating loader the CLI uses. Every rule runs the same
 # command as the DVC stage of the same name: python -m pipeline run <stage> --dataset <name>.
 import json
 
-from pipeline.params import load_params
-from pipeline.stages import STAGES, datasets_for
+from pipeline.core.params import load_params
+from pipeline.stages.registry import STAGES, datasets_for
 
 PARAMS = load_params("params.yaml")
 

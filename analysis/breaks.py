@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.results import ModelResult, Term
-from pipeline import columns as C
+from pipeline.core import columns as C
 
 STAGE = "fit_bottleneck"
 N_SIM = 20_000

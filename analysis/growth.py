@@ -41,7 +41,7 @@ import pandas as pd
 from scipy import stats
 
 from analysis.results import ModelResult, Term
-from pipeline import columns as C
+from pipeline.core import columns as C
 
 STAGE = "fit_growth"
 SURVIVOR_NOTE = (

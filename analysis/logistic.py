@@ -28,7 +28,7 @@ import pandas as pd
 from scipy import optimize, stats
 
 from analysis.results import ModelResult, Term
-from pipeline import columns as C
+from pipeline.core import columns as C
 
 STAGE = "fit_bottleneck"
 LN9 = math.log(9.0)

@@ -17,7 +17,7 @@ import jsonschema
 import numpy as np
 from scipy import stats
 
-from pipeline.io import _clean_json, write_json
+from pipeline.core.io import _clean_json, write_json
 
 SCHEMA_PATH = Path(__file__).with_name("result.schema.json")
 

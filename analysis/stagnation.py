@@ -35,7 +35,7 @@ import pandas as pd
 import statsmodels.api as sm
 
 from analysis.results import ModelResult, Term
-from pipeline import columns as C
+from pipeline.core import columns as C
 
 STAGE = "fit_bottleneck"
 NONE, STAGNATION, DISSOLUTION = "none", "stagnation", "dissolution"

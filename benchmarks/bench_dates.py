@@ -1,9 +1,9 @@
-"""Benchmark: parsing one million raw date cells with :func:`pipeline.dates.parse_dates`.
+"""Benchmark: parsing one million raw date cells with :func:`pipeline.data.dates.parse_dates`.
 
 Three workloads, each 1,000,000 cells: (a) ISO day dates over 60 years (≈22k distinct values), (b) a mix of
 every accepted string form with 10% missing, (c) one million distinct Excel serial numbers as floats.
 Then, end to end, a 1,000,000-row register CSV with the mixed date forms written to a temporary folder,
-read with :func:`pipeline.read.read_table` and validated with :func:`pipeline.validate.validate_organizations`.
+read with :func:`pipeline.data.read.read_table` and validated with :func:`pipeline.data.validate.validate_organizations`.
 Run: ``.venv/bin/python benchmarks/bench_dates.py`` (prints seconds per workload; no asserts).
 """
 
@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipeline.dates import parse_dates
-from pipeline.read import read_table
-from pipeline.validate import validate_organizations
+from pipeline.data.dates import parse_dates
+from pipeline.data.read import read_table
+from pipeline.data.validate import validate_organizations
 
 N = 1_000_000
 

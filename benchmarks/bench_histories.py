@@ -17,7 +17,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from pipeline.histories import (
+from pipeline.data.histories import (
     build_org_years,
     build_organizations,
     build_spells,

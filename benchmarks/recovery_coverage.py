@@ -1,9 +1,9 @@
 """Recovery and 95% CI coverage of every simulator parameter by the pipeline's own models.
 
-Each replica draws a population from the default simulator (``pipeline.simulate``, seed = base + i), takes
+Each replica draws a population from the default simulator (``pipeline.simulate.population``, seed = base + i), takes
 its clean frames through the same event-history and model functions the stages call (with the
 specifications of ``params.yaml`` for the ``default`` dataset), and records for every true parameter
-(``reports.render_report.truth_mapping``) the estimate and whether the 95% CI covers the truth.
+(``pipeline.stages.render_report.truth_mapping``) the estimate and whether the 95% CI covers the truth.
 
     python benchmarks/recovery_coverage.py --reps 200 --seed 1000 [--workers 2] [--csv out.csv]
 
@@ -20,13 +20,13 @@ import time
 import numpy as np
 import pandas as pd
 
-from analysis.fit_founding import fit_founding
-from analysis.fit_growth import fit_growth
-from analysis.fit_survival import fit_survival
-from pipeline.histories import build_org_years, build_organizations, build_spells, population_series
-from pipeline.params import load_params, stage_params
-from pipeline.simulate import SimConfig, simulate_population
-from reports.render_report import truth_mapping
+from pipeline.core.params import load_params, stage_params
+from pipeline.data.histories import build_org_years, build_organizations, build_spells, population_series
+from pipeline.simulate.population import SimConfig, simulate_population
+from pipeline.stages.fit_founding import fit_founding
+from pipeline.stages.fit_growth import fit_growth
+from pipeline.stages.fit_survival import fit_survival
+from pipeline.stages.render_report import truth_mapping
 
 PARAMS = load_params("params.yaml")
 DS = PARAMS["datasets"]["default"]

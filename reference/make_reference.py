@@ -10,7 +10,7 @@ import json
 import shutil
 from pathlib import Path
 
-from pipeline.io import write_json
+from pipeline.core.io import write_json
 
 SRC, DST = Path("results"), Path("reference/results")
 

@@ -22,7 +22,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from pipeline.io import atomic_path  # noqa: E402
+from pipeline.core.io import atomic_path  # noqa: E402
 from reports import fonts  # noqa: E402
 from reports.collect import cif_frame, km_frame  # noqa: E402
 

@@ -14,7 +14,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from pipeline.io import atomic_path
+from pipeline.core.io import atomic_path
 
 #: Family name of the CJK font as registered with matplotlib and seen by Typst.
 CJK_FAMILY = "Noto Sans SC"

@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from pipeline.io import atomic_path, to_json_text
+from pipeline.core.io import atomic_path, to_json_text
 from reports import fonts
 from reports.tables import Cell, Table, build_tables_from_dirs, fmt, to_typst
 

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipeline.io import write_csv, write_text
+from pipeline.core.io import write_csv, write_text
 from reports.labels import scale_suffix, term_label
 
 #: Significance thresholds, strictest last; the legend states them.

@@ -81,7 +81,9 @@ def main(argv: list[str]) -> int:
         raise SystemExit("usage: python scripts/lockfiles.py [write|check]")
     stale = [p for p, text in wanted.items() if not p.exists() or p.read_text(encoding="utf-8") != text]
     for path in stale:
-        print(f"error: {path.relative_to(ROOT)} differs from uv.lock; run bash scripts/lock.sh", file=sys.stderr)
+        print(
+            f"error: {path.relative_to(ROOT)} differs from uv.lock; run bash scripts/lock.sh", file=sys.stderr
+        )
     return 1 if stale else 0
 
 

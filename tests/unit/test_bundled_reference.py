@@ -5,13 +5,13 @@ Inputs are the compact exports of the pipeline's processed data in ``tests/fixtu
 in ``expected.json``; R is not needed at test time. Each test runs the same Python function the stage
 calls, with the settings of ``params.yaml``:
 
-* founding (default, cow_igo, us_commercial_banks): :func:`analysis.fit_founding.fit_founding`, nested
+* founding (default, cow_igo, us_commercial_banks): :func:`pipeline.stages.fit_founding.fit_founding`, nested
   Poisson and NB2 — NB2 SEs both under the pipeline's ``observed`` convention and glm.nb's
   ``expected_theta_fixed``;
-* mortality (default, cow_igo): :func:`analysis.fit_survival.fit_survival` — nested Cox models (robust and
+* mortality (default, cow_igo): :func:`pipeline.stages.fit_survival.fit_survival` — nested Cox models (robust and
   naive SEs, log partial likelihood, cox.zph of the full model) and the piecewise-exponential model with
   the stage's cluster CR0 SEs; model-based SEs from :func:`analysis.piecewise.fit_piecewise_exponential`;
-* growth (default): :func:`analysis.fit_growth.fit_growth` (k_convention from params) and
+* growth (default): :func:`pipeline.stages.fit_growth.fit_growth` (k_convention from params) and
   :func:`analysis.growth.fit_gibrat_models` with the other K convention;
 * carrying capacity (cow_igo, china): :func:`analysis.logistic.fit_logistic`.
 
@@ -29,15 +29,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.fit_founding import fit_founding
-from analysis.fit_growth import fit_growth
-from analysis.fit_survival import fit_survival as fit_survival_stage
-from analysis.fit_survival import scale_density
 from analysis.growth import fit_gibrat_models
 from analysis.logistic import fit_logistic
 from analysis.piecewise import fit_piecewise_exponential, split_episodes
 from analysis.results import ModelResult
-from pipeline.params import load_params, stage_params
+from pipeline.core.params import load_params, stage_params
+from pipeline.stages.fit_founding import fit_founding
+from pipeline.stages.fit_growth import fit_growth
+from pipeline.stages.fit_survival import fit_survival as fit_survival_stage
+from pipeline.stages.fit_survival import scale_density
 
 ROOT = Path(__file__).resolve().parents[2]
 FIX = ROOT / "tests" / "fixtures" / "bundled"

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.clean import clean_organizations, clean_panel
-from pipeline.errors import InputError
+from pipeline.core.errors import InputError
+from pipeline.data.clean import clean_organizations, clean_panel
 
 REASONS = {"dissolved": "death", "merged": "competing"}
 

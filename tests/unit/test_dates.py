@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.dates import parse_date_parts, parse_dates, period_bounds
-from pipeline.errors import InputError
+from pipeline.core.errors import InputError
+from pipeline.data.dates import parse_date_parts, parse_dates, period_bounds
 
 
 def one(value, rule: str = "midpoint") -> tuple[float, str, object]:

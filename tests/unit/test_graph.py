@@ -8,9 +8,9 @@ from pathlib import Path
 
 import yaml
 
-from pipeline.graph import dvc_yaml_text
-from pipeline.params import load_params
-from pipeline.stages import STAGES, datasets_for
+from pipeline.core.params import load_params
+from pipeline.stages.graph import dvc_yaml_text
+from pipeline.stages.registry import STAGES, datasets_for
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.histories import (
+from pipeline.data.histories import (
     build_org_years,
     build_organizations,
     build_spells,

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pipeline.params import ParamsError, deep_merge, load_params, stage_params, validate_params
+from pipeline.core.params import ParamsError, deep_merge, load_params, stage_params, validate_params
 
 ROOT = Path(__file__).resolve().parents[2]
 

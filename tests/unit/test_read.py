@@ -11,8 +11,8 @@ import pandas as pd
 import pyreadstat
 import pytest
 
-from pipeline.errors import InputError
-from pipeline.read import read_table, sniff_delimiter, sniff_kind
+from pipeline.core.errors import InputError
+from pipeline.data.read import read_table, sniff_delimiter, sniff_kind
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "inputs"
 BANKS = Path("/work/shared/data/us_commercial_banks/cb_structure.csv")

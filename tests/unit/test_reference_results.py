@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from analysis.results import validate_result
-from pipeline.params import load_params
-from reports.render_report import truth_mapping
+from pipeline.core.params import load_params
+from pipeline.stages.render_report import truth_mapping
 
 ROOT = Path(__file__).resolve().parents[2]
 REF = ROOT / "reference" / "results"

@@ -14,10 +14,10 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 
-from pipeline.io import to_json_text
-from pipeline.simulate import DEFAULT_SEED, SimConfig, SimulatedPopulation, simulate_population
-from pipeline.simulate_files import FILES, write_dataset
-from pipeline.simulate_mess import add_mess
+from pipeline.core.io import to_json_text
+from pipeline.simulate.files import FILES, write_dataset
+from pipeline.simulate.mess import add_mess
+from pipeline.simulate.population import DEFAULT_SEED, SimConfig, SimulatedPopulation, simulate_population
 
 ROOT = Path(__file__).resolve().parents[2]
 BUNDLED = ROOT / "data" / "raw" / "default"
@@ -57,7 +57,9 @@ def test_bundled_files_equal_what_the_generator_writes_now(tmp_path: Path) -> No
     for name in FILES:
         fresh = (tmp_path / name).read_bytes()
         committed = (BUNDLED / name).read_bytes()
-        assert fresh == committed, f"data/raw/default/{name} drifted from pipeline.simulate: regenerate it"
+        assert fresh == committed, (
+            f"data/raw/default/{name} drifted from pipeline.simulate.population: regenerate it"
+        )
 
 
 def test_bundled_files_are_small_utf8_lf() -> None:

@@ -156,8 +156,8 @@ def test_cumulative_incidence_hand_checked():
 
 
 def test_stagnation_cif_with_ci_equals_discrete_time_estimate():
-    from analysis.fit_bottleneck import stagnation_cif
     from analysis.stagnation import cumulative_incidence
+    from pipeline.stages.fit_bottleneck import stagnation_cif
 
     ev = pd.DataFrame(
         {

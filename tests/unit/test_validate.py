@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline.errors import InputError, Issue, issues_frame
-from pipeline.read import read_table
-from pipeline.validate import (
+from pipeline.core.errors import InputError, Issue, issues_frame
+from pipeline.data.read import read_table
+from pipeline.data.validate import (
     validate_environment,
     validate_organizations,
     validate_panel,

@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipeline.columns import ORG_ID, YEAR
-from pipeline.errors import InputError, Issue
+from pipeline.core.columns import ORG_ID, YEAR
+from pipeline.core.errors import InputError, Issue
 
 LOG_COLUMNS = ["rule", "table", "source_row", "org_id", "column", "old_value", "new_value", "action"]
 

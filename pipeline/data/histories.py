@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from pipeline.columns import (
+from pipeline.core.columns import (
     CENSORED,
     COMPETING_PREFIX,
     DEATH,

@@ -23,10 +23,10 @@ from analysis.founding import FoundingSpec, fit_founding_models
 from analysis.logistic import fit_logistic
 from analysis.nonparametric import aalen_johansen
 from analysis.results import ModelResult
-from analysis.stage_io import read_inputs, write_results
 from analysis.stagnation import fit_stagnation
-from pipeline.params import stage_params
-from pipeline.paths import DatasetPaths
+from pipeline.core.params import stage_params
+from pipeline.core.paths import DatasetPaths
+from pipeline.stages.common import read_inputs, write_results
 
 log = logging.getLogger("fit_bottleneck")
 

@@ -12,9 +12,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from pipeline.io import atomic_dir, write_json
-from pipeline.params import stage_params
-from pipeline.paths import DatasetPaths
+from pipeline.core.io import atomic_dir, write_json
+from pipeline.core.params import stage_params
+from pipeline.core.paths import DatasetPaths
 from reports.discussion import discussion_text
 from reports.report import render_report
 from reports.tables import render_tables

@@ -7,9 +7,9 @@ import logging
 from typing import Any
 
 from analysis.growth import fit_gibrat_models, size_variance_scaling
-from analysis.stage_io import not_applicable, read_inputs, write_results
-from pipeline.params import stage_params
-from pipeline.paths import DatasetPaths
+from pipeline.core.params import stage_params
+from pipeline.core.paths import DatasetPaths
+from pipeline.stages.common import not_applicable, read_inputs, write_results
 
 log = logging.getLogger("fit_growth")
 

@@ -8,10 +8,10 @@ from typing import Any
 
 import pandas as pd
 
-from pipeline.clean import CleaningLog, clean_environment, clean_organizations, clean_panel
-from pipeline.io import atomic_dir, write_csv, write_json, write_parquet
-from pipeline.params import stage_params
-from pipeline.paths import DatasetPaths
+from pipeline.core.io import atomic_dir, write_csv, write_json, write_parquet
+from pipeline.core.params import stage_params
+from pipeline.core.paths import DatasetPaths
+from pipeline.data.clean import CleaningLog, clean_environment, clean_organizations, clean_panel
 
 log = logging.getLogger("clean_inputs")
 

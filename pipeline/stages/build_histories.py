@@ -10,17 +10,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipeline.columns import DENSITY, DENSITY_SQ, FOUNDINGS, YEAR
-from pipeline.histories import (
+from pipeline.core.columns import DENSITY, DENSITY_SQ, FOUNDINGS, YEAR
+from pipeline.core.io import atomic_dir, write_parquet
+from pipeline.core.params import stage_params
+from pipeline.core.paths import DatasetPaths
+from pipeline.data.histories import (
     build_org_years,
     build_organizations,
     build_spells,
     population_groups,
     population_series,
 )
-from pipeline.io import atomic_dir, write_parquet
-from pipeline.params import stage_params
-from pipeline.paths import DatasetPaths
 
 log = logging.getLogger("build_histories")
 

@@ -1,16 +1,16 @@
 """Validate raw input tables and turn them into typed tables in the contract's column names.
 
-Each function takes a RAW table as :func:`pipeline.read.read_table` returns it (strings for text files,
+Each function takes a RAW table as :func:`pipeline.data.read.read_table` returns it (strings for text files,
 native types otherwise; index = 0-based record position) plus the column mapping declared in
 ``params.yaml``, and returns a standardized table (see ``docs/contracts.md``) with a ``source_row``
 column — the row the researcher sees in the file (header = row 1 for text/Excel, record N for
 dta/sav/parquet) — so that every later cleaning step can point back to the raw record.
 
 Fatal problems are collected over the whole table and raised together as one
-:class:`~pipeline.errors.InputError`; non-fatal ones are returned as warnings (``strict=True`` makes them
+:class:`~pipeline.core.errors.InputError`; non-fatal ones are returned as warnings (``strict=True`` makes them
 fatal too). Every issue names the file, row, column (as named in the file), the value found and what was
 expected. Values are never repaired here: identifiers keep their spelling and case, impossible sizes stay
-in place — cleaning (``pipeline.clean``) changes them and logs each change.
+in place — cleaning (``pipeline.data.clean``) changes them and logs each change.
 
 Range and uniqueness checks on the typed table run through pandera, whose row-level failure cases map
 back to file rows.
@@ -24,9 +24,9 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from pipeline.columns import END_REASON, ENDED, FOUNDED, FUNDING_SHARE, ORG_ID, SIZE, YEAR
-from pipeline.dates import MISSING_TOKENS, parse_date_parts, period_bounds, place_dates
-from pipeline.errors import InputError, Issue, row_label, row_offset
+from pipeline.core.columns import END_REASON, ENDED, FOUNDED, FUNDING_SHARE, ORG_ID, SIZE, YEAR
+from pipeline.core.errors import InputError, Issue, row_label, row_offset
+from pipeline.data.dates import MISSING_TOKENS, parse_date_parts, period_bounds, place_dates
 
 SOURCE_ROW = "source_row"
 
@@ -109,7 +109,7 @@ def _is_blank(cell: object) -> bool:
 
 
 def _is_missing(values: pd.Series) -> np.ndarray:
-    """Missing: NA, an empty/whitespace string or a token of :data:`pipeline.dates.MISSING_TOKENS`."""
+    """Missing: NA, an empty/whitespace string or a token of :data:`pipeline.data.dates.MISSING_TOKENS`."""
     if not pd.api.types.is_object_dtype(values.dtype) and not pd.api.types.is_string_dtype(values.dtype):
         return values.isna().to_numpy()
     codes, uniques = _factorize(values)
@@ -320,7 +320,7 @@ def validate_organizations(
     Parameters
     ----------
     raw : pandas.DataFrame
-        The register as read by :func:`pipeline.read.read_table`.
+        The register as read by :func:`pipeline.data.read.read_table`.
     file : str
         The file's path as declared (named in every message; its extension sets row numbering).
     columns : dict
@@ -329,7 +329,7 @@ def validate_organizations(
     attributes : sequence of str
         Static attribute columns kept as strings under their own names (district, type, …).
     date_rule : {"start", "midpoint", "end"}
-        Placement of month- or year-precision dates (:mod:`pipeline.dates`).
+        Placement of month- or year-precision dates (:mod:`pipeline.data.dates`).
     strict : bool, default False
         Make the warnings below fatal.
 
@@ -513,7 +513,7 @@ def validate_panel(
     Parameters
     ----------
     raw : pandas.DataFrame
-        The panel as read by :func:`pipeline.read.read_table`.
+        The panel as read by :func:`pipeline.data.read.read_table`.
     file : str
         The file's path as declared.
     columns : dict
@@ -594,7 +594,7 @@ def validate_environment(
     Parameters
     ----------
     raw : pandas.DataFrame
-        The table as read by :func:`pipeline.read.read_table`.
+        The table as read by :func:`pipeline.data.read.read_table`.
     file : str
         The file's path as declared.
     columns : dict
@@ -649,7 +649,7 @@ def validate_population(
     Parameters
     ----------
     raw : pandas.DataFrame
-        The table as read by :func:`pipeline.read.read_table`.
+        The table as read by :func:`pipeline.data.read.read_table`.
     file : str
         The file's path as declared.
     columns : dict

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.results import ModelResult, write_result
-from pipeline.io import atomic_dir, sha256_file
+from pipeline.core.io import atomic_dir, sha256_file
 
 log = logging.getLogger(__name__)
 

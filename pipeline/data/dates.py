@@ -46,7 +46,7 @@ import datetime as _dt
 import numpy as np
 import pandas as pd
 
-from pipeline.errors import InputError, Issue
+from pipeline.core.errors import InputError, Issue
 
 RULES = ("start", "midpoint", "end")
 PRECISIONS = ("day", "month", "year", "unknown")
@@ -333,7 +333,7 @@ def parse_date_parts(
         Used in error messages.
     row_offset : int, default 2
         Added to the integer index label (or the position, for other indexes) to give the row reported in
-        messages: 2 for text/Excel files read by :func:`pipeline.read.read_table` (header = row 1), 1 for
+        messages: 2 for text/Excel files read by :func:`pipeline.data.read.read_table` (header = row 1), 1 for
         record formats.
 
     Returns

@@ -12,14 +12,14 @@
 ====================  =====================================================================================
 
 Text files are read with every column as a string (``dtype=str``) and only empty cells as missing, so that
-identifiers keep their leading zeros and spelling and dates reach :mod:`pipeline.dates` untouched. Binary
+identifiers keep their leading zeros and spelling and dates reach :mod:`pipeline.data.dates` untouched. Binary
 formats keep their native types (numbers, date cells as timestamps).
 
 The returned frame's index is the 0-based record position in the file. Completely blank lines/rows are
-dropped but still counted, so ``index + pipeline.errors.row_offset(file)`` is the row the researcher sees
+dropped but still counted, so ``index + pipeline.core.errors.row_offset(file)`` is the row the researcher sees
 (spreadsheet-style for text/Excel, "record N" for dta/sav/parquet).
 
-Problems a researcher must fix raise :class:`~pipeline.errors.InputError`: missing file, empty file
+Problems a researcher must fix raise :class:`~pipeline.core.errors.InputError`: missing file, empty file
 (0 bytes or header only — the message says which), a file whose content is not what its extension says
 (checked by magic bytes before any library is called), an encoding that cannot be decoded, a missing sheet.
 """
@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipeline.errors import file_error
+from pipeline.core.errors import file_error
 
 TEXT_EXTENSIONS = frozenset({".csv", ".tsv", ".txt"})
 EXCEL_EXTENSIONS = frozenset({".xlsx", ".xlsm", ".xls"})
@@ -403,7 +403,7 @@ def read_table(
     pandas.DataFrame
         Text files: all columns as strings, empty cells as missing. Other formats: native types. The index
         is the 0-based record position (blank rows dropped but counted), so that
-        ``index + pipeline.errors.row_offset(path)`` is the row shown to the researcher.
+        ``index + pipeline.core.errors.row_offset(path)`` is the row shown to the researcher.
 
     Raises
     ------

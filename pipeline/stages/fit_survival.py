@@ -27,10 +27,10 @@ from analysis.nonparametric import aalen_johansen, kaplan_meier, logrank_test
 from analysis.parametric import fit_parametric_ph
 from analysis.piecewise import fit_discrete_cloglog, fit_piecewise_exponential, split_episodes
 from analysis.results import ModelResult, lr_test
-from analysis.stage_io import not_applicable, read_inputs, write_results
-from pipeline.columns import COMPETING_PREFIX, DEATH
-from pipeline.params import stage_params
-from pipeline.paths import DatasetPaths
+from pipeline.core.columns import COMPETING_PREFIX, DEATH
+from pipeline.core.params import stage_params
+from pipeline.core.paths import DatasetPaths
+from pipeline.stages.common import not_applicable, read_inputs, write_results
 
 log = logging.getLogger("fit_survival")
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from pipeline import paths as P
+from pipeline.core import paths as P
 
 
 def _always(ds: dict[str, Any]) -> bool:
@@ -42,39 +42,44 @@ class Stage:
         return [t.format(dataset=dataset) for t in getattr(self, field)]
 
 
-_COMMON = ("pipeline/io.py", "pipeline/columns.py", "pipeline/paths.py")
+_COMMON = ("pipeline/core/io.py", "pipeline/core/columns.py", "pipeline/core/paths.py")
 
 STAGES: tuple[Stage, ...] = (
     Stage(
         name="validate_inputs",
-        module="pipeline.validate_inputs",
+        module="pipeline.stages.validate_inputs",
         deps=(P.RAW,),
         outs=(P.VALIDATED,),
         params=("datasets.{dataset}",),
         code=(
             *_COMMON,
-            "pipeline/validate_inputs.py",
-            "pipeline/validate.py",
-            "pipeline/read.py",
-            "pipeline/dates.py",
-            "pipeline/errors.py",
+            "pipeline/stages/validate_inputs.py",
+            "pipeline/data/validate.py",
+            "pipeline/data/read.py",
+            "pipeline/data/dates.py",
+            "pipeline/core/errors.py",
         ),
     ),
     Stage(
         name="clean_inputs",
-        module="pipeline.clean_inputs",
+        module="pipeline.stages.clean_inputs",
         deps=(P.VALIDATED,),
         outs=(P.CLEAN,),
         params=("datasets.{dataset}", "clean_inputs"),
-        code=(*_COMMON, "pipeline/clean_inputs.py", "pipeline/clean.py", "pipeline/errors.py"),
+        code=(
+            *_COMMON,
+            "pipeline/stages/clean_inputs.py",
+            "pipeline/data/clean.py",
+            "pipeline/core/errors.py",
+        ),
     ),
     Stage(
         name="build_histories",
-        module="pipeline.build_histories",
+        module="pipeline.stages.build_histories",
         deps=(P.CLEAN,),
         outs=(P.PROCESSED,),
         params=("datasets.{dataset}", "build_histories"),
-        code=(*_COMMON, "pipeline/build_histories.py", "pipeline/histories.py"),
+        code=(*_COMMON, "pipeline/stages/build_histories.py", "pipeline/data/histories.py"),
     ),
 )
 
@@ -82,26 +87,31 @@ STAGES: tuple[Stage, ...] = (
 #: Result folders of the fitting stages, in report order.
 RESULT_AREAS = ("founding", "survival", "growth", "bottleneck")
 
-_RESULTS_CODE = ("analysis/results.py", "analysis/result.schema.json", "analysis/stage_io.py", *_COMMON)
+_RESULTS_CODE = ("analysis/results.py", "analysis/result.schema.json", "pipeline/stages/common.py", *_COMMON)
 
 STAGES += (
     Stage(
         name="fit_founding",
-        module="analysis.fit_founding",
+        module="pipeline.stages.fit_founding",
         deps=(P.PROCESSED,),
         outs=(P.RESULTS.replace("{area}", "founding"),),
         params=("datasets.{dataset}", "fit_founding"),
-        code=(*_RESULTS_CODE, "analysis/fit_founding.py", "analysis/founding.py", "analysis/count_models.py"),
+        code=(
+            *_RESULTS_CODE,
+            "pipeline/stages/fit_founding.py",
+            "analysis/founding.py",
+            "analysis/count_models.py",
+        ),
     ),
     Stage(
         name="fit_bottleneck",
-        module="analysis.fit_bottleneck",
+        module="pipeline.stages.fit_bottleneck",
         deps=(P.PROCESSED, P.RESULTS.replace("{area}", "founding")),
         outs=(P.RESULTS.replace("{area}", "bottleneck"),),
         params=("datasets.{dataset}", "fit_bottleneck", "seed"),
         code=(
             *_RESULTS_CODE,
-            "analysis/fit_bottleneck.py",
+            "pipeline/stages/fit_bottleneck.py",
             "analysis/logistic.py",
             "analysis/breaks.py",
             "analysis/equilibrium.py",
@@ -112,13 +122,13 @@ STAGES += (
     ),
     Stage(
         name="fit_survival",
-        module="analysis.fit_survival",
+        module="pipeline.stages.fit_survival",
         deps=(P.PROCESSED,),
         outs=(P.RESULTS.replace("{area}", "survival"),),
         params=("datasets.{dataset}", "fit_survival"),
         code=(
             *_RESULTS_CODE,
-            "analysis/fit_survival.py",
+            "pipeline/stages/fit_survival.py",
             "analysis/cox.py",
             "analysis/cox_core.py",
             "analysis/cox_result.py",
@@ -130,11 +140,11 @@ STAGES += (
     ),
     Stage(
         name="fit_growth",
-        module="analysis.fit_growth",
+        module="pipeline.stages.fit_growth",
         deps=(P.PROCESSED,),
         outs=(P.RESULTS.replace("{area}", "growth"),),
         params=("datasets.{dataset}", "fit_growth", "seed"),
-        code=(*_RESULTS_CODE, "analysis/fit_growth.py", "analysis/growth.py"),
+        code=(*_RESULTS_CODE, "pipeline/stages/fit_growth.py", "analysis/growth.py"),
     ),
 )
 
@@ -150,7 +160,6 @@ _REPORT_CODE = tuple(
         "labels.py",
         "model_tables.py",
         "selection.py",
-        "render_report.py",
         "report.py",
         "tables.py",
         "templates/report.typ",
@@ -160,11 +169,11 @@ _REPORT_CODE = tuple(
 STAGES += (
     Stage(
         name="render_report",
-        module="reports.render_report",
+        module="pipeline.stages.render_report",
         deps=(P.VALIDATED, P.CLEAN, P.PROCESSED, *(P.RESULTS.replace("{area}", a) for a in RESULT_AREAS)),
         outs=(P.REPORT,),
         params=("datasets.{dataset}", "render_report", "seed"),
-        code=(*_COMMON, *_REPORT_CODE),
+        code=(*_COMMON, "pipeline/stages/render_report.py", *_REPORT_CODE),
         metrics=("metrics/{dataset}.json",),
     ),
 )

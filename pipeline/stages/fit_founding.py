@@ -10,9 +10,9 @@ import pandas as pd
 
 from analysis.founding import FoundingSpec, fit_founding_models, fit_founding_panel
 from analysis.results import ModelResult
-from analysis.stage_io import not_applicable, read_inputs, write_results
-from pipeline.params import stage_params
-from pipeline.paths import DatasetPaths
+from pipeline.core.params import stage_params
+from pipeline.core.paths import DatasetPaths
+from pipeline.stages.common import not_applicable, read_inputs, write_results
 
 log = logging.getLogger("fit_founding")
 

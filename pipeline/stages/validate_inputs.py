@@ -2,7 +2,7 @@
 typed, standardized tables (contract column names) plus a validation report.
 
 Fatal problems (missing columns, unparseable dates, conflicting duplicate ids, wrong types, empty or
-mislabelled files) raise :class:`~pipeline.errors.InputError` listing file, row, column, value and what was
+mislabelled files) raise :class:`~pipeline.core.errors.InputError` listing file, row, column, value and what was
 expected; the stage then exits non-zero and leaves no output folder behind.
 """
 
@@ -14,11 +14,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipeline.errors import InputError, Issue, issues_frame
-from pipeline.io import atomic_dir, sha256_file, write_json, write_parquet
-from pipeline.paths import DatasetPaths
-from pipeline.read import read_table
-from pipeline.validate import (
+from pipeline.core.errors import InputError, Issue, issues_frame
+from pipeline.core.io import atomic_dir, sha256_file, write_json, write_parquet
+from pipeline.core.paths import DatasetPaths
+from pipeline.data.read import read_table
+from pipeline.data.validate import (
     validate_environment,
     validate_organizations,
     validate_panel,

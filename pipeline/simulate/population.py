@@ -28,7 +28,7 @@ organizations alive in 1990 have a natural age distribution: left truncation (de
 Published values are the state: staff (full-time equivalents) are rounded to 2 decimals and the funding
 share to 3 decimals *before* they enter the hazards and the next growth step, so the data the pipeline reads
 obey the true model exactly (the rounding of staff is part of ε). Dates are day-precision truth; the raw
-files coarsen some of them (see :mod:`pipeline.simulate_mess`).
+files coarsen some of them (see :mod:`pipeline.simulate.mess`).
 
 Decimal years follow the project convention t = year + (day_of_year − 1)/days_in_year. An organization is
 at risk from the end of its founding day (it cannot end on the day it was founded); an event is recorded
@@ -40,7 +40,6 @@ byte-identically. Full documentation: ``docs/simulator.md``.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 from dataclasses import dataclass
 from typing import Any
@@ -810,20 +809,3 @@ def truth_dict(cfg: SimConfig, seed: int, yearly: pd.DataFrame, orgs: pd.DataFra
             )
         },
     }
-
-
-def main(argv: list[str] | None = None) -> None:
-    """Command line: write the bundled raw files (``--out``) from ``--seed``."""
-    from pipeline.simulate_files import write_dataset
-
-    parser = argparse.ArgumentParser(prog="python -m pipeline.simulate", description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default="data/raw/default", help="output folder")
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="seed of the simulation and the mess")
-    args = parser.parse_args(argv)
-    written = write_dataset(args.out, seed=args.seed)
-    for path in written:
-        print(path)
-
-
-if __name__ == "__main__":
-    main()

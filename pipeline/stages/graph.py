@@ -10,10 +10,10 @@ from typing import Any
 
 import yaml
 
-from pipeline.stages import STAGES, datasets_for
+from pipeline.stages.registry import STAGES, datasets_for
 
 HEADER = (
-    "# GENERATED from pipeline/stages.py by `python -m pipeline dvc-yaml > dvc.yaml` -- do not edit.\n"
+    "# GENERATED from pipeline/stages/registry.py by `python -m pipeline dvc-yaml > dvc.yaml` -- do not edit.\n"
     "# tests/unit/test_graph.py fails when this file and the registry drift apart.\n"
 )
 

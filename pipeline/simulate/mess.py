@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipeline.simulate import SimulatedPopulation
+from pipeline.simulate.population import SimulatedPopulation
 
 #: Date formats of the published register and their probabilities.
 DATE_FORMATS: dict[str, float] = {
@@ -111,7 +111,7 @@ def add_mess(pop: SimulatedPopulation, seed: int, config: MessConfig | None = No
     Parameters
     ----------
     pop : SimulatedPopulation
-        Clean simulated data (:func:`pipeline.simulate.simulate_population`).
+        Clean simulated data (:func:`pipeline.simulate.population.simulate_population`).
     seed : int
         Seed of the mess (independent streams per kind of mess are spawned from it).
     config : MessConfig, optional

@@ -1,0 +1,1 @@
+"""The data layer: read raw files, parse dates, validate, clean, build event histories (pure functions)."""

@@ -1,0 +1,1 @@
+"""The documented simulator of the bundled default dataset (``python -m pipeline.simulate``)."""
