@@ -58,8 +58,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         module.run(args.dataset, params)
     except InputError as exc:
-        log.error("%s", exc)
-        print(f"\n{stage.name} failed for dataset {args.dataset}:\n{exc}", file=sys.stderr)
+        # once: the logger writes it to stderr and to the stage's log file
+        log.error("%s failed for dataset %s:\n%s", stage.name, args.dataset, exc)
         return 1
     log.info("dataset %s: done in %.1f s", args.dataset, time.perf_counter() - t0)
     return 0
