@@ -66,11 +66,14 @@ class ModelResult:
     notes: list[str] = field(default_factory=list)
     inputs: dict[str, str] = field(default_factory=dict)
     vcov: dict[str, Any] | None = None
+    assessment: dict[str, Any] | None = None
     schema_version: int = 1
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain, JSON-ready dictionary (NaN/inf become null)."""
+        """Plain, JSON-ready dictionary (NaN/inf become null; no ``assessment`` key until assessed)."""
         out = asdict(self)
+        if out["assessment"] is None:
+            del out["assessment"]
         return _clean_json(out)
 
     def set_vcov(self, names: list[str], matrix: np.ndarray) -> None:

@@ -11,6 +11,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from analysis.assess import caveats, is_weak
+
 
 def _load(root: Path, area: str, model: str) -> dict[str, Any] | None:
     path = root / area / f"{model}.json"
@@ -42,6 +44,15 @@ def _p(x: float | None) -> str:
     return "n/a" if x is None else ("< 0.001" if x < 0.001 else f"= {_num(x, 2)}")
 
 
+def _caveat(res: dict[str, Any] | None) -> str:
+    """A clause that keeps a weak or flagged estimate from being read as a finding ("" if neither)."""
+    reasons = caveats(res or {})
+    if not reasons:
+        return ""
+    lead = "weakly identified" if is_weak(res or {}) else "flagged"
+    return f" This estimate is {lead} and is not read as a finding: {'; '.join(reasons)}."
+
+
 def _founding_sentence(root: Path) -> str:
     res = _load(root, "founding", "nb_density2") or _load(root, "founding", "poisson_density2")
     b1, b2 = _coef(res, "density"), _coef(res, "density_sq")
@@ -50,6 +61,11 @@ def _founding_sentence(root: Path) -> str:
             return ""
         return "The density-dependence founding model could not be estimated."
     ns = res["derived"].get("n_star", {})
+    if is_weak(res):
+        return (
+            f"The {res['model']} founding model is too weakly identified to read its density terms as "
+            f"evidence for or against density dependence: {'; '.join(caveats(res))}."
+        )
     shape = (
         "an inverted U (legitimation, then competition)"
         if b1["coef"] > 0 > b2["coef"]
@@ -62,6 +78,7 @@ def _founding_sentence(root: Path) -> str:
         f"{shape}. The founding rate {'is lowest' if b1['coef'] < 0 < b2['coef'] else 'peaks'} at "
         f"N* = {_num(ns.get('estimate'))} organizations "
         f"(95% CI {_num(ns.get('ci_low'))}–{_num(ns.get('ci_high'))}), {inside} the observed density range."
+        + _caveat(res)
     )
 
 
@@ -82,7 +99,7 @@ def _bottleneck_sentence(root: Path) -> str:
         parts.append(
             f"The logistic curve puts the carrying capacity at K = {_num(k.get('estimate'))} "
             f"(95% CI {_num(k.get('ci_low'))}\u2013{_num(k.get('ci_high'))}), reached to 90% "
-            f"around {_year(t90.get('estimate'))}."
+            f"around {_year(t90.get('estimate'))}." + _caveat(lg)
         )
     elif (root / "bottleneck" / "logistic_density.json").exists():
         parts.append("A logistic carrying capacity is not identified from this density path.")
@@ -91,7 +108,7 @@ def _bottleneck_sentence(root: Path) -> str:
         e = eq["derived"]["equilibrium"]
         parts.append(
             f"Expected foundings equal expected exits at N = {_num(e.get('estimate'))} "
-            f"(95% CI {_num(e.get('ci_low'))}\u2013{_num(e.get('ci_high'))})."
+            f"(95% CI {_num(e.get('ci_low'))}\u2013{_num(e.get('ci_high'))})." + _caveat(eq)
         )
     for model, series in (
         ("break_founding_log1p", "founding series"),
@@ -104,7 +121,7 @@ def _bottleneck_sentence(root: Path) -> str:
             verdict = "" if pv is None or pv < 0.05 else "; not significant at 5%, so no clear break"
             parts.append(
                 f"The sup-F test locates the strongest break in the {series} in {d.get('break_year')} "
-                f"(sup-F = {_num(d.get('sup_f'))}, p {_p(pv)}{verdict})."
+                f"(sup-F = {_num(d.get('sup_f'))}, p {_p(pv)}{verdict})." + _caveat(br)
             )
     return " ".join(parts)
 
@@ -128,7 +145,7 @@ def _mortality_sentence(root: Path) -> str:
         text += "; that minimum is not well determined by these data"
     elif rng and nm.get("estimate") is not None and not nm.get("inside_range", True):
         text += ", outside the observed density range"
-    return text + "."
+    return text + "." + _caveat(cox)
 
 
 def _assessment(root: Path) -> str:
@@ -136,15 +153,22 @@ def _assessment(root: Path) -> str:
     parts = []
     res = _load(root, "founding", "nb_density2") or _load(root, "founding", "poisson_density2")
     ns = (res or {}).get("derived", {}).get("n_star") or {}
-    if ns.get("estimate") is not None:
-        parts.append(
-            f"the founding rate peaks {'inside' if ns.get('inside_range') else 'outside'} the observed density "
-            "range, as legitimation-then-competition predicts"
-            if ns.get("inside_range")
-            else "the founding peak lies outside the observed density range, which the theory does not predict"
-        )
+    if ns.get("estimate") is not None and not is_weak(res or {}):
+        if ns.get("shape") == "U":
+            parts.append(
+                "the founding rate is U-shaped in density (a minimum, not a peak), which "
+                "legitimation-then-competition does not predict"
+            )
+        else:
+            parts.append(
+                "the founding rate peaks inside the observed density range, as legitimation-then-competition "
+                "predicts"
+                if ns.get("inside_range")
+                else "the founding peak lies outside the observed density range, which the theory does not "
+                "predict"
+            )
     lg = _load(root, "bottleneck", "logistic_density")
-    if lg is not None:
+    if lg is not None and not is_weak(lg):
         k = _estimate(lg, "K").get("estimate")
         mx = lg["derived"].get("max_observed")
         if k is not None and mx:

@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 
 from reports.selection import series_label
-from reports.tables import Cell, Table, fmt
+from reports.tables import Cell, Table, assessment_notes, fmt
 
 Result = Mapping[str, Any]
 
@@ -145,6 +145,7 @@ def capacity_table(
             reason = (equilibrium.get("fit") or {}).get("reason") or "no stable root"
             table.rows.append(("Equilibrium density", [Cell("not estimated"), Cell(), Cell()], "text"))
             table.notes.append(f"Equilibrium density not estimated: {reason}.")
+    table.notes += assessment_notes([r for r in (logistic, equilibrium) if r is not None], numbered=False)
     table.data = pd.DataFrame(long, columns=["row", "statistic", "value"])
     return table
 
@@ -194,6 +195,7 @@ def breaks_table(results: Sequence[Result], *, caption: str = "Structural breaks
         table.notes.append(f"Break year: {conv}.")
     if method:
         table.notes.append(f"p-values: {method}.")
+    table.notes += assessment_notes(results, numbered=False)
     table.data = pd.DataFrame(long, columns=["row", "statistic", "value"])
     return table
 
@@ -284,6 +286,7 @@ def size_variance_table(
             f"{(res.get('fit') or {}).get('se_type', 'not recorded')}."
         )
     table.notes.append("Slope 0: volatility independent of size; \u22120.5: independent sub-units.")
+    table.notes += assessment_notes(results, numbered=False)
     table.data = pd.DataFrame(long, columns=["row", "statistic", "value"])
     return table
 

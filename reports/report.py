@@ -18,6 +18,7 @@ from typing import Any
 
 import pandas as pd
 
+from analysis.assess import is_weak
 from pipeline.core.io import atomic_path, to_json_text
 from reports import fonts
 from reports.tables import Cell, Table, build_tables_from_dirs, fmt, to_typst
@@ -332,6 +333,19 @@ def build_bundle(
         if failed:
             text.append(
                 "Models that could not be estimated (reason in the table notes): " + ", ".join(failed) + "."
+            )
+        weak = [m for m, r in results.get(area, {}).items() if is_weak(r)]
+        if weak:
+            text.append(
+                "Weakly identified, shown without significance stars and not read as findings (reasons in the "
+                "table notes): " + ", ".join(weak) + "."
+            )
+        flagged = [m for m, r in results.get(area, {}).items() if (r.get("assessment") or {}).get("flags")]
+        if flagged:
+            text.append(
+                "Estimates whose intervals contradict the observed data (see the table notes): "
+                + ", ".join(flagged)
+                + "."
             )
         if area in not_applicable:
             absent = f"Not estimated for this dataset: {not_applicable[area].rstrip('.')}."

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analysis.assess import is_weak
 from pipeline.core.io import write_csv, write_text
 from reports.labels import scale_suffix, term_label
 
@@ -243,6 +244,35 @@ def nesting_order(result: Mapping[str, Any]) -> tuple[Any, ...]:
     return (spec.get("order", 0), failed, _FAMILY_RANK.get(result["family"], 2), n_terms, result["model"])
 
 
+def turning_point_label(nstars: Sequence[Any], default: str = "Density at peak founding N*") -> str:
+    """Name the turning point \u2212b1/(2 b2) by its shape: a U-shaped founding curve has a minimum, not a peak."""
+    shapes = {str(n.get("shape", "")) for n in nstars if isinstance(n, Mapping) and n.get("shape")}
+    if not shapes or "founding" not in default:
+        return default
+    if shapes == {"U"}:
+        return "Density at minimum founding N*"
+    if shapes == {"inverted U"}:
+        return "Density at peak founding N*"
+    return "Density at turning point N* (peak if inverted U, minimum if U)"
+
+
+def assessment_notes(results: Sequence[Mapping[str, Any]], *, numbered: bool = True) -> list[str]:
+    """One note per weak or flagged model: why it is not read as a finding (weak columns carry no stars).
+
+    ``numbered`` prefixes the column number "(i)" (regression tables); quantity tables name the model only."""
+    notes = []
+    for i, r in enumerate(results):
+        a = r.get("assessment") or {}
+        tag = f"({i + 1}) {r['model']}" if numbered else str(r["model"])
+        if a.get("reasons"):
+            notes.append(
+                f"{tag}: weak estimate, no significance stars \u2014 " + "; ".join(a["reasons"]) + "."
+            )
+        if a.get("flags"):
+            notes.append(f"{tag}: " + "; ".join(a["flags"]) + ".")
+    return notes
+
+
 def regression_table(
     results: Sequence[Mapping[str, Any]],
     *,
@@ -287,6 +317,7 @@ def regression_table(
     table = Table(caption=caption, header=header)
     long: list[dict[str, Any]] = []
     empty = [Cell() for _ in range(k)]
+    weak = {i for i, r in enumerate(results) if is_weak(r)}
 
     def record(row: str, i: int, stat: str, value: Any, term: str = "") -> None:
         long.append(
@@ -308,7 +339,7 @@ def regression_table(
         for i, res in enumerate(results):
             for t in res.get("terms", []):
                 if t["term"] == term:
-                    coef_cells[i] = Cell(fmt(t["coef"], digits), stars(t.get("p")))
+                    coef_cells[i] = Cell(fmt(t["coef"], digits), "" if i in weak else stars(t.get("p")))
                     se_cells[i] = Cell(fmt(t["se"], digits), wrap="()")
                     for stat in ("coef", "se", "z", "p", "ci_low", "ci_high"):
                         record(label, i, stat, t.get(stat), term)
@@ -355,7 +386,7 @@ def regression_table(
             for stat in ("estimate", "se", "ci_low", "ci_high", "inside_range"):
                 record("N*", i, stat, n.get(stat))
         table.rows += [
-            (n_star_label, est, "stat"),
+            (turning_point_label(nstars, n_star_label), est, "stat"),
             ("  95% CI (delta method)", ci, "stat"),
             ("  inside observed range", inside, "stat"),
         ]
@@ -455,6 +486,10 @@ def regression_table(
     failed = [i for i, r in enumerate(results) if not _get(r, "fit", "converged")]
     if failed:
         table.rows.append(("Converged", [Cell("no" if i in failed else "yes") for i in range(k)], "text"))
+    if weak:
+        table.rows.append(
+            ("Weak estimate (see notes)", [Cell("yes" if i in weak else "") for i in range(k)], "text")
+        )
 
     # Notes: legend, SE types grouped by column, scale, failures
     table.notes.append(f"Standard errors in parentheses; {STAR_LEGEND}.")
@@ -480,6 +515,7 @@ def regression_table(
     for i in failed:
         reason = _get(results[i], "fit", "reason") or "no reason recorded"
         table.notes.append(f"({i + 1}) {results[i]['model']}: not estimated \u2014 {reason}.")
+    table.notes += assessment_notes(results)
     table.data = pd.DataFrame(long, columns=["row", "term", "column", "model", "statistic", "value"])
     return table
 
@@ -846,27 +882,35 @@ def to_html(table: Table) -> str:
     return "\n".join(out) + "\n"
 
 
-def _md_escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("*", "\\*").replace("_", "\\_")
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|~#])")
+
+
+def md_escape(text: str) -> str:
+    """User text made inert inside a Markdown pipe table: ``<``, ``>`` and ``&`` as HTML entities, the
+    characters that open emphasis, code, links, headings or a new cell backslash-escaped, and line breaks
+    as spaces (a newline would end the table row)."""
+    text = html.escape(str(text), quote=False)
+    text = re.sub(r"[\r\n]+", " ", text)
+    return _MD_SPECIAL.sub(r"\\\1", text)
 
 
 def to_markdown(table: Table) -> str:
     """A pipe table (GitHub/Pandoc) with the SE rows beneath the coefficients and notes below."""
     out = []
     if table.caption:
-        out += [f"**{_md_escape(table.caption)}**", ""]
+        out += [f"**{md_escape(table.caption)}**", ""]
     hdr = [" ".join(h[j] for h in table.header if h[j]).strip() for j in range(table.ncols)]
-    out.append("| " + " | ".join(_md_escape(h) for h in hdr) + " |")
+    out.append("| " + " | ".join(md_escape(h) for h in hdr) + " |")
     out.append("|" + "|".join({"l": ":---", "c": ":---:", "r": "---:"}[a] for a in table.colspec()) + "|")
     for label, cells, kind in table.rows:
         if kind == "rule":
             continue
         out.append(
-            "| " + " | ".join([_md_escape(label.strip()), *(_md_escape(c.plain()) for c in cells)]) + " |"
+            "| " + " | ".join([md_escape(label.strip()), *(md_escape(c.plain()) for c in cells)]) + " |"
         )
     if table.notes:
         out.append("")
-        out += [_md_escape(n) + "  " for n in table.notes]
+        out += [md_escape(n) + "  " for n in table.notes]
     return "\n".join(out) + "\n"
 
 

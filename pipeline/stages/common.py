@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from analysis.assess import Rules, assess
 from analysis.results import ModelResult, write_result
 from pipeline.core.io import atomic_dir, sha256_file
 
@@ -38,10 +39,23 @@ def not_applicable(*, dataset: str, stage: str, reason: str, unit: str) -> Model
     )
 
 
+def assessment_rules(params: dict) -> Rules:
+    """The weak-estimate thresholds of ``params.yaml: assessment`` (defaults in ``analysis.assess.Rules``)."""
+    return Rules.from_params(params.get("assessment"))
+
+
 def write_results(
-    out_dir: Path, results: Iterable[ModelResult], *, stage: str, inputs: dict[str, str]
+    out_dir: Path,
+    results: Iterable[ModelResult],
+    *,
+    stage: str,
+    inputs: dict[str, str],
+    rules: Rules | None = None,
 ) -> None:
-    """Write one validated JSON per model into ``out_dir`` atomically (the whole folder or nothing)."""
+    """Write one validated JSON per model into ``out_dir`` atomically (the whole folder or nothing).
+
+    Each result is assessed first (``analysis.assess``): weak estimates and intervals that contradict the
+    data are recorded in its ``assessment`` and logged as warnings."""
     results = list(results)
     names = [r.model for r in results]
     dupes = {n for n in names if names.count(n) > 1}
@@ -51,6 +65,11 @@ def write_results(
         for res in results:
             res.stage = stage
             res.inputs = dict(sorted({**inputs, **res.inputs}.items()))
+            res.assessment = assess(res.to_dict(), rules)
             write_result(tmp / f"{res.model}.json", res)
             status = "converged" if res.fit.get("converged") else f"NOT fitted: {res.fit.get('reason')}"
             log.info("%s: %s", res.model, status)
+            for reason in res.assessment["reasons"]:
+                log.warning("%s: weak estimate: %s", res.model, reason)
+            for flag in res.assessment["flags"]:
+                log.warning("%s: %s", res.model, flag)

@@ -26,7 +26,7 @@ from analysis.results import ModelResult
 from analysis.stagnation import fit_stagnation
 from pipeline.core.params import stage_params
 from pipeline.core.paths import DatasetPaths
-from pipeline.stages.common import read_inputs, write_results
+from pipeline.stages.common import assessment_rules, read_inputs, write_results
 
 log = logging.getLogger("fit_bottleneck")
 
@@ -189,4 +189,10 @@ def run(dataset: str, params: dict[str, Any]) -> None:
         cfg=cfg,
         seed=params["seed"],
     )
-    write_results(paths.results("bottleneck"), results, stage="fit_bottleneck", inputs=hashes)
+    write_results(
+        paths.results("bottleneck"),
+        results,
+        stage="fit_bottleneck",
+        inputs=hashes,
+        rules=assessment_rules(params),
+    )

@@ -12,7 +12,7 @@ from analysis.founding import FoundingSpec, fit_founding_models, fit_founding_pa
 from analysis.results import ModelResult
 from pipeline.core.params import stage_params
 from pipeline.core.paths import DatasetPaths
-from pipeline.stages.common import not_applicable, read_inputs, write_results
+from pipeline.stages.common import assessment_rules, not_applicable, read_inputs, write_results
 
 log = logging.getLogger("fit_founding")
 
@@ -84,4 +84,10 @@ def run(dataset: str, params: dict[str, Any]) -> None:
         panel_se_type=cfg["panel_se_type"],
         panel_group_vars=cfg["panel_group_vars"],
     )
-    write_results(paths.results("founding"), results, stage="fit_founding", inputs=hashes)
+    write_results(
+        paths.results("founding"),
+        results,
+        stage="fit_founding",
+        inputs=hashes,
+        rules=assessment_rules(params),
+    )

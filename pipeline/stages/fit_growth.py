@@ -9,7 +9,7 @@ from typing import Any
 from analysis.growth import fit_gibrat_models, size_variance_scaling
 from pipeline.core.params import stage_params
 from pipeline.core.paths import DatasetPaths
-from pipeline.stages.common import not_applicable, read_inputs, write_results
+from pipeline.stages.common import assessment_rules, not_applicable, read_inputs, write_results
 
 log = logging.getLogger("fit_growth")
 
@@ -82,4 +82,6 @@ def run(dataset: str, params: dict[str, Any]) -> None:
         scaling=cfg["size_variance"],
         seed=params["seed"],
     )
-    write_results(paths.results("growth"), results, stage="fit_growth", inputs=hashes)
+    write_results(
+        paths.results("growth"), results, stage="fit_growth", inputs=hashes, rules=assessment_rules(params)
+    )

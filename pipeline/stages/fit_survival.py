@@ -30,7 +30,7 @@ from analysis.results import ModelResult, lr_test
 from pipeline.core.columns import COMPETING_PREFIX, DEATH
 from pipeline.core.params import stage_params
 from pipeline.core.paths import DatasetPaths
-from pipeline.stages.common import not_applicable, read_inputs, write_results
+from pipeline.stages.common import assessment_rules, not_applicable, read_inputs, write_results
 
 log = logging.getLogger("fit_survival")
 
@@ -252,4 +252,10 @@ def run(dataset: str, params: dict[str, Any]) -> None:
         environment=env,
         groups=[*cfg["km_groups"], *ds["group_columns"]],
     )
-    write_results(paths.results("survival"), results, stage="fit_survival", inputs=hashes)
+    write_results(
+        paths.results("survival"),
+        results,
+        stage="fit_survival",
+        inputs=hashes,
+        rules=assessment_rules(params),
+    )

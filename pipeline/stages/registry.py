@@ -87,7 +87,13 @@ STAGES: tuple[Stage, ...] = (
 #: Result folders of the fitting stages, in report order.
 RESULT_AREAS = ("founding", "survival", "growth", "bottleneck")
 
-_RESULTS_CODE = ("analysis/results.py", "analysis/result.schema.json", "pipeline/stages/common.py", *_COMMON)
+_RESULTS_CODE = (
+    "analysis/results.py",
+    "analysis/result.schema.json",
+    "analysis/assess.py",
+    "pipeline/stages/common.py",
+    *_COMMON,
+)
 
 STAGES += (
     Stage(
@@ -95,7 +101,7 @@ STAGES += (
         module="pipeline.stages.fit_founding",
         deps=(P.PROCESSED,),
         outs=(P.RESULTS.replace("{area}", "founding"),),
-        params=("datasets.{dataset}", "fit_founding"),
+        params=("datasets.{dataset}", "fit_founding", "assessment"),
         code=(
             *_RESULTS_CODE,
             "pipeline/stages/fit_founding.py",
@@ -108,7 +114,7 @@ STAGES += (
         module="pipeline.stages.fit_bottleneck",
         deps=(P.PROCESSED, P.RESULTS.replace("{area}", "founding")),
         outs=(P.RESULTS.replace("{area}", "bottleneck"),),
-        params=("datasets.{dataset}", "fit_bottleneck", "seed"),
+        params=("datasets.{dataset}", "fit_bottleneck", "seed", "assessment"),
         code=(
             *_RESULTS_CODE,
             "pipeline/stages/fit_bottleneck.py",
@@ -125,7 +131,7 @@ STAGES += (
         module="pipeline.stages.fit_survival",
         deps=(P.PROCESSED,),
         outs=(P.RESULTS.replace("{area}", "survival"),),
-        params=("datasets.{dataset}", "fit_survival"),
+        params=("datasets.{dataset}", "fit_survival", "assessment"),
         code=(
             *_RESULTS_CODE,
             "pipeline/stages/fit_survival.py",
@@ -143,7 +149,7 @@ STAGES += (
         module="pipeline.stages.fit_growth",
         deps=(P.PROCESSED,),
         outs=(P.RESULTS.replace("{area}", "growth"),),
-        params=("datasets.{dataset}", "fit_growth", "seed"),
+        params=("datasets.{dataset}", "fit_growth", "seed", "assessment"),
         code=(*_RESULTS_CODE, "pipeline/stages/fit_growth.py", "analysis/growth.py"),
     ),
 )
@@ -173,7 +179,7 @@ STAGES += (
         deps=(P.VALIDATED, P.CLEAN, P.PROCESSED, *(P.RESULTS.replace("{area}", a) for a in RESULT_AREAS)),
         outs=(P.REPORT,),
         params=("datasets.{dataset}", "render_report", "seed"),
-        code=(*_COMMON, "pipeline/stages/render_report.py", *_REPORT_CODE),
+        code=(*_COMMON, "pipeline/stages/render_report.py", "analysis/assess.py", *_REPORT_CODE),
         metrics=("metrics/{dataset}.json",),
     ),
 )

@@ -1,0 +1,125 @@
+"""Weak estimates reach the tables, the section text and the discussion; user text is escaped in Markdown."""
+
+from __future__ import annotations
+
+import json
+
+from analysis.assess import assess
+from reports.discussion import discussion_text
+from reports.model_tables import capacity_table
+from reports.tables import md_escape, regression_table, to_markdown
+
+
+def _term(name, coef, se, p):
+    return {
+        "term": name,
+        "coef": coef,
+        "se": se,
+        "z": coef / se,
+        "p": p,
+        "ci_low": coef - 1.96 * se,
+        "ci_high": coef + 1.96 * se,
+    }
+
+
+def _founding(model, n, shape="inverted U", inside=True):
+    res = {
+        "dataset": "toy",
+        "stage": "fit_founding",
+        "model": model,
+        "family": "negative_binomial",
+        "method": "ML",
+        "specification": {"density_scale": 1},
+        "sample": {"unit": "population-year", "n": n},
+        "fit": {"converged": True, "reason": None, "se_type": "observed information"},
+        "terms": [
+            _term("const", 1.0, 0.1, 1e-9),
+            _term("density", 0.5, 0.1, 1e-6),
+            _term("density_sq", -0.1, 0.01, 1e-6),
+            _term("alpha", 0.2, 0.05, 1e-4),
+        ],
+        "derived": {
+            "n_star": {
+                "estimate": 250.0,
+                "ci_low": 200.0,
+                "ci_high": 300.0,
+                "inside_range": inside,
+                "observed_range": [10.0, 400.0],
+                "shape": shape,
+            }
+        },
+        "tests": [],
+        "curves": {},
+        "notes": [],
+        "inputs": {},
+    }
+    res["assessment"] = assess(res)
+    return res
+
+
+def test_a_weak_column_has_no_stars_a_marker_row_and_a_note():
+    strong, weak = _founding("nb_long", 35), _founding("nb_short", 10)
+    assert not strong["assessment"]["weak"] and weak["assessment"]["weak"]
+    table = regression_table([strong, weak])
+    coef_row = next(cells for label, cells, kind in table.rows if kind == "coef")
+    assert coef_row[0].stars == "***" and coef_row[1].stars == ""
+    marker = next(cells for label, cells, kind in table.rows if label.startswith("Weak estimate"))
+    assert [c.text for c in marker] == ["", "yes"]
+    assert any(
+        n.startswith("(2) nb_short: weak estimate, no significance stars") and "10 observations" in n
+        for n in table.notes
+    )
+
+
+def test_a_u_shaped_founding_curve_is_a_minimum_not_a_peak():
+    labels = [label for label, _, _ in regression_table([_founding("nb", 35, shape="U")]).rows]
+    assert "Density at minimum founding N*" in labels and "Density at peak founding N*" not in labels
+    labels = [label for label, _, _ in regression_table([_founding("nb", 35)]).rows]
+    assert "Density at peak founding N*" in labels
+    mixed = regression_table([_founding("a", 35), _founding("b", 35, shape="U")])
+    assert any(label.startswith("Density at turning point N*") for label, _, _ in mixed.rows)
+
+
+def test_n_star_outside_the_observed_range_is_flagged_in_the_notes():
+    table = regression_table([_founding("nb", 35, inside=False)])
+    assert any("lies outside the observed density range [10, 400]" in n for n in table.notes)
+
+
+def test_a_carrying_capacity_below_the_observed_densities_is_flagged():
+    k = {**_term("K", 1000.0, 300.0, 0.01), "ci_low": 642.0, "ci_high": 22_177.0}
+    lg = {
+        "model": "logistic_density",
+        "stage": "fit_bottleneck",
+        "family": "gaussian",
+        "sample": {"n": 35},
+        "fit": {"converged": True, "reason": None, "se_type": "nls"},
+        "terms": [k, _term("r", 0.1, 0.01, 0.01), _term("t0", 2000.0, 1.0, 0.01)],
+        "derived": {"max_observed": 1442.0},
+    }
+    lg["assessment"] = assess(lg)
+    notes = capacity_table(lg, None).notes
+    assert any("K = 1000 is below the highest observed density (1442)" in n for n in notes)
+
+
+def test_the_discussion_does_not_state_a_weak_founding_model_as_a_finding(tmp_path):
+    (tmp_path / "founding").mkdir()
+    weak = _founding("nb_density2", 10)
+    (tmp_path / "founding" / "nb_density2.json").write_text(json.dumps(weak), encoding="utf-8")
+    text = discussion_text("toy", tmp_path)
+    assert "too weakly identified to read its density terms as evidence" in text
+    assert "inverted U" not in text and "peaks at" not in text
+    strong = _founding("nb_density2", 35)
+    (tmp_path / "founding" / "nb_density2.json").write_text(json.dumps(strong), encoding="utf-8")
+    assert "an inverted U" in discussion_text("toy", tmp_path)
+
+
+def test_markdown_tables_escape_user_text():
+    assert md_escape("a|b *x* _y_ <b>&\n# [l] `c` ~s~") == (
+        "a\\|b \\*x\\* \\_y\\_ &lt;b&gt;&amp; \\# \\[l\\] \\`c\\` \\~s\\~"
+    )
+    table = regression_table([_founding("nb|<script>", 35)])
+    md = to_markdown(table)
+    assert "<script>" not in md and "nb\\|&lt;script&gt;" in md
+    rows = [line for line in md.splitlines() if line.startswith("| ")]
+    cells = {line.count("|") - line.count("\\|") for line in rows}
+    assert len(rows) > 3 and cells == {3}
