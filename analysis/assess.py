@@ -151,11 +151,16 @@ def _sample(result: Mapping[str, Any], rules: Rules) -> list[str]:
     available = s.get("n_available", s.get("n_input"))
     if available is None and isinstance(s.get("dropped"), int) and n is not None:
         available = n + s["dropped"]
+    cc = s.get("complete_case")
+    if isinstance(cc, Mapping) and cc.get("spells_available"):
+        n, available, unit = cc.get("spells_used"), cc["spells_available"], "spells"
+    else:
+        unit = "rows"
     if not n or not available or available <= 0:
         return []
     share = n / available
     if share < rules.min_sample_share:
-        return [f"sample collapsed: {n} of {available} available rows used ({share:.0%})"]
+        return [f"sample collapsed: {n} of {available} available {unit} used ({share:.0%})"]
     return []
 
 

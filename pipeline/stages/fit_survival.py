@@ -134,6 +134,13 @@ def fit_survival(
         f"Complete-case sample: {dropped} of {len(sp)} spells dropped for a missing covariate "
         f"({', '.join(full)}); density terms per {density_scale:g} organizations."
     )
+    cc = {"spells_available": int(len(sp)), "spells_used": int(len(complete))}
+
+    def complete_case(res: ModelResult, text: str) -> None:
+        """Say which complete-case sample a model used (note + ``sample.complete_case`` for the assessment)."""
+        res.notes.append(text)
+        res.sample["complete_case"] = dict(cc)
+
     results: list[ModelResult] = km_results(sp, [g for g in groups if g in sp], dataset=dataset)
     observed = (float(complete["density"].min()), float(complete["density"].max()))
     spec_common = {"density_scale": density_scale, "clock": "age", "delayed_entry": True}
@@ -154,7 +161,7 @@ def fit_survival(
             window=window,
             density_range=observed,
         )
-        res.notes.append(note)
+        complete_case(res, note)
         if previous is not None and res.fit.get("converged") and previous.fit.get("converged"):
             res.tests.append(
                 lr_test(
@@ -171,13 +178,13 @@ def fit_survival(
     pwe = fit_piecewise_exponential(
         episodes, full, cuts=cuts, se_type=cfg["se_type"], dataset=dataset, window=window
     )
-    pwe.notes.append(note)
+    complete_case(pwe, note)
     results.append(pwe)
     org_years = complete.assign(age=complete["start"])
     cll = fit_discrete_cloglog(
         org_years, full, cuts=cuts, se_type=cfg["se_type"], dataset=dataset, window=window
     )
-    cll.notes.append(note + " Organization-years are the yearly spells; age = age at the spell's start.")
+    complete_case(cll, note + " Organization-years are the yearly spells; age = age at the spell's start.")
     results.append(cll)
     for dist in cfg["parametric"]:
         res = fit_parametric_ph(
@@ -189,7 +196,7 @@ def fit_survival(
             model=dist,
             window=window,
         )
-        res.notes.append(note)
+        complete_case(res, note)
         results.append(res)
     kinds = sorted(
         k for k in complete["exit_kind"].astype(str).unique() if k == DEATH or k.startswith(COMPETING_PREFIX)
@@ -210,7 +217,9 @@ def fit_survival(
                 density_range=observed,
                 zph_transforms=(),
             )
-            res.notes.append(f"Cause-specific hazard of exit kind '{kind}'; other exits are censored. {note}")
+            complete_case(
+                res, f"Cause-specific hazard of exit kind '{kind}'; other exits are censored. {note}"
+            )
             results.append(res)
         cif = aalen_johansen(sp, causes=tuple(kinds))
         results.append(

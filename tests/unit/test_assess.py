@@ -153,3 +153,18 @@ def test_rules_come_from_params_and_unknown_keys_are_errors():
     assert assess(r, Rules.from_params({"min_observations_per_parameter": 6}))["weak"]
     with pytest.raises(ValueError, match="unknown key"):
         Rules.from_params({"min_event_per_parameter": 3})
+
+
+def test_a_complete_case_survival_sample_that_lost_most_spells_is_weak():
+    r = result(
+        stage="fit_survival",
+        family="cox",
+        model="cox_full",
+        sample={
+            "unit": "spell",
+            "n": 300,
+            "events": 200,
+            "complete_case": {"spells_available": 1000, "spells_used": 300},
+        },
+    )
+    assert assess(r)["reasons"] == ["sample collapsed: 300 of 1000 available spells used (30%)"]
