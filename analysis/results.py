@@ -67,6 +67,9 @@ class ModelResult:
     inputs: dict[str, str] = field(default_factory=dict)
     vcov: dict[str, Any] | None = None
     assessment: dict[str, Any] | None = None
+    #: The stage's params block as applied to this dataset (global block, the dataset's ``models:``
+    #: overrides, schema defaults): the effective specification the report's appendix prints.
+    effective_params: dict[str, Any] | None = None
     schema_version: int = 1
 
     def to_dict(self) -> dict[str, Any]:

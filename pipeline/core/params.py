@@ -15,6 +15,8 @@ from typing import Any
 import jsonschema
 import yaml
 
+from pipeline.core.names import check_names, unknown_name_message
+
 SCHEMA_PATH = Path(__file__).with_name("params.schema.json")
 DEFAULT_PARAMS = Path("params.yaml")
 RAW_ROOT = Path("data/raw")
@@ -39,14 +41,57 @@ def _with_defaults(cls: type[jsonschema.protocols.Validator]) -> type[jsonschema
     return jsonschema.validators.extend(cls, {"properties": set_defaults})
 
 
+#: Stage blocks of params.yaml that a dataset may override under ``datasets.<name>.models``.
+STAGE_BLOCKS = (
+    "clean_inputs",
+    "build_histories",
+    "fit_founding",
+    "fit_survival",
+    "fit_growth",
+    "fit_bottleneck",
+    "render_report",
+)
+
+
+def _strip_defaults(node: Any) -> Any:
+    """A copy of a schema without ``default`` values (overrides are validated, never default-filled)."""
+    if isinstance(node, dict):
+        return {k: _strip_defaults(v) for k, v in node.items() if k != "default"}
+    if isinstance(node, list):
+        return [_strip_defaults(v) for v in node]
+    return node
+
+
 @lru_cache(maxsize=1)
 def _schema() -> dict[str, Any]:
-    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    """The params schema, with ``datasets.<d>.models`` built from the stage blocks (one definition)."""
+    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    models = schema["$defs"]["dataset"]["properties"]["models"]
+    models["additionalProperties"] = False
+    models["properties"] = {k: _strip_defaults(schema["properties"][k]) for k in STAGE_BLOCKS}
+    return schema
 
 
-def validate_params(raw: dict[str, Any], *, source: str = "params.yaml") -> dict[str, Any]:
-    """Validate a parsed params mapping, fill defaults twice (nested defaults), check conventions."""
-    params = copy.deepcopy(raw)
+def _known_keys(schema: dict[str, Any]) -> list[str]:
+    return list(schema.get("properties", {}))
+
+
+def _explain(err: jsonschema.ValidationError) -> str:
+    """One schema error in the researcher's terms, with the nearest valid keys or values (difflib)."""
+    if err.validator in ("additionalProperties", "unevaluatedProperties") and isinstance(err.instance, dict):
+        valid = _known_keys(err.schema)
+        if not valid and err.validator == "additionalProperties":
+            return err.message
+        extra = [k for k in err.instance if k not in valid]
+        return "; ".join(unknown_name_message("unknown key", str(k), valid, "recognised here") for k in extra)
+    if err.validator == "enum" and isinstance(err.instance, str):
+        return unknown_name_message(
+            "value", err.instance, [str(v) for v in err.validator_value], "an allowed value"
+        )
+    return err.message
+
+
+def _schema_problems(params: dict[str, Any], source: str) -> None:
     validator_cls = _with_defaults(jsonschema.Draft202012Validator)
     for _ in range(2):  # second pass fills defaults inside objects created by the first
         errors = sorted(validator_cls(_schema()).iter_errors(params), key=lambda e: list(e.absolute_path))
@@ -54,8 +99,24 @@ def validate_params(raw: dict[str, Any], *, source: str = "params.yaml") -> dict
             lines = [f"{source}: {len(errors)} problem(s) with the parameters:"]
             for err in errors[:20]:
                 where = ".".join(str(p) for p in err.absolute_path) or "(top level)"
-                lines.append(f"  - at {where}: {err.message}")
+                lines.append(f"  - at {where}: {_explain(err)}")
             raise ParamsError("\n".join(lines))
+
+
+def _fill_block(stage: str, block: dict[str, Any]) -> dict[str, Any]:
+    """``block`` validated against the schema of stage block ``stage``, with its defaults filled in."""
+    schema = _schema()["properties"][stage]
+    validator_cls = _with_defaults(jsonschema.Draft202012Validator)
+    out = copy.deepcopy(block)
+    for _ in range(2):
+        validator_cls(schema).validate(out)
+    return out
+
+
+def validate_params(raw: dict[str, Any], *, source: str = "params.yaml") -> dict[str, Any]:
+    """Validate a parsed params mapping, fill defaults, check conventions and that every name resolves."""
+    params = copy.deepcopy(raw)
+    _schema_problems(params, source)
     for name, ds in params["datasets"].items():
         for kind in SOURCE_KINDS:
             if kind in ds:
@@ -68,36 +129,78 @@ def validate_params(raw: dict[str, Any], *, source: str = "params.yaml") -> dict
         start, end = ds["window"]["start"], ds["window"]["end"]
         if end < start:
             raise ParamsError(f"{source}: datasets.{name}.window ends ({end}) before it starts ({start}).")
+    problems = check_names(params, lambda stage, dataset: stage_params(params, stage, dataset))
+    if problems:
+        lines = [f"{source}: {len(problems)} name(s) that do not resolve:"]
+        lines += [f"  - {p}" for p in problems[:40]]
+        if len(problems) > 40:
+            lines.append(f"  … and {len(problems) - 40} more")
+        raise ParamsError("\n".join(lines))
     return params
+
+
+#: params.yaml larger than this is refused before parsing (a configuration, not a data file).
+MAX_PARAMS_BYTES = 1 << 20
+
+
+class _PlainLoader(yaml.SafeLoader):
+    """Safe YAML without anchors and aliases: ``&a`` / ``*a`` (and ``<<: *a`` merges) are refused, so a
+    nested-alias "billion laughs" file cannot expand into gigabytes; tags that construct Python objects are
+    refused by ``SafeLoader`` itself."""
+
+    def compose_node(self, parent, index):  # type: ignore[no-untyped-def]
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            kind = "alias *" if isinstance(event, yaml.AliasEvent) else "anchor &"
+            raise yaml.composer.ComposerError(
+                None,
+                None,
+                f"YAML {kind}{event.anchor} is not allowed in params.yaml (anchors and aliases are refused: "
+                "write the values out)",
+                event.start_mark,
+            )
+        return super().compose_node(parent, index)
+
+
+def parse_params_text(text: str, *, source: str = "params.yaml") -> Any:
+    """Parse params YAML text with :class:`_PlainLoader` (no aliases, no object-constructing tags)."""
+    try:
+        return yaml.load(text, Loader=_PlainLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.constructor.ConstructorError as exc:
+        raise ParamsError(
+            f"{source}: YAML tag not allowed (params are plain data; nothing is constructed or executed): {exc}"
+        ) from exc
+    except yaml.YAMLError as exc:
+        raise ParamsError(f"{source}: not valid YAML: {exc}") from exc
 
 
 def load_params(path: str | Path = DEFAULT_PARAMS) -> dict[str, Any]:
     """Read, validate and complete ``params.yaml``."""
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        size = path.stat().st_size
+        if size > MAX_PARAMS_BYTES:
+            raise ParamsError(f"{path}: {size} bytes; a parameters file is at most {MAX_PARAMS_BYTES} bytes.")
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
         raise ParamsError(f"{path}: parameters file not found (run from the repository root).") from exc
-    except yaml.YAMLError as exc:
-        raise ParamsError(f"{path}: not valid YAML: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise ParamsError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}).") from exc
+    raw = parse_params_text(text, source=str(path))
     if not isinstance(raw, dict):
         raise ParamsError(f"{path}: expected a mapping at the top level.")
     return validate_params(raw, source=str(path))
 
 
-def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    """Recursively merge ``override`` into a copy of ``base`` (lists and scalars are replaced)."""
-    out = copy.deepcopy(base)
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = deep_merge(out[key], value)
-        else:
-            out[key] = copy.deepcopy(value)
-    return out
-
-
 def stage_params(params: dict[str, Any], stage: str, dataset: str) -> dict[str, Any]:
-    """The stage's block, with the dataset's ``models.<stage>`` overrides merged in."""
-    block = params.get(stage, {}) or {}
+    """The effective block of ``stage`` for ``dataset``: one rule, an override replaces the block it names.
+
+    Each key given under ``datasets.<dataset>.models.<stage>`` replaces the global ``<stage>`` key of the
+    same name *whole*: lists and mappings are never merged (``spec: {steps: …}`` replaces the global
+    ``spec``, and keys inside it that are not given take the schema defaults, not the global values).
+    Keys the override does not name are the global block's.
+    """
+    block = copy.deepcopy(params.get(stage, {}) or {})
     override = params["datasets"][dataset].get("models", {}).get(stage, {})
-    return deep_merge(block, override)
+    block.update(copy.deepcopy(override))
+    return _fill_block(stage, block) if stage in STAGE_BLOCKS else block

@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from analysis.assess import Rules, assess
 from analysis.results import ModelResult, write_result
 from pipeline.core.io import atomic_dir, sha256_file
+from pipeline.core.params import ParamsError
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +26,27 @@ def read_inputs(paths: Iterable[Path]) -> tuple[dict[str, pd.DataFrame], dict[st
         frames[path.stem] = pd.read_parquet(path)
         hashes[path.as_posix()] = sha256_file(path)
     return frames, hashes
+
+
+def usable_terms(frame: pd.DataFrame, names: Iterable[str], *, what: str) -> tuple[list[str], list[str]]:
+    """Names (already checked against params) whose column has data, and a note for those left out.
+
+    A name whose column is missing from the event histories is an error (the histories are older than
+    params.yaml: rebuild them); a column whose every value is missing is left out and said so.
+    """
+    names = list(names)
+    absent = [n for n in names if n not in frame.columns]
+    if absent:
+        raise ParamsError(
+            f"{what}: {', '.join(absent)} not among the columns of the event histories "
+            f"({', '.join(map(str, frame.columns))}); rebuild them (build_histories) after changing params.yaml."
+        )
+    empty = [n for n in names if frame[n].isna().all()]
+    notes = []
+    if empty:
+        notes.append(f"{what}: left out, every value is missing in this dataset: {', '.join(empty)}.")
+        log.warning("%s", notes[-1])
+    return [n for n in names if n not in empty], notes
 
 
 def not_applicable(*, dataset: str, stage: str, reason: str, unit: str) -> ModelResult:
@@ -51,11 +74,15 @@ def write_results(
     stage: str,
     inputs: dict[str, str],
     rules: Rules | None = None,
+    params: dict[str, Any] | None = None,
 ) -> None:
     """Write one validated JSON per model into ``out_dir`` atomically (the whole folder or nothing).
 
     Each result is assessed first (``analysis.assess``): weak estimates and intervals that contradict the
-    data are recorded in its ``assessment`` and logged as warnings."""
+    data are recorded in its ``assessment`` and logged as warnings. ``params`` is the stage's effective
+    block for the dataset (global block with the dataset's overrides, defaults filled); every result
+    records it as ``effective_params``.
+    """
     results = list(results)
     names = [r.model for r in results]
     dupes = {n for n in names if names.count(n) > 1}
@@ -64,6 +91,8 @@ def write_results(
     with atomic_dir(out_dir) as tmp:
         for res in results:
             res.stage = stage
+            if params is not None:
+                res.effective_params = params
             res.inputs = dict(sorted({**inputs, **res.inputs}.items()))
             res.assessment = assess(res.to_dict(), rules)
             write_result(tmp / f"{res.model}.json", res)

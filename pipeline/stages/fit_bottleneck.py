@@ -26,7 +26,7 @@ from analysis.results import ModelResult
 from analysis.stagnation import fit_stagnation
 from pipeline.core.params import stage_params
 from pipeline.core.paths import DatasetPaths
-from pipeline.stages.common import assessment_rules, read_inputs, write_results
+from pipeline.stages.common import assessment_rules, read_inputs, usable_terms, write_results
 
 log = logging.getLogger("fit_bottleneck")
 
@@ -145,7 +145,9 @@ def fit_bottleneck(
             results.append(res)
     st = cfg["stagnation"]
     if org_years is not None and organizations is not None and org_years["growth"].notna().sum() > 0:
-        covs = [c for c in st["covariates"] if c in org_years and org_years[c].notna().any()]
+        covs, left_out = usable_terms(
+            org_years, st["covariates"], what="fit_bottleneck.stagnation.covariates"
+        )
         fit = fit_stagnation(
             org_years,
             organizations,
@@ -161,6 +163,7 @@ def fit_bottleneck(
             res.specification.update(
                 {"k": st["k"], "threshold": st["threshold"], "cif_time_label": "Years at risk of stagnation"}
             )
+            res.notes.extend(left_out)
             results.append(res)
     return results
 
@@ -195,4 +198,5 @@ def run(dataset: str, params: dict[str, Any]) -> None:
         stage="fit_bottleneck",
         inputs=hashes,
         rules=assessment_rules(params),
+        params=cfg,
     )

@@ -90,4 +90,5 @@ def run(dataset: str, params: dict[str, Any]) -> None:
         stage="fit_founding",
         inputs=hashes,
         rules=assessment_rules(params),
+        params=cfg,
     )

@@ -9,7 +9,7 @@ from typing import Any
 from analysis.growth import fit_gibrat_models, size_variance_scaling
 from pipeline.core.params import stage_params
 from pipeline.core.paths import DatasetPaths
-from pipeline.stages.common import assessment_rules, not_applicable, read_inputs, write_results
+from pipeline.stages.common import assessment_rules, not_applicable, read_inputs, usable_terms, write_results
 
 log = logging.getLogger("fit_growth")
 
@@ -26,8 +26,8 @@ def fit_growth(
     scaling: dict[str, Any],
     seed: int,
 ) -> list:
-    """All growth models of one dataset. Covariates absent or entirely missing in the data are skipped
-    (recorded in each model's notes)."""
+    """All growth models of one dataset. Covariates whose every value is missing are left out (recorded in
+    each model's notes); a name absent from the organization-years is an error."""
     if org_years is None or "size" not in org_years or org_years["growth"].notna().sum() == 0:
         return [
             not_applicable(
@@ -37,8 +37,9 @@ def fit_growth(
                 reason="this dataset has no organization-level size measure: growth models do not apply",
             )
         ]
-    usable = [c for c in covariates if c in org_years and org_years[c].notna().any()]
-    env = [c for c in environment if c in org_years and org_years[c].notna().any()]
+    usable, left_out = usable_terms(org_years, covariates, what="fit_growth.covariates")
+    env, left_env = usable_terms(org_years, environment, what="fit_growth.environment")
+    left_out += left_env
     results = fit_gibrat_models(
         org_years,
         covariates=tuple(usable),
@@ -48,10 +49,8 @@ def fit_growth(
         k_convention=k_convention,
         dataset=dataset,
     )
-    skipped = sorted(set(covariates) - set(usable))
     for res in results:
-        if skipped:
-            res.notes.append(f"Covariates not available in this dataset and left out: {', '.join(skipped)}.")
+        res.notes.extend(left_out)
     results.append(
         size_variance_scaling(
             org_years,
@@ -83,5 +82,10 @@ def run(dataset: str, params: dict[str, Any]) -> None:
         seed=params["seed"],
     )
     write_results(
-        paths.results("growth"), results, stage="fit_growth", inputs=hashes, rules=assessment_rules(params)
+        paths.results("growth"),
+        results,
+        stage="fit_growth",
+        inputs=hashes,
+        rules=assessment_rules(params),
+        params=cfg,
     )

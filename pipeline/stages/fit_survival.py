@@ -28,9 +28,9 @@ from analysis.parametric import fit_parametric_ph
 from analysis.piecewise import fit_discrete_cloglog, fit_piecewise_exponential, split_episodes
 from analysis.results import ModelResult, lr_test
 from pipeline.core.columns import COMPETING_PREFIX, DEATH
-from pipeline.core.params import stage_params
+from pipeline.core.params import ParamsError, stage_params
 from pipeline.core.paths import DatasetPaths
-from pipeline.stages.common import assessment_rules, not_applicable, read_inputs, write_results
+from pipeline.stages.common import assessment_rules, not_applicable, read_inputs, usable_terms, write_results
 
 log = logging.getLogger("fit_survival")
 
@@ -120,8 +120,15 @@ def fit_survival(
             )
         ]
     sp = scale_density(spells, density_scale)
-    controls = [c for c in cfg["controls"] if c in sp and sp[c].notna().any()]
-    env = [c for c in cfg["environment"] if c in environment and pd.api.types.is_numeric_dtype(sp[c])]
+    controls, left_out = usable_terms(sp, cfg["controls"], what="fit_survival.controls")
+    env, left_env = usable_terms(sp, cfg["environment"], what="fit_survival.environment")
+    left_out += left_env
+    not_numeric = [c for c in env if not pd.api.types.is_numeric_dtype(sp[c])]
+    if not_numeric or any(c not in environment for c in env):
+        raise ParamsError(
+            f"datasets.{dataset}: fit_survival.environment names {', '.join(env)}; only numeric covariates "
+            f"declared in environment.covariates ({', '.join(environment) or 'none'}) enter the models"
+        )
     steps = [
         ("controls", controls),
         ("density", ["density", "density_sq"]),
@@ -134,6 +141,8 @@ def fit_survival(
         f"Complete-case sample: {dropped} of {len(sp)} spells dropped for a missing covariate "
         f"({', '.join(full)}); density terms per {density_scale:g} organizations."
     )
+    if left_out:
+        note = f"{note} {' '.join(left_out)}"
     cc = {"spells_available": int(len(sp)), "spells_used": int(len(complete))}
 
     def complete_case(res: ModelResult, text: str) -> None:
@@ -267,4 +276,5 @@ def run(dataset: str, params: dict[str, Any]) -> None:
         stage="fit_survival",
         inputs=hashes,
         rules=assessment_rules(params),
+        params=cfg,
     )

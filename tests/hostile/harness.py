@@ -122,6 +122,9 @@ def base_params() -> dict[str, Any]:
     """The repository's params.yaml with its datasets replaced by the tiny dataset ``t``."""
     params = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
     params["datasets"] = {DATASET: dataset_params()}
+    # titles and literature are keyed by dataset: names of datasets not declared here are errors
+    for key in ("titles", "literature"):
+        params.get("render_report", {}).pop(key, None)
     return params
 
 

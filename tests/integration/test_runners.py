@@ -63,6 +63,8 @@ def _copy(tmp: Path, name: str) -> Path:
     shutil.copytree(ROOT, dst, ignore=IGNORE)
     params = yaml.safe_load((dst / "params.yaml").read_text(encoding="utf-8"))
     params["datasets"] = {k: v for k, v in params["datasets"].items() if k in DATASETS}
+    titles = params["render_report"].get("titles", {})
+    params["render_report"]["titles"] = {k: v for k, v in titles.items() if k in DATASETS}
     (dst / "params.yaml").write_text(
         yaml.safe_dump(params, sort_keys=False, allow_unicode=True), encoding="utf-8"
     )

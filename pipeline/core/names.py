@@ -1,0 +1,266 @@
+"""Every name in ``params.yaml`` resolves before anything runs.
+
+The JSON schema (``additionalProperties: false`` everywhere) catches unknown *keys*; this module checks
+the *names used as values*: covariates, model terms, founding steps, group columns, dataset names. Each
+name is checked against the columns the dataset's event histories will have, which follow from its own
+declarations (panel ``measures``, ``environment.covariates`` / ``categorical``, register ``attributes``,
+``group_columns``, a population series' ``columns`` and ``keep``) — so a typo is an error at load time,
+never a term silently left out of a model. Whether a declared column exists in the raw file is checked by
+``validate_inputs`` (file, column and the nearest header names).
+
+Checks run on the *effective* stage blocks of each dataset (the global block with the dataset's
+``models:`` overrides applied), for the stages that apply to the dataset's kind.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+#: Built-in terms of the founding models (``analysis.founding.KNOWN_TERMS``; ``mass`` needs a size).
+FOUNDING_TERMS = ("density", "density_sq", "foundings_lag", "foundings_lag_sq", "trend", "period")
+#: Steps of the population-level exit-rate models the equilibrium density pairs with a founding step.
+EXIT_RATE_STEPS = ("baseline", "density", "density2")
+#: Stage blocks that do not apply to population series (no organization-level data).
+ORGANIZATION_ONLY = ("fit_survival", "fit_growth")
+
+
+def nearest(name: str, valid: Iterable[str], n: int = 3) -> list[str]:
+    """The valid names closest to ``name`` (difflib ratio ≥ 0.5; case-insensitive), best first."""
+    valid = list(dict.fromkeys(str(v) for v in valid))
+    lower = {v.lower(): v for v in valid}
+    hits = difflib.get_close_matches(name.lower(), list(lower), n=n, cutoff=0.5)
+    return [lower[h] for h in hits]
+
+
+def unknown_name_message(where: str, name: str, valid: Iterable[str], what: str) -> str:
+    """``where: 'name' is not <what>; nearest: …; valid: …`` (the one wording for unresolved names)."""
+    valid = sorted(dict.fromkeys(str(v) for v in valid))
+    near = nearest(name, valid)
+    hint = f"; did you mean {' or '.join(repr(v) for v in near)}?" if near else ""
+    listed = ", ".join(valid) if valid else "(none declared)"
+    return f"{where}: {name!r} is not {what}{hint} (valid: {listed})"
+
+
+@dataclass(frozen=True)
+class Columns:
+    """The columns a dataset's event histories will have, derived from its declarations in params."""
+
+    kind: str
+    measures: tuple[str, ...] = ()
+    env_numeric: tuple[str, ...] = ()
+    env_categorical: tuple[str, ...] = ()
+    attributes: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
+    keep: tuple[str, ...] = ()
+    has_mass: bool = False
+
+    @property
+    def has_size(self) -> bool:
+        return "size" in self.measures
+
+    @classmethod
+    def of(cls, ds: dict[str, Any]) -> Columns:
+        if ds["kind"] == "population":
+            pop = ds["population"]
+            return cls(kind="population", keep=tuple(pop.get("keep", [])), has_mass="mass" in pop["columns"])
+        panel = ds.get("panel") or {}
+        env = ds.get("environment") or {}
+        measures = tuple(panel.get("measures", {}))
+        return cls(
+            kind="organizations",
+            measures=measures,
+            env_numeric=tuple(env.get("covariates", [])),
+            env_categorical=tuple(env.get("categorical", [])),
+            attributes=tuple(ds["organizations"].get("attributes", [])),
+            groups=tuple(ds.get("group_columns", [])),
+            has_mass="size" in measures,
+        )
+
+    def size_terms(self) -> list[str]:
+        return ["log_size", "mass"] if self.has_size else []
+
+    def survival_controls(self) -> list[str]:
+        """Spell columns usable as Cox/piecewise controls: panel measures, log size, mass."""
+        return [*self.measures, *self.size_terms()]
+
+    def growth_covariates(self) -> list[str]:
+        """Organization-year columns usable beside log size in the Gibrat regression."""
+        return [m for m in self.measures if m != "size"]
+
+    def stagnation_covariates(self) -> list[str]:
+        return [*self.growth_covariates(), "log_size", "density", "density_sq", *self.env_numeric]
+
+    def founding_terms(self) -> list[str]:
+        extra = list(self.keep) if self.kind == "population" else list(self.env_numeric)
+        return [*FOUNDING_TERMS, *(["mass"] if self.has_mass else []), *extra]
+
+    def period_columns(self) -> list[str]:
+        if self.kind == "population":
+            return list(self.keep)
+        return [*self.env_categorical, *self.env_numeric]
+
+
+def founding_step_names(steps: dict[str, list[str]]) -> list[str]:
+    """Step names that produce a model (a step after the first that adds no new term is skipped)."""
+    out, acc = [], set()
+    for i, (name, terms) in enumerate(steps.items()):
+        new = set(terms) - acc
+        if i == 0 or new:
+            out.append(name)
+        acc |= new
+    return out
+
+
+def _check_list(problems: list[str], where: str, names: Iterable[str], valid: list[str], what: str) -> None:
+    for name in names:
+        if name not in valid:
+            problems.append(unknown_name_message(where, str(name), valid, what))
+
+
+def check_dataset_names(name: str, ds: dict[str, Any], block: Callable[[str], dict[str, Any]]) -> list[str]:
+    """Problems with the names used by dataset ``name``; ``block(stage)`` gives its effective block."""
+    problems: list[str] = []
+    cols = Columns.of(ds)
+    at = f"datasets.{name}"
+    if cols.kind == "organizations":
+        _check_list(
+            problems,
+            f"{at}.group_columns",
+            ds.get("group_columns", []),
+            list(cols.attributes),
+            "an attribute declared in organizations.attributes",
+        )
+    for stage in ORGANIZATION_ONLY:
+        if cols.kind == "population" and stage in ds.get("models", {}):
+            problems.append(
+                f"{at}.models.{stage}: {stage} does not apply to a population series (no organization-level "
+                "data); remove this override."
+            )
+
+    founding = block("fit_founding")
+    spec = founding["spec"]
+    terms_valid = cols.founding_terms()
+    for step, terms in spec["steps"].items():
+        _check_list(
+            problems,
+            f"{at}: fit_founding.spec.steps.{step}",
+            terms,
+            terms_valid,
+            "a founding-model term of this dataset",
+        )
+    uses_period = any("period" in terms for terms in spec["steps"].values())
+    if uses_period and not spec.get("period_column"):
+        problems.append(
+            f"{at}: fit_founding.spec.steps use the term 'period' but fit_founding.spec.period_column is not "
+            f"set (one of: {', '.join(cols.period_columns()) or '(none declared)'})"
+        )
+    if spec.get("period_column"):
+        _check_list(
+            problems,
+            f"{at}: fit_founding.spec.period_column",
+            [spec["period_column"]],
+            cols.period_columns(),
+            "a declared environment (or kept population) column",
+        )
+    if founding.get("panel_group_vars") is not None:
+        _check_list(
+            problems,
+            f"{at}: fit_founding.panel_group_vars",
+            founding["panel_group_vars"],
+            list(cols.groups),
+            "one of the dataset's group_columns",
+        )
+
+    bottleneck = block("fit_bottleneck")
+    eq = bottleneck["equilibrium"]
+    steps = [s for s in founding_step_names(spec["steps"]) if s in EXIT_RATE_STEPS]
+    _check_list(
+        problems,
+        f"{at}: fit_bottleneck.equilibrium.founding_step",
+        [eq["founding_step"]],
+        steps,
+        "a fit_founding step that has an exit-rate counterpart (baseline, density, density2)",
+    )
+    _check_list(
+        problems,
+        f"{at}: fit_bottleneck.equilibrium.family",
+        [eq["family"]],
+        list(founding["families"]),
+        "a family fitted by fit_founding.families",
+    )
+    if cols.kind == "population":
+        return problems
+
+    survival = block("fit_survival")
+    _check_list(
+        problems,
+        f"{at}: fit_survival.controls",
+        survival["controls"],
+        cols.survival_controls(),
+        "a spell column of this dataset (panel measures, log_size and mass with a size measure)",
+    )
+    for env in survival["environment"]:
+        if env in cols.env_categorical:
+            problems.append(
+                f"{at}: fit_survival.environment: {env!r} is a categorical environment column; only numeric "
+                f"covariates (environment.covariates: {', '.join(cols.env_numeric) or 'none'}) enter the models"
+            )
+    _check_list(
+        problems,
+        f"{at}: fit_survival.environment",
+        [e for e in survival["environment"] if e not in cols.env_categorical],
+        list(cols.env_numeric),
+        "a numeric environment covariate declared in environment.covariates",
+    )
+    _check_list(
+        problems,
+        f"{at}: fit_survival.km_groups",
+        survival["km_groups"],
+        ["cohort", *cols.groups],
+        "'cohort' or one of the dataset's group_columns",
+    )
+    if not cols.has_size:
+        return problems  # growth and stagnation need a size measure: those stages record "not applicable"
+    growth = block("fit_growth")
+    _check_list(
+        problems,
+        f"{at}: fit_growth.covariates",
+        growth["covariates"],
+        cols.growth_covariates(),
+        "a panel measure of this dataset other than size",
+    )
+    _check_list(
+        problems,
+        f"{at}: fit_growth.environment",
+        growth["environment"],
+        list(cols.env_numeric),
+        "a numeric environment covariate declared in environment.covariates",
+    )
+    _check_list(
+        problems,
+        f"{at}: fit_bottleneck.stagnation.covariates",
+        bottleneck["stagnation"]["covariates"],
+        cols.stagnation_covariates(),
+        "an organization-year column of this dataset",
+    )
+    return problems
+
+
+def check_names(params: dict[str, Any], block: Callable[[str, str], dict[str, Any]]) -> list[str]:
+    """Every unresolved name in ``params`` (all datasets); ``block(stage, dataset)`` = effective block."""
+    problems: list[str] = []
+    datasets = list(params["datasets"])
+    for key in ("titles", "literature"):
+        _check_list(
+            problems,
+            f"render_report.{key}",
+            params["render_report"].get(key, {}),
+            datasets,
+            "a dataset declared under datasets:",
+        )
+    for name, ds in params["datasets"].items():
+        problems += check_dataset_names(name, ds, lambda stage, _n=name: block(stage, _n))
+    return problems
