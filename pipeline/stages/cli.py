@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+from pipeline.core.names import unknown_name_message
 from pipeline.core.params import ParamsError, load_params
 
 # Deterministic floating point: multithreaded BLAS/OpenMP reductions change the last bits of results
@@ -36,20 +37,38 @@ def _setup_logging(log_path: Path | None) -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     from pipeline.core.errors import InputError
     from pipeline.core.paths import DatasetPaths
-    from pipeline.stages.registry import by_name
+    from pipeline.stages.registry import STAGES, by_name
 
+    stage_names = [s.name for s in STAGES]
+
+    if args.stage not in stage_names:
+        print(
+            f"error: {unknown_name_message('run', args.stage, stage_names, 'a known stage')}", file=sys.stderr
+        )
+        return 2
     stage = by_name(args.stage)
     params = load_params(args.params)
     if args.dataset not in params["datasets"]:
-        known = ", ".join(params["datasets"])
+        what = f"a dataset declared in {args.params}"
         print(
-            f"error: dataset {args.dataset!r} is not declared in {args.params} (known: {known})",
+            f"error: {unknown_name_message('--dataset', args.dataset, params['datasets'], what)}",
             file=sys.stderr,
         )
         return 2
     if not stage.applies(params["datasets"][args.dataset]):
         print(f"error: stage {stage.name} does not apply to dataset {args.dataset}", file=sys.stderr)
         return 2
+    missing = [d for d in stage.paths("deps", args.dataset) if not Path(d).exists()]
+    if missing:
+        makers = {o: s.name for s in STAGES for o in s.paths("outs", args.dataset)}
+        first = list(dict.fromkeys(makers.get(d, "") for d in missing if makers.get(d)))
+        hint = f"run {', '.join(first)} first" if first else "check the paths in params.yaml"
+        print(
+            f"error: {stage.name} for dataset {args.dataset}: input missing: {', '.join(missing)} ({hint}; "
+            "`snakemake` or `dvc repro` run the stages in order)",
+            file=sys.stderr,
+        )
+        return 1
     _setup_logging(DatasetPaths(args.dataset).log(stage.name))
     log = logging.getLogger(stage.name)
     t0 = time.perf_counter()
@@ -61,8 +80,27 @@ def cmd_run(args: argparse.Namespace) -> int:
         # once: the logger writes it to stderr and to the stage's log file
         log.error("%s failed for dataset %s:\n%s", stage.name, args.dataset, exc)
         return 1
+    except OSError as exc:
+        log.error("%s failed for dataset %s: %s", stage.name, args.dataset, describe_os_error(exc))
+        return 1
     log.info("dataset %s: done in %.1f s", args.dataset, time.perf_counter() - t0)
     return 0
+
+
+def describe_os_error(exc: OSError) -> str:
+    """A failed read or write in the researcher's terms: what, which file, and what was (not) written."""
+    where = f" ({exc.filename})" if exc.filename else ""
+    if isinstance(exc, FileNotFoundError):
+        return (
+            f"an input file is missing{where}: run the stages before this one first "
+            "(`snakemake` or `dvc repro` run them in order)."
+        )
+    reason = exc.strerror or str(exc)
+    return (
+        f"could not read or write a file{where}: {reason} [errno {exc.errno}]. Nothing was written: the "
+        "stage's output folder is as it was before this run (free space, file-size limits and permissions "
+        "of the output folders are the usual causes)."
+    )
 
 
 def cmd_dvc_yaml(args: argparse.Namespace) -> int:
@@ -117,6 +155,9 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args))
     except ParamsError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # outside a stage: reading params, writing to stdout
+        print(f"error: {describe_os_error(exc)}", file=sys.stderr)
         return 2
 
 

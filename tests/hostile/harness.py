@@ -149,6 +149,15 @@ def _tree(root: Path, tops: tuple[str, ...]) -> dict[str, str]:
     return out
 
 
+def _file_size_limit(max_bytes: int):  # type: ignore[no-untyped-def]
+    def limit() -> None:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_FSIZE, (max_bytes, max_bytes))
+
+    return limit
+
+
 @dataclass
 class Run:
     """Outcome of one command: exit status, output streams, the stage log and snapshots around it."""
@@ -228,8 +237,11 @@ class Project:
         return self.root / rel
 
     # --- running -------------------------------------------------------------------------------------
-    def cli(self, *args: str, timeout: float = TIMEOUT) -> Run:
-        """Run ``python -m pipeline <args>`` in the project with this checkout's code."""
+    def cli(self, *args: str, timeout: float = TIMEOUT, max_file_bytes: int | None = None) -> Run:
+        """Run ``python -m pipeline <args>`` in the project with this checkout's code.
+
+        ``max_file_bytes`` caps the size of any file the command writes (RLIMIT_FSIZE): a write beyond it
+        fails with ``OSError: File too large``, as on a full or quota-limited disk."""
         if self.params:
             self.save_params()
         env = dict(os.environ)
@@ -240,7 +252,13 @@ class Project:
         out_before, in_before = self.outputs(), self.inputs()
         try:
             proc = subprocess.run(
-                cmd, cwd=self.root, env=env, capture_output=True, text=True, timeout=timeout
+                cmd,
+                cwd=self.root,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                preexec_fn=None if max_file_bytes is None else _file_size_limit(max_file_bytes),
             )
         except subprocess.TimeoutExpired as exc:
             raise AssertionError(f"{' '.join(args)} hung (no exit within {timeout} s)") from exc
@@ -261,9 +279,18 @@ class Project:
             self.inputs(),
         )
 
-    def run(self, stage: str, *, dataset: str | None = None, timeout: float = TIMEOUT) -> Run:
+    def run(
+        self,
+        stage: str,
+        *,
+        dataset: str | None = None,
+        timeout: float = TIMEOUT,
+        max_file_bytes: int | None = None,
+    ) -> Run:
         """Run one stage for the dataset."""
-        return self.cli("run", stage, "--dataset", dataset or self.dataset, timeout=timeout)
+        return self.cli(
+            "run", stage, "--dataset", dataset or self.dataset, timeout=timeout, max_file_bytes=max_file_bytes
+        )
 
     def run_through(self, stage: str) -> Run:
         """Run the stages ``stage`` needs (each must succeed), then ``stage``; return its run.

@@ -99,3 +99,35 @@ def test_yaml_alias_bomb_is_refused_at_once(project):
     lines += [f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 9)}]" for i in range(1, 12)]
     project.write_params_text("\n".join(lines) + "\n")
     assert_clean_error(project.run("validate_inputs", timeout=60), "params.yaml", "not allowed")
+
+
+# --- item 18 (CLI part): clear messages, printed once -------------------------------------------------
+def test_unknown_stage_on_the_cli(project):
+    run = project.cli("run", "fit_foundng", "--dataset", "t")
+    assert_clean_error(run, "not a known stage", "fit_foundng", "did you mean 'fit_founding'")
+    assert run.returncode == 2
+
+
+def test_unknown_dataset_on_the_cli(project):
+    assert_clean_error(project.run("validate_inputs", dataset="tt"), "'tt'", "did you mean 't'")
+
+
+def test_unknown_family(project):
+    project.params["fit_founding"]["families"] = ["ols"]
+    assert_clean_error(
+        project.run("validate_inputs"), "fit_founding.families", "'ols'", "negative_binomial, poisson"
+    )
+
+
+def test_a_failed_write_is_a_clear_message_and_leaves_the_previous_output(project):
+    assert_ok(project.run("validate_inputs"))
+    before = project.outputs()
+    run = project.run("validate_inputs", max_file_bytes=600)
+    assert_clean_error(run, "validate_inputs failed for dataset t", "file too large", "nothing was written")
+    assert project.outputs() == before
+
+
+def test_a_missing_input_names_the_earlier_stages(project):
+    assert_clean_error(
+        project.run("build_histories"), "input missing", "data/interim/t/clean", "run clean_inputs first"
+    )
