@@ -14,7 +14,12 @@ Estimation
   tolerances, started from the Poisson estimates and a moment estimate of α (then α = 0.1 and 1; if Newton
   fails from every start, BFGS in (β, log α) followed by Newton polishing). GLM's negative binomial family
   holds α fixed and is not used for estimation. The reported log-likelihood is recomputed by
-  :func:`nb2_loglik`, which stays finite when fitted means underflow and accurate as α → 0.
+  :func:`nb2_loglik` (:mod:`analysis.nb2_likelihood`), which stays finite when fitted means underflow,
+  accurate as α → 0 and O(n) in memory for any counts.
+* Units: every design column is divided by a power of two near its largest absolute value before fitting
+  and the estimates, SEs and covariance are reported back in the user's units. The scaling is exact in
+  floating point, so covariates in any units (budgets in yuan, 1e-9 shares) converge alike, and units
+  differing by a power of two give bit-identical results.
   If the score of the profile log-likelihood in α at α = 0, ½·Σ[(y − μ̂)² − y], is not positive, the
   maximum lies on the boundary α = 0: the NB2 model reduces to the Poisson model, which is reported with
   ``alpha_at_boundary=True`` (α̂ = 0, its standard error undefined, LR statistic against Poisson 0, p = 1).
@@ -50,8 +55,9 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 import statsmodels.api as sm
-from scipy import special, stats
 from statsmodels.discrete.discrete_model import NegativeBinomial
+
+from analysis.nb2_likelihood import nb2_loglik, nb2_score_obs, theta_ml_se
 
 Family = Literal["poisson", "negative_binomial"]
 SeType = Literal["observed", "expected_theta_fixed", "cluster"]
@@ -252,51 +258,6 @@ def _degenerate_cluster_se(fit: CountFit, model_based: np.ndarray) -> CountFit:
             "cluster-robust SE not defined (score sums vanish within every cluster) for: " + ", ".join(names)
         )
     return fit
-
-
-def nb2_score_obs(y: np.ndarray, x: np.ndarray, mu: np.ndarray, alpha: float) -> np.ndarray:
-    """Per-observation scores of the NB2 log-likelihood in (β, α) (α in its natural scale)."""
-    a = alpha
-    d_eta = (y - mu) / (1.0 + a * mu)
-    d_a = (special.digamma(1 / a) - special.digamma(y + 1 / a) + np.log1p(a * mu)) / a**2 + (y - mu) / (
-        a * (1 + a * mu)
-    )
-    return np.column_stack([x * d_eta[:, None], d_a])
-
-
-def theta_ml_se(y: np.ndarray, mu: np.ndarray, theta: float) -> float:
-    """Standard error of θ as ``MASS::theta.ml`` reports it (observed information of θ, μ held fixed)."""
-    th = theta
-    info = np.sum(
-        -special.polygamma(1, th + y)
-        + special.polygamma(1, th)
-        - 1 / th
-        + 2 / (mu + th)
-        - (y + th) / (mu + th) ** 2
-    )
-    return float(1.0 / math.sqrt(info)) if info > 0 else math.nan
-
-
-def nb2_loglik(y: np.ndarray, mu: np.ndarray, alpha: float) -> float:
-    """Full NB2 log-likelihood at means ``mu`` and dispersion ``alpha`` (α = 0 gives the Poisson one).
-
-    Written in a form that stays accurate as α → 0 (θ = 1/α → ∞), where the textbook
-    log Γ(y + θ) − log Γ(θ) loses all digits:
-    l = Σ_{j<y} log(1 + j/θ) − log y! − θ·log(1 + μ/θ) + y·log μ − y·log(1 + μ/θ).
-    """
-    y = np.asarray(y, dtype=float)
-    mu = np.asarray(mu, dtype=float)
-    if alpha <= 0:
-        return float(np.sum(stats.poisson.logpmf(y, mu)))
-    theta = 1.0 / alpha
-    yi = y.astype(np.int64)
-    cum = np.concatenate([[0.0], np.cumsum(np.log1p(np.arange(max(int(yi.max()), 1)) / theta))])
-    r = mu / theta
-    return float(
-        np.sum(
-            cum[yi] - special.gammaln(y + 1) - theta * np.log1p(r) + special.xlogy(y, mu) - y * np.log1p(r)
-        )
-    )
 
 
 def _finish(fit: CountFit) -> CountFit:
@@ -605,10 +566,38 @@ def fit_count(
         reason = _check_inputs(yv, x, off, gv, len(names))
     if reason is not None:
         return _failed(family, names, len(yv), reason, se_type)
+    xs, scale = _unit_scaled(x)
     with _blas_single_thread():
         if family == "poisson":
-            return _fit_poisson(yv, x, off, se_type if se_type == "cluster" else "observed", gv, maxiter)
-        return _fit_nb2(yv, x, off, se_type, gv, maxiter)[0]
+            fit = _fit_poisson(yv, xs, off, se_type if se_type == "cluster" else "observed", gv, maxiter)
+        else:
+            fit = _fit_nb2(yv, xs, off, se_type, gv, maxiter)[0]
+    return _in_user_units(fit, scale)
+
+
+def _unit_scaled(x: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+    """The design with each column divided by a power of two near its largest absolute value.
+
+    Powers of two make the scaling exact in floating point, so a covariate in yuan and the same covariate in
+    units of 2¹⁰ yuan give bit-identical fits (after rescaling), and Newton's method and the IRLS
+    convergence and singularity checks see columns of order one whatever the user's units.
+    """
+    arr = x.to_numpy(dtype=float)
+    top = np.max(np.abs(arr), axis=0) if len(arr) else np.ones(arr.shape[1])
+    with np.errstate(divide="ignore"):
+        scale = np.where(top > 0, np.exp2(np.round(np.log2(np.where(top > 0, top, 1.0)))), 1.0)
+    return pd.DataFrame(arr / scale, columns=x.columns, index=x.index), scale
+
+
+def _in_user_units(fit: CountFit, scale: np.ndarray) -> CountFit:
+    """Estimates, SEs and covariance of a fit on :func:`_unit_scaled` columns, in the user's units."""
+    s = np.r_[scale, np.ones(len(fit.names) - len(scale))]  # α is not scaled
+    if np.all(s == 1.0):
+        return fit
+    fit.params = fit.params / s
+    fit.bse = fit.bse / s
+    fit.vcov = fit.vcov / np.outer(s, s)
+    return fit
 
 
 def fit_count_pair(y: np.ndarray | pd.Series, x: pd.DataFrame, **kwargs: Any) -> tuple[CountFit, CountFit]:

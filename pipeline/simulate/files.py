@@ -2,7 +2,11 @@
 
 Everything is deterministic for a given seed (sorted rows, fixed float formatting, UTF-8, LF line endings,
 no timestamps), so ``python -m pipeline.simulate --out data/raw/default --seed 20261126`` regenerates the
-committed files byte for byte; ``tests/unit/test_simulate.py`` checks that they never drift from the code.
+committed files byte for byte in the locked environment (``uv.lock``); ``tests/unit/test_simulate.py``
+checks that they never drift from the code. Floats in ``truth.json`` are stored to 12 significant digits
+(:data:`TRUTH_DIGITS`), so the stored truth is the same under any supported numpy (whose ``exp``/``log``
+may differ in the last binary digit); the tests compare it at 1e-12 everywhere and byte for byte under
+the lock.
 """
 
 from __future__ import annotations
@@ -18,6 +22,9 @@ from pipeline.core.io import to_json_text, write_csv, write_json, write_text
 from pipeline.simulate.mess import MessConfig, RawFiles, add_mess
 from pipeline.simulate.population import DEFAULT_SEED, SimConfig, SimulatedPopulation, simulate_population
 
+#: Significant digits of the floats stored in ``truth.json``.
+TRUTH_DIGITS = 12
+
 #: Files written by :func:`write_dataset`, in order.
 FILES = (
     "organizations.csv",
@@ -28,6 +35,17 @@ FILES = (
     "mess.json",
     "README.md",
 )
+
+
+def rounded_floats(obj: Any, digits: int = TRUTH_DIGITS) -> Any:
+    """``obj`` with every finite float rounded to ``digits`` significant digits (containers recursively)."""
+    if isinstance(obj, float):
+        return float(f"{obj:.{digits}g}") if np.isfinite(obj) else obj
+    if isinstance(obj, dict):
+        return {k: rounded_floats(v, digits) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [rounded_floats(v, digits) for v in obj]
+    return obj
 
 
 def truth_organizations(pop: SimulatedPopulation) -> pd.DataFrame:
@@ -160,7 +178,7 @@ def write_dataset(
     write_csv(paths["organizations.csv"], raw.organizations)
     write_csv(paths["panel.csv"], raw.panel)
     write_csv(paths["environment.csv"], raw.environment)
-    write_json(paths["truth.json"], pop.truth)
+    write_json(paths["truth.json"], rounded_floats(pop.truth))
     write_csv(paths["truth_organizations.csv"], truth_organizations(pop))
     write_json(paths["mess.json"], raw.mess)
     sizes = {name: paths[name].stat().st_size for name in FILES if name != "README.md"}
@@ -172,7 +190,7 @@ def write_dataset(
 
 def truth_json_text(pop: SimulatedPopulation) -> str:
     """The exact text of ``truth.json`` for a population (for comparisons without writing files)."""
-    return to_json_text(pop.truth)
+    return to_json_text(rounded_floats(pop.truth))
 
 
 def read_truth(path: str | os.PathLike[str]) -> dict[str, Any]:

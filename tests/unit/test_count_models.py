@@ -11,7 +11,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import optimize
+from scipy import optimize, stats
 
 from analysis.count_models import (
     collinear_terms,
@@ -250,6 +250,66 @@ def test_covariate_in_large_raw_units_is_not_called_singular() -> None:
     assert small.converged and big.converged
     assert big.coef("budget") * 1e9 == pytest.approx(small.coef("budget"), rel=1e-6)
     assert big.bse[3] * 1e9 == pytest.approx(small.bse[3], rel=1e-5)
+
+
+@pytest.mark.parametrize("power", [-12, -9, -6, 3, 6, 12, 15])
+def test_nb2_converges_for_a_covariate_in_any_units(power: int) -> None:
+    y, x = _design()
+    budget = np.linspace(1, 2, len(y)) + np.random.default_rng(2).normal(0, 0.1, len(y))
+    ref = fit_count(y, x.assign(budget=budget), family="negative_binomial")
+    unit = 10.0**power
+    fit = fit_count(y, x.assign(budget=budget * unit), family="negative_binomial")
+    assert ref.converged and fit.converged, fit.reason
+    assert fit.coef("budget") * unit == pytest.approx(ref.coef("budget"), rel=1e-9)
+    assert fit.bse[3] * unit == pytest.approx(ref.bse[3], rel=1e-7)
+    assert fit.alpha == pytest.approx(ref.alpha, rel=1e-9)
+    assert fit.loglik == pytest.approx(ref.loglik, rel=1e-12)
+    pois = fit_count(y, x.assign(budget=budget * unit), family="poisson")
+    assert pois.converged, pois.reason
+
+
+def test_units_differing_by_a_power_of_two_give_bit_identical_fits() -> None:
+    # columns are scaled internally by powers of two (exact), so the user's units cannot move a digit
+    y, x = _design()
+    budget = (np.linspace(1, 2, len(y)) + np.random.default_rng(5).normal(0, 0.1, len(y))) * 3e9
+    a = fit_count(y, x.assign(budget=budget), family="negative_binomial")
+    b = fit_count(y, x.assign(budget=budget * 2.0**-20), family="negative_binomial")
+    assert a.converged and b.converged
+    assert a.loglik == b.loglik
+    assert a.coef("budget") == b.coef("budget") * 2.0**-20
+    assert a.bse[3] == b.bse[3] * 2.0**-20
+    np.testing.assert_array_equal(a.params[:3], b.params[:3])
+
+
+def test_nb2_loglik_of_huge_counts_needs_no_array_as_long_as_the_counts() -> None:
+    import tracemalloc
+
+    y = np.array([3.0e9, 2.95e9, 3.1e9])
+    mu = np.full(3, 3.0e9)
+    tracemalloc.start()
+    try:
+        got = nb2_loglik(y, mu, 0.5)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 1_000_000  # the old running-sum form allocated 3e9 floats (22 GiB)
+    theta = 2.0
+    ref = stats.nbinom.logpmf(y, theta, theta / (theta + mu)).sum()
+    # each term is ~ y·log(mu) ~ 7e10, so double precision leaves ~1e-5 absolute in either form
+    assert got == pytest.approx(ref, abs=1e-15 * float(np.sum(y * np.log(mu))))
+    # α → 0: the Poisson limit, with counts far beyond the running-sum table
+    assert nb2_loglik(y, mu, 1e-300) == pytest.approx(nb2_loglik(y, mu, 0.0), rel=1e-12)
+
+
+@pytest.mark.parametrize("theta", [0.5, 3.0, 9.99, 10.0, 100.0, 1e4, 1e8, 1e12, 1e15])
+def test_log_rising_factorial_forms_agree_with_the_running_sum(theta: float) -> None:
+    # Σ_{j<y} log(1 + j/θ) summed exactly (fsum) against the table (y ≤ 2^16) and log-gamma forms above
+    from analysis.nb2_likelihood import _log_rising_over_power
+
+    ys = [0, 1, 5, 2**16, 2**16 + 1, 100_000, 300_001]
+    got = _log_rising_over_power(np.array(ys, dtype=float), theta)
+    ref = [math.fsum(math.log1p(j / theta) for j in range(y)) for y in ys]
+    np.testing.assert_allclose(got, ref, rtol=2e-14, atol=0)
 
 
 def test_singular_information_gives_reason() -> None:

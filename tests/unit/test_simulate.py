@@ -5,6 +5,8 @@ files from the generator."""
 from __future__ import annotations
 
 import dataclasses
+import json
+import math
 import re
 import warnings
 from pathlib import Path
@@ -15,9 +17,10 @@ import pytest
 import statsmodels.api as sm
 
 from pipeline.core.io import to_json_text
-from pipeline.simulate.files import FILES, write_dataset
+from pipeline.simulate.files import FILES, read_truth, rounded_floats, truth_json_text, write_dataset
 from pipeline.simulate.mess import add_mess
 from pipeline.simulate.population import DEFAULT_SEED, SimConfig, SimulatedPopulation, simulate_population
+from tests.locked_env import lock_mismatches
 
 ROOT = Path(__file__).resolve().parents[2]
 BUNDLED = ROOT / "data" / "raw" / "default"
@@ -51,7 +54,45 @@ def test_different_seed_gives_different_data(pop: SimulatedPopulation) -> None:
     assert not raw1.organizations.equals(raw2.organizations)
 
 
+def _assert_close_tree(got: object, want: object, where: str = "truth", rel: float = 1e-12) -> None:
+    """Same structure and non-float values; floats equal at relative ``rel``."""
+    if isinstance(want, float) or isinstance(got, float):
+        assert isinstance(got, int | float) and isinstance(want, int | float), where
+        assert got == pytest.approx(want, rel=rel, abs=0), where
+    elif isinstance(want, dict):
+        assert isinstance(got, dict) and sorted(got) == sorted(want), where
+        for key in want:
+            _assert_close_tree(got[key], want[key], f"{where}.{key}", rel)
+    elif isinstance(want, list):
+        assert isinstance(got, list) and len(got) == len(want), where
+        for i, (g, w) in enumerate(zip(got, want, strict=True)):
+            _assert_close_tree(g, w, f"{where}[{i}]", rel)
+    else:
+        assert got == want, where
+
+
+def test_stored_truth_equals_the_generator_at_1e_12_under_any_numpy(pop: SimulatedPopulation) -> None:
+    # not tied to the lock: exp/log of another numpy may move the last binary digit, never 1e-12
+    stored = read_truth(BUNDLED / "truth.json")
+    _assert_close_tree(json.loads(truth_json_text(pop)), stored)
+    # the unrounded truth: 12 significant digits move a value by at most 5e-12 relative
+    _assert_close_tree(json.loads(to_json_text(pop.truth)), stored, rel=5e-12)
+
+
+def test_stored_truth_floats_have_at_most_12_significant_digits() -> None:
+    text = (BUNDLED / "truth.json").read_text(encoding="utf-8")
+    digits = [len(m.replace(".", "").lstrip("-0")) for m in re.findall(r"-?\d+\.\d+", text)]
+    assert digits and max(digits) <= 12
+    assert rounded_floats({"a": [1 / 3, 2.0, math.inf], "b": 7}) == {
+        "a": [0.333333333333, 2.0, math.inf],
+        "b": 7,
+    }
+
+
 def test_bundled_files_equal_what_the_generator_writes_now(tmp_path: Path) -> None:
+    # byte equality holds in the locked environment (uv.lock); elsewhere the 1e-12 test above applies
+    if lock_mismatches():
+        pytest.skip(f"not the locked environment (installed vs uv.lock: {lock_mismatches()})")
     written = write_dataset(tmp_path, seed=DEFAULT_SEED)
     assert [p.name for p in written] == list(FILES)
     for name in FILES:
