@@ -16,6 +16,7 @@ import pandas as pd
 
 from pipeline.core.columns import ORG_ID, YEAR
 from pipeline.core.errors import InputError, Issue
+from pipeline.data.lifetimes import lifetime_order, recorded, resolve_same_period
 
 LOG_COLUMNS = ["rule", "table", "source_row", "org_id", "column", "old_value", "new_value", "action"]
 
@@ -25,7 +26,11 @@ RULE_DESCRIPTIONS: dict[str, str] = {
     "merge_duplicate_ids": "Second record of an organization with identical dates dropped",
     "normalize_end_reason": "End reason stripped and case-folded",
     "unmapped_end_reason": "End reason not in params end_reasons: mapped to missing_end_reason",
-    "ended_before_founded": "Record ended before it was founded: dropped",
+    "ended_before_founded": "Record ended before it was founded (at the precision recorded): dropped",
+    "same_period_order": (
+        "End on or before founding only because a date is coarse (periods overlap): the coarser date moved "
+        "inside its period to midway of the part compatible with the other"
+    ),
     "negative_size": "Negative size set to missing",
     "share_out_of_range": "Funding share outside [0, 1] set to missing",
     "orphan_panel_rows": "Panel row of an organization not in the register: dropped",
@@ -133,9 +138,12 @@ def clean_organizations(
 ) -> tuple[pd.DataFrame, CleaningLog]:
     """Clean a validated register: identifiers, duplicates, end reasons, impossible lifetimes.
 
-    Returns the cleaned register (sorted by ``org_id``) and the log. Organizations whose end precedes
-    their founding cannot be placed in time; they are dropped (logged) or, with
-    ``ended_before_founded="error"``, reported as an :class:`InputError`.
+    Returns the cleaned register (sorted by ``org_id``) and the log. Organizations whose end certainly
+    precedes their founding at the recorded precision (founded 2006-09-04, ended 2006-06-05) cannot be
+    placed in time; they are dropped (logged by id) or, with ``ended_before_founded="error"``, reported as
+    an :class:`InputError`. An end on or before the founding only because a date is coarse (founded
+    2006-09-04, ended 2006) follows the rule of :mod:`pipeline.data.lifetimes`, logged by id as
+    ``same_period_order``.
     """
     log = log or CleaningLog()
     out = orgs.copy()
@@ -181,20 +189,26 @@ def clean_organizations(
             old=norm[unmapped],
             action="mapped to missing_end_reason",
         )
-    bad = (out["ended"] < out["founded"]) & (out["ended_year"] < out["founded_year"])
+    # Order of founding and end at the recorded precision (pipeline.data.lifetimes): an end whose period
+    # closes before the founding's opens is impossible; overlapping periods follow the stated rule.
+    order = lifetime_order(out)
+    bad = order == "certain"
     if bad.any():
         if ended_before_founded == "error":
+            sub = out[bad]
+            f_rec = recorded(sub["founded"], sub["founded_precision"], sub["founded_year"])
+            e_rec = recorded(sub["ended"], sub["ended_precision"], sub["ended_year"])
             issues = [
                 Issue(
                     file,
                     int(r.source_row),
                     "ended",
-                    str(r.ended),
-                    f"a date on or after founding ({r.founded})",
+                    e_rec[i],
+                    f"an end on or after the founding ({f_rec[i]}) of {r.org_id}, at the precision recorded",
                     "error",
                     "ended_before_founded",
                 )
-                for r in out[bad].itertuples()
+                for i, r in zip(sub.index, sub.itertuples(), strict=True)
             ]
             raise InputError(issues)
         log.add(
@@ -206,6 +220,18 @@ def clean_organizations(
             action="dropped",
         )
         out = out[~bad]
+    out, moved = resolve_same_period(out)
+    for column in ("founded", "ended"):
+        sel = moved[moved["column"] == column]
+        if len(sel):
+            log.add(
+                "same_period_order",
+                "organizations",
+                out.loc[sel["index"]],
+                column=column,
+                old=pd.Series(sel["old"].to_numpy(), index=sel["index"]),
+                new=pd.Series(sel["new"].to_numpy(), index=sel["index"]),
+            )
     return out.sort_values(ORG_ID, kind="mergesort").reset_index(drop=True), log
 
 

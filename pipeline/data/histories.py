@@ -19,6 +19,8 @@ million organizations over 30 years builds in seconds.
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pandas as pd
 
@@ -37,11 +39,9 @@ from pipeline.core.columns import (
     SIZE,
     YEAR,
 )
+from pipeline.data.lifetimes import resolve_same_period
 
-#: Shortest lifetime kept when coarse dates place the end on the founding instant (half a day).
-MIN_LIFETIME = 0.5 / 365.25
-
-_PERIOD_LENGTH = {"day": 1.0 / 365.25, "month": 1.0 / 12.0, "year": 1.0}
+log = logging.getLogger(__name__)
 
 
 def end_kinds(
@@ -69,33 +69,6 @@ def end_kinds(
     label = reason.where(reason.notna() & kind_of_reason.notna(), "unspecified")
     out[competing] = COMPETING_PREFIX + label[competing].astype(str)
     return out
-
-
-def resolve_lifetimes(orgs: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
-    """Repair ends that coarse date precision placed on or before the founding instant.
-
-    A year-precision end in the founding year (e.g. founded 2015-08-01, ended "2015" → 2015.5) is
-    compatible with the data; the end is moved to midway between founding and the end of its period
-    (at least half a day after founding). Returns the frame and a mask of moved rows (for the log).
-    """
-    out = orgs.copy()
-    ended = out["ended"]
-    founded = out["founded"]
-    moved = ended.notna() & founded.notna() & (ended <= founded)
-    if moved.any():
-        prec = out.loc[moved, "ended_precision"].astype(object) if "ended_precision" in out else "year"
-        length = pd.Series(prec, index=out.index[moved]).map(_PERIOD_LENGTH).fillna(1.0)
-        period_start = out.loc[moved, "ended_year"].astype(float)
-        if "ended_precision" in out:
-            # month precision: the period starts at the month's first day; approximate by the period
-            # containing the placed end value.
-            is_month = out.loc[moved, "ended_precision"] == "month"
-            month_start = np.floor((ended[moved] - period_start) * 12.0) / 12.0 + period_start
-            period_start = period_start.where(~is_month, month_start)
-        period_end = period_start + length
-        new_end = np.maximum((founded[moved] + period_end) / 2.0, founded[moved] + MIN_LIFETIME)
-        out.loc[moved, "ended"] = new_end
-    return out, moved
 
 
 def density_series(founded: np.ndarray, ended: np.ndarray, years: np.ndarray) -> np.ndarray:
@@ -209,7 +182,17 @@ def build_organizations(
         out.loc[idx, "founded"] = year.astype(float) + 0.5
         out.loc[idx, "founded_year"] = year
         out.loc[idx, "founded_precision"] = "imputed"
-    out, _ = resolve_lifetimes(out)
+    # cleaning ordered recorded dates; a founding imputed from the panel may still fall after the end
+    out, moved = resolve_same_period(out)
+    if len(moved):
+        ids = out.loc[moved["index"], ORG_ID].astype(str).tolist()
+        log.warning(
+            "%d organization(s) with a founding imputed from the panel after the recorded end: %s moved by the "
+            "same-period rule (%s)",
+            len(ids),
+            "/".join(sorted(set(moved["column"]))),
+            ", ".join(ids[:20]) + (" …" if len(ids) > 20 else ""),
+        )
     out["end_kind"] = end_kinds(
         out.get("end_reason", pd.Series(pd.NA, index=out.index)),
         out["ended"],

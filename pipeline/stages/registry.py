@@ -70,6 +70,8 @@ STAGES: tuple[Stage, ...] = (
             *_COMMON,
             "pipeline/stages/clean_inputs.py",
             "pipeline/data/clean.py",
+            "pipeline/data/lifetimes.py",
+            "pipeline/data/dates.py",
             "pipeline/core/errors.py",
         ),
     ),
@@ -79,7 +81,13 @@ STAGES: tuple[Stage, ...] = (
         deps=(P.CLEAN,),
         outs=(P.PROCESSED,),
         params=("datasets.{dataset}", "build_histories"),
-        code=(*_COMMON, "pipeline/stages/build_histories.py", "pipeline/data/histories.py"),
+        code=(
+            *_COMMON,
+            "pipeline/stages/build_histories.py",
+            "pipeline/data/histories.py",
+            "pipeline/data/lifetimes.py",
+            "pipeline/data/dates.py",
+        ),
     ),
 )
 

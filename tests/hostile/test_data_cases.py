@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.hostile.harness import (
@@ -53,3 +55,24 @@ def test_conflicting_duplicates(project):
 def test_impossible_dates(project):
     project.write("organizations.csv", ORGANIZATIONS_CSV.replace("2002-01-10", "2002-13-45"))
     assert_clean_error(project.run("validate_inputs"), "organizations.csv", "2002-13-45", "founded")
+
+
+# --- item 3: same-year end before founding --------------------------------------------------------------
+def _cleaning_log(project):
+    return json.loads((project.root / "data/interim/t/clean/cleaning_log.json").read_text(encoding="utf-8"))
+
+
+def test_same_year_end_before_founding_is_dropped_by_id_and_ambiguous_one_moved(project):
+    text = ORGANIZATIONS_CSV.replace("2003-09-01,2009-11-20", "2003-09-01,2003-06-05")  # A05: certain
+    text = text.replace("2001-06-30,2008-03-01", "2001-09-30,2001")  # A03: same year, coarse end
+    project.write("organizations.csv", text)
+    assert_ok(project.run_through("clean_inputs"))
+    rows = _cleaning_log(project)["rows"]
+    dropped = [(r["org_id"].upper(), r["source_row"]) for r in rows if r["rule"] == "ended_before_founded"]
+    assert dropped == [("A05", 6)]
+    moved = [(r["org_id"].upper(), r["column"]) for r in rows if r["rule"] == "same_period_order"]
+    assert moved == [("A03", "ended")]
+    # the same file under the error rule: a clean error naming the organization and the row
+    project.params["clean_inputs"]["ended_before_founded"] = "error"
+    run = project.run("clean_inputs")
+    assert_clean_error(run, "organizations.csv", "row 6", "2003-06-05", "2003-09-01", "A05")

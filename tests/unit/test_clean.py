@@ -126,3 +126,63 @@ def test_cleaning_is_idempotent(rows):
     twice, log2 = clean_organizations(once, file="r", end_reasons=REASONS)
     pd.testing.assert_frame_equal(once, twice)
     assert log2.summary() == []
+
+
+def dated(rows):
+    """(org_id, founded, ended) rows as raw date strings, parsed and placed like validation does."""
+    from pipeline.data.dates import parse_dates
+
+    df = pd.DataFrame(rows, columns=["org_id", "f", "e"])
+    f, e = parse_dates(df["f"]), parse_dates(df["e"])
+    return pd.DataFrame(
+        {
+            "org_id": pd.array(df["org_id"], dtype="string"),
+            "founded": f["value"],
+            "founded_precision": f["precision"],
+            "founded_year": f["year"],
+            "ended": e["value"],
+            "ended_precision": e["precision"],
+            "ended_year": e["year"],
+            "end_reason": pd.array(["dissolved"] * len(df), dtype="string"),
+            "source_row": np.arange(2, len(df) + 2),
+        }
+    )
+
+
+def test_same_year_end_before_founding_is_compared_at_recorded_precision():
+    orgs = dated(
+        [
+            ("a", "2006-09-04", "2006-06-05"),  # certain: days, same year
+            ("b", "2006-09-04", "2006"),  # ambiguous: the end (year) moves
+            ("c", "2006", "2006-03-15"),  # ambiguous: the founding (year) moves
+            ("d", "2006-03", "2006-03"),  # ambiguous, same month: the end moves
+            ("e", "2005", "2006-02"),  # fine
+        ]
+    )
+    out, log = clean_organizations(orgs, file="reg.csv", end_reasons=REASONS)
+    assert out["org_id"].tolist() == ["b", "c", "d", "e"]
+    frame = log.frame()
+    dropped = frame[frame.rule == "ended_before_founded"]
+    assert dropped["org_id"].tolist() == ["a"] and dropped["source_row"].tolist() == [2]
+    moved = frame[frame.rule == "same_period_order"]
+    assert sorted(zip(moved["org_id"], moved["column"], strict=True)) == [
+        ("b", "ended"),
+        ("c", "founded"),
+        ("d", "ended"),
+    ]
+    o = out.set_index("org_id")
+    sep4 = 2006 + 246 / 365
+    assert o.loc["b", "ended"] == pytest.approx((sep4 + 2007.0) / 2)  # midway founding .. end of 2006
+    mar15 = 2006 + 73 / 365
+    assert o.loc["c", "founded"] == pytest.approx((2006.0 + mar15) / 2)  # midway 1 Jan .. the end
+    assert (o["ended"] > o["founded"]).all()
+    assert (np.floor(o["ended"]) == 2006).all() and (
+        np.floor(o.loc[["b", "c", "d"], "founded"]) == 2006
+    ).all()
+    with pytest.raises(InputError, match="2006-06-05") as exc:
+        clean_organizations(orgs, file="reg.csv", end_reasons=REASONS, ended_before_founded="error")
+    assert "row 2" in str(exc.value) and "founding (2006-09-04) of a" in str(exc.value)
+    assert "1 problem" in str(exc.value)
+    again, log2 = clean_organizations(out, file="reg.csv", end_reasons=REASONS)
+    assert not (log2.frame().rule == "same_period_order").any()  # idempotent
+    pd.testing.assert_frame_equal(again, out)

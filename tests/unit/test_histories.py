@@ -16,8 +16,8 @@ from pipeline.data.histories import (
     end_kinds,
     population_groups,
     population_series,
-    resolve_lifetimes,
 )
+from pipeline.data.lifetimes import resolve_same_period
 
 WINDOW = (2000, 2004)
 REASONS = {"dissolved": "death", "merged": "competing", "moved": "censoring"}
@@ -115,8 +115,8 @@ def test_end_reason_mapping():
 def test_coarse_end_in_founding_year_is_moved_after_founding():
     df = orgs_frame([("x", 2010.6, 2010.5, "dissolved", "e")])
     df["ended_precision"] = "year"
-    out, moved = resolve_lifetimes(df)
-    assert moved.tolist() == [True]
+    out, moved = resolve_same_period(df)
+    assert moved["column"].tolist() == ["ended"]
     assert out.loc[0, "ended"] == pytest.approx((2010.6 + 2011.0) / 2)
 
 
