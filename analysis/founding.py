@@ -49,6 +49,8 @@ from scipy import stats
 
 from analysis.count_models import ALPHA, SE_LABELS, CountFit, fit_count
 from analysis.results import ModelResult, Term, lr_test
+from analysis.scaling import auto_scale as auto_scale  # re-exported
+from analysis.scaling import resolve_scale
 
 STAGE = "fit_founding"
 INTERCEPT = "const"
@@ -160,23 +162,6 @@ class FoundingDesign:
         return [int(self.years.min()), int(self.years.max())] if len(self.years) else None
 
 
-def auto_scale(max_value: float) -> float:
-    """Power of ten that puts ``max_value`` in [1, 10) (1 when the maximum is not positive)."""
-    if not (math.isfinite(max_value) and max_value > 0):
-        return 1.0
-    return float(10.0 ** math.floor(math.log10(max_value)))
-
-
-def _resolve_scale(scale: float | str, values: pd.Series) -> float:
-    if isinstance(scale, str):
-        if scale != "auto":
-            raise ValueError(f"scale must be a positive number or 'auto', got {scale!r}")
-        return auto_scale(float(values.max(skipna=True)) if values.notna().any() else math.nan)
-    if not (float(scale) > 0):
-        raise ValueError(f"scale must be positive, got {scale!r}")
-    return float(scale)
-
-
 def _lag(frame: pd.DataFrame, col: str, group_col: str | None) -> pd.Series:
     """Value of ``col`` in year t−1 of the same (sub)population, NaN when that year is absent."""
     keys = [group_col] if group_col else []
@@ -219,7 +204,7 @@ def build_founding_design(
     n_input = len(df)
     terms = spec.all_terms
     cols: dict[str, pd.Series] = {}
-    d_scale = _resolve_scale(spec.density_scale, df[DENSITY]) if DENSITY in df else 1.0
+    d_scale = resolve_scale(spec.density_scale, df[DENSITY]) if DENSITY in df else 1.0
     m_scale: float | None = None
     lag_terms = {"foundings_lag", "foundings_lag_sq"} & set(terms)
     lag = _lag(df, spec.outcome, group_col) if lag_terms else None
@@ -236,7 +221,7 @@ def build_founding_design(
         elif t == "mass":
             if MASS not in df:
                 raise ValueError("term 'mass' needs a 'mass' column")
-            m_scale = _resolve_scale(spec.mass_scale, df[MASS].astype(float))
+            m_scale = resolve_scale(spec.mass_scale, df[MASS].astype(float))
             cols[t] = df[MASS].astype(float) / m_scale
         elif t == "trend":
             cols[t] = df[YEAR].astype(float)  # re-based on the final sample below
