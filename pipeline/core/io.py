@@ -56,6 +56,20 @@ def _clean_json(value: Any) -> Any:
     return value
 
 
+def round_floats(obj: Any, digits: int) -> Any:
+    """``obj`` with every finite float rounded to ``digits`` significant digits (containers recursively).
+
+    Stored numbers rounded this way do not move when another numpy or BLAS changes the last binary digit.
+    """
+    if isinstance(obj, float):
+        return float(f"{obj:.{digits}g}") if math.isfinite(obj) else obj
+    if isinstance(obj, dict):
+        return {k: round_floats(v, digits) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [round_floats(v, digits) for v in obj]
+    return obj
+
+
 def to_json_text(obj: Any) -> str:
     """Deterministic JSON: sorted keys, NaN/inf as null, full float precision, trailing newline."""
     return json.dumps(_clean_json(obj), sort_keys=True, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
@@ -67,9 +81,12 @@ def write_json(path: str | os.PathLike[str], obj: Any) -> None:
 
 
 def write_parquet(path: str | os.PathLike[str], frame: pd.DataFrame) -> None:
-    """Write a data frame to Parquet atomically, without the pandas index."""
+    """Write a data frame to Parquet atomically, without the pandas index and without library versions in
+    the file (:mod:`pipeline.core.parquet`), so the same data give the same bytes on every machine."""
+    from pipeline.core.parquet import write_stable_parquet
+
     with atomic_path(path) as tmp:
-        frame.to_parquet(tmp, index=False, engine="pyarrow")
+        write_stable_parquet(tmp, frame)
 
 
 def write_csv(path: str | os.PathLike[str], frame: pd.DataFrame) -> None:

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipeline.core.io import to_json_text, write_csv, write_json, write_text
+from pipeline.core.io import round_floats, to_json_text, write_csv, write_json, write_text
 from pipeline.simulate.mess import MessConfig, RawFiles, add_mess
 from pipeline.simulate.population import DEFAULT_SEED, SimConfig, SimulatedPopulation, simulate_population
 
@@ -35,17 +35,6 @@ FILES = (
     "mess.json",
     "README.md",
 )
-
-
-def rounded_floats(obj: Any, digits: int = TRUTH_DIGITS) -> Any:
-    """``obj`` with every finite float rounded to ``digits`` significant digits (containers recursively)."""
-    if isinstance(obj, float):
-        return float(f"{obj:.{digits}g}") if np.isfinite(obj) else obj
-    if isinstance(obj, dict):
-        return {k: rounded_floats(v, digits) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [rounded_floats(v, digits) for v in obj]
-    return obj
 
 
 def truth_organizations(pop: SimulatedPopulation) -> pd.DataFrame:
@@ -178,7 +167,7 @@ def write_dataset(
     write_csv(paths["organizations.csv"], raw.organizations)
     write_csv(paths["panel.csv"], raw.panel)
     write_csv(paths["environment.csv"], raw.environment)
-    write_json(paths["truth.json"], rounded_floats(pop.truth))
+    write_json(paths["truth.json"], round_floats(pop.truth, TRUTH_DIGITS))
     write_csv(paths["truth_organizations.csv"], truth_organizations(pop))
     write_json(paths["mess.json"], raw.mess)
     sizes = {name: paths[name].stat().st_size for name in FILES if name != "README.md"}
@@ -190,7 +179,7 @@ def write_dataset(
 
 def truth_json_text(pop: SimulatedPopulation) -> str:
     """The exact text of ``truth.json`` for a population (for comparisons without writing files)."""
-    return to_json_text(rounded_floats(pop.truth))
+    return to_json_text(round_floats(pop.truth, TRUTH_DIGITS))
 
 
 def read_truth(path: str | os.PathLike[str]) -> dict[str, Any]:

@@ -42,7 +42,12 @@ class Stage:
         return [t.format(dataset=dataset) for t in getattr(self, field)]
 
 
-_COMMON = ("pipeline/core/io.py", "pipeline/core/columns.py", "pipeline/core/paths.py")
+_COMMON = (
+    "pipeline/core/io.py",
+    "pipeline/core/parquet.py",
+    "pipeline/core/columns.py",
+    "pipeline/core/paths.py",
+)
 
 STAGES: tuple[Stage, ...] = (
     Stage(
@@ -115,6 +120,7 @@ STAGES += (
             "pipeline/stages/fit_founding.py",
             "analysis/founding.py",
             "analysis/count_models.py",
+            "analysis/nb2_likelihood.py",
         ),
     ),
     Stage(
@@ -132,6 +138,7 @@ STAGES += (
             "analysis/stagnation.py",
             "analysis/founding.py",
             "analysis/count_models.py",
+            "analysis/nb2_likelihood.py",
         ),
     ),
     Stage(

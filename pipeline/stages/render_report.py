@@ -12,7 +12,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from pipeline.core.io import atomic_dir, write_json
+from pipeline.core.io import atomic_dir, round_floats, write_json
 from pipeline.core.params import stage_params
 from pipeline.core.paths import DatasetPaths
 from reports.discussion import discussion_text
@@ -37,24 +37,52 @@ PACKAGES = (
     "pandera",
 )
 METRICS = "metrics/{dataset}.json"
+#: Significant digits of the numbers in the metrics files: digits beyond these move with package versions
+#: (BLAS, libm) and would show as "Change 0.0" in ``dvc metrics diff``; full precision is in results/.
+METRIC_DIGITS = 10
 
 
-def git_commit(root: Path = Path(".")) -> str:
-    """The checked-out commit (with ``+dirty`` when tracked files differ), or ``unknown`` outside git."""
+def git_commit(root: Path = Path("."), inputs: list[str] | None = None) -> str:
+    """The last commit touching ``inputs`` (all tracked files when None), with ``+dirty`` when one of them
+    differs from that commit, or ``unknown`` outside git.
+
+    Stamping the last commit of the report's inputs, not HEAD, keeps the report identical across commits
+    that change nothing it is made from (a README edit, a committed ``dvc.lock``), and ``+dirty`` appears
+    only when an input itself is modified.
+    """
+    spec = ["--", *inputs] if inputs is not None else []
     try:
         commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True
+            ["git", "log", "-1", "--format=%H", *spec], cwd=root, capture_output=True, text=True, check=True
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
+            ["git", "status", "--porcelain", "--untracked-files=no", *spec],
             cwd=root,
             capture_output=True,
             text=True,
             check=True,
         ).stdout.strip()
-        return commit + ("+dirty" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
+    if not commit:
+        return "unknown"
+    return commit + ("+dirty" if dirty else "")
+
+
+def report_inputs(dataset: str, ds: dict[str, Any]) -> list[str]:
+    """Tracked files a dataset's report is made from: ``params.yaml``, the raw files, the truth file and
+    the code of every stage in its chain (the registry's ``deps`` and ``code``)."""
+    from pipeline.stages.registry import STAGES
+
+    found = {"params.yaml"}
+    for stage in STAGES:
+        if stage.applies(ds):
+            found.update(stage.code)
+            found.update(d for d in stage.paths("deps", dataset) if d.startswith("data/raw/"))
+    found.update(ds[k]["path"] for k in ("organizations", "panel", "environment", "population") if k in ds)
+    if ds.get("truth"):
+        found.add(str(ds["truth"]))
+    return sorted(found)
 
 
 def package_versions(names: tuple[str, ...] = PACKAGES) -> dict[str, str]:
@@ -133,7 +161,7 @@ def run(dataset: str, params: dict[str, Any]) -> None:
     if ds.get("truth"):
         truth = truth_mapping(json.loads(Path(ds["truth"]).read_text(encoding="utf-8")))
     provenance = {
-        "commit": git_commit(),
+        "commit": git_commit(inputs=report_inputs(dataset, ds)),
         "inputs": validation["inputs"],
         "params": {
             "datasets": {dataset: ds},
@@ -196,4 +224,4 @@ def run(dataset: str, params: dict[str, Any]) -> None:
         if figures is not None and "svg" not in wanted:
             for rec in figures[1]:
                 Path(rec["svg"]).unlink()
-    write_json(METRICS.format(dataset=dataset), key_metrics(results_root))
+    write_json(METRICS.format(dataset=dataset), round_floats(key_metrics(results_root), METRIC_DIGITS))

@@ -16,8 +16,8 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 
-from pipeline.core.io import to_json_text
-from pipeline.simulate.files import FILES, read_truth, rounded_floats, truth_json_text, write_dataset
+from pipeline.core.io import round_floats, to_json_text
+from pipeline.simulate.files import FILES, read_truth, truth_json_text, write_dataset
 from pipeline.simulate.mess import add_mess
 from pipeline.simulate.population import DEFAULT_SEED, SimConfig, SimulatedPopulation, simulate_population
 from tests.locked_env import lock_mismatches
@@ -83,7 +83,7 @@ def test_stored_truth_floats_have_at_most_12_significant_digits() -> None:
     text = (BUNDLED / "truth.json").read_text(encoding="utf-8")
     digits = [len(m.replace(".", "").lstrip("-0")) for m in re.findall(r"-?\d+\.\d+", text)]
     assert digits and max(digits) <= 12
-    assert rounded_floats({"a": [1 / 3, 2.0, math.inf], "b": 7}) == {
+    assert round_floats({"a": [1 / 3, 2.0, math.inf], "b": 7}, 12) == {
         "a": [0.333333333333, 2.0, math.inf],
         "b": 7,
     }
