@@ -16,13 +16,17 @@ import pandas as pd
 
 from pipeline.core.columns import ORG_ID, YEAR
 from pipeline.core.errors import InputError, Issue
+from pipeline.data.ids import id_key, register_spelling, sort_by_id, spell_as_register, strip_ids
 from pipeline.data.lifetimes import lifetime_order, recorded, resolve_same_period
 
 LOG_COLUMNS = ["rule", "table", "source_row", "org_id", "column", "old_value", "new_value", "action"]
 
 RULE_DESCRIPTIONS: dict[str, str] = {
-    "normalize_ids": "Identifier stripped of surrounding whitespace and case-folded",
-    "drop_duplicate_rows": "Exact duplicate row dropped (after identifier normalization)",
+    "normalize_ids": (
+        "Identifier rewritten: surrounding whitespace removed, panel identifiers matched ignoring case and "
+        "written as the register spells them"
+    ),
+    "drop_duplicate_rows": "Exact duplicate row dropped (identifiers compared ignoring whitespace and case)",
     "merge_duplicate_ids": "Second record of an organization with identical dates dropped",
     "normalize_end_reason": "End reason stripped and case-folded",
     "unmapped_end_reason": "End reason not in params end_reasons: mapped to missing_end_reason",
@@ -109,19 +113,45 @@ def _rejected(rows: pd.DataFrame, *, file: str, column: str, expected: str, rule
     )
 
 
-def _normalize_ids(frame: pd.DataFrame, table: str, log: CleaningLog) -> pd.DataFrame:
+def _strip_register_ids(frame: pd.DataFrame, log: CleaningLog) -> pd.DataFrame:
+    """Register identifiers without surrounding whitespace; case is kept (it is the register's spelling)."""
     ids = frame[ORG_ID].astype("string")
-    norm = ids.str.strip().str.casefold()
-    changed = (norm != ids).fillna(False)
-    log.add("normalize_ids", table, frame[changed], column=ORG_ID, old=ids[changed], new=norm[changed])
+    stripped = strip_ids(ids)
+    changed = (stripped != ids).fillna(False)
+    log.add(
+        "normalize_ids",
+        "organizations",
+        frame[changed],
+        column=ORG_ID,
+        old=ids[changed],
+        new=stripped[changed],
+        action="surrounding whitespace removed",
+    )
     out = frame.copy()
-    out[ORG_ID] = norm
+    out[ORG_ID] = stripped
     return out
 
 
-def _drop_exact_duplicates(frame: pd.DataFrame, table: str, log: CleaningLog) -> pd.DataFrame:
-    content = [c for c in frame.columns if c != "source_row"]
-    dup = frame.duplicated(subset=content, keep="first")
+def _spell_panel_ids(panel: pd.DataFrame, orgs: pd.DataFrame, log: CleaningLog) -> pd.DataFrame:
+    """Panel identifiers matched to the register ignoring whitespace and case, written as the register
+    spells them; only rows whose identifier actually changed are logged."""
+    ids = panel[ORG_ID].astype("string")
+    new = spell_as_register(ids, orgs[ORG_ID])
+    changed = (new != ids).fillna(False)
+    log.add("normalize_ids", "panel", panel[changed], column=ORG_ID, old=ids[changed], new=new[changed])
+    out = panel.copy()
+    out[ORG_ID] = new
+    return out
+
+
+def _drop_exact_duplicates(
+    frame: pd.DataFrame, table: str, log: CleaningLog, *, key: pd.Series | None = None
+) -> pd.DataFrame:
+    """Drop rows equal to an earlier row in every column but ``source_row`` (identifiers compared by
+    ``key`` when given, e.g. ignoring case)."""
+    content = [c for c in frame.columns if c not in ("source_row", ORG_ID)]
+    probe = frame[content].assign(_id=frame[ORG_ID] if key is None else key)
+    dup = probe.duplicated(keep="first")
     log.add("drop_duplicate_rows", table, frame[dup], action="dropped")
     return frame[~dup]
 
@@ -148,15 +178,28 @@ def clean_organizations(
     log = log or CleaningLog()
     out = orgs.copy()
     if normalize_ids:
-        out = _normalize_ids(out, "organizations", log)
+        out = _strip_register_ids(out, log)
     if drop_duplicate_rows:
-        out = _drop_exact_duplicates(out, "organizations", log)
-    # Same organization listed twice with identical dates (e.g. different spelling of its name).
-    key = [ORG_ID, "founded", "ended"]
-    same = out.duplicated(subset=key, keep="first")
-    log.add("merge_duplicate_ids", "organizations", out[same], action="dropped")
+        out = _drop_exact_duplicates(
+            out, "organizations", log, key=id_key(out[ORG_ID], normalize=normalize_ids)
+        )
+    # Same organization listed twice with identical dates (e.g. its name or id spelt differently): the
+    # first row's spelling of the identifier is kept.
+    key = id_key(out[ORG_ID], normalize=normalize_ids)
+    same = out[["founded", "ended"]].assign(_key=key).duplicated(keep="first")
+    kept = register_spelling(out[ORG_ID][~same], normalize=normalize_ids)
+    log.add(
+        "merge_duplicate_ids",
+        "organizations",
+        out[same],
+        column=ORG_ID,
+        old=out.loc[same, ORG_ID],
+        new=key[same].map(kept),
+        action="dropped",
+    )
     out = out[~same]
-    dup_ids = out[ORG_ID].duplicated(keep=False)
+    key = key[~same]
+    dup_ids = key.duplicated(keep=False)
     if dup_ids.any():
         rows = out[dup_ids].sort_values([ORG_ID, "source_row"])
         raise _rejected(
@@ -232,7 +275,7 @@ def clean_organizations(
                 old=pd.Series(sel["old"].to_numpy(), index=sel["index"]),
                 new=pd.Series(sel["new"].to_numpy(), index=sel["index"]),
             )
-    return out.sort_values(ORG_ID, kind="mergesort").reset_index(drop=True), log
+    return sort_by_id(out, ORG_ID).reset_index(drop=True), log
 
 
 def clean_panel(
@@ -256,7 +299,7 @@ def clean_panel(
     log = log or CleaningLog()
     out = panel.copy()
     if normalize_ids:
-        out = _normalize_ids(out, "panel", log)
+        out = _spell_panel_ids(out, orgs, log)
     if drop_duplicate_rows:
         out = _drop_exact_duplicates(out, "panel", log)
     dup = out.duplicated(subset=[ORG_ID, YEAR], keep="first")
@@ -306,7 +349,7 @@ def clean_panel(
         old=out.loc[outside, YEAR],
         action="dropped",
     )
-    out = out[~outside].sort_values([ORG_ID, YEAR], kind="mergesort").reset_index(drop=True)
+    out = sort_by_id(out[~outside], ORG_ID, YEAR).reset_index(drop=True)
     # Gaps: organization-years between first and last observation that are missing.
     if not out.empty:
         span = out.groupby(ORG_ID, sort=True)[YEAR].agg(["min", "max", "size"])

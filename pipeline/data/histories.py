@@ -39,6 +39,7 @@ from pipeline.core.columns import (
     SIZE,
     YEAR,
 )
+from pipeline.data.ids import sort_by_id
 from pipeline.data.lifetimes import resolve_same_period
 
 log = logging.getLogger(__name__)
@@ -226,7 +227,7 @@ def build_organizations(
         & (exit_time > start)
         & (entry_time < window_close)
     )
-    return out.sort_values(ORG_ID, kind="mergesort").reset_index(drop=True)
+    return sort_by_id(out, ORG_ID).reset_index(drop=True)
 
 
 def population_series(

@@ -9,6 +9,7 @@ import pytest
 
 from tests.hostile.harness import (
     ORGANIZATIONS_CSV,
+    PANEL_CSV,
     Project,
     assert_clean_error,
     assert_ok,
@@ -68,11 +69,28 @@ def test_same_year_end_before_founding_is_dropped_by_id_and_ambiguous_one_moved(
     project.write("organizations.csv", text)
     assert_ok(project.run_through("clean_inputs"))
     rows = _cleaning_log(project)["rows"]
-    dropped = [(r["org_id"].upper(), r["source_row"]) for r in rows if r["rule"] == "ended_before_founded"]
+    dropped = [(r["org_id"], r["source_row"]) for r in rows if r["rule"] == "ended_before_founded"]
     assert dropped == [("A05", 6)]
-    moved = [(r["org_id"].upper(), r["column"]) for r in rows if r["rule"] == "same_period_order"]
+    moved = [(r["org_id"], r["column"]) for r in rows if r["rule"] == "same_period_order"]
     assert moved == [("A03", "ended")]
     # the same file under the error rule: a clean error naming the organization and the row
     project.params["clean_inputs"]["ended_before_founded"] = "error"
     run = project.run("clean_inputs")
     assert_clean_error(run, "organizations.csv", "row 6", "2003-06-05", "2003-09-01", "A05")
+
+
+# --- item 4: identifiers keep the register's spelling -------------------------------------------------
+def test_outputs_keep_register_ids_and_log_counts_changed_rows_only(project):
+    import pandas as pd
+
+    panel = PANEL_CSV.replace("A02,2001", "a02,2001").replace("A03,2002", " A03,2002")
+    project.write("panel.csv", panel)
+    assert_ok(project.run_through("build_histories"))
+    for name in ("organizations", "spells", "org_years"):
+        ids = set(pd.read_parquet(project.root / f"data/processed/t/{name}.parquet")["org_id"])
+        assert ids and all(i == i.upper() for i in ids), (name, ids)
+    rows = [r for r in _cleaning_log(project)["rows"] if r["rule"] == "normalize_ids"]
+    assert [(r["table"], r["old_value"], r["new_value"]) for r in rows] == [
+        ("panel", "a02", "A02"),
+        ("panel", " A03", "A03"),
+    ]

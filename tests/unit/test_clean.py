@@ -31,7 +31,7 @@ def test_ids_are_stripped_and_case_folded_and_duplicates_dropped():
         [(" A1 ", 2000.5, np.nan, None), ("a1", 2000.5, np.nan, None), ("b2", 2001.5, 2003.2, "Dissolved ")]
     )
     out, log = clean_organizations(orgs, file="reg.csv", end_reasons=REASONS)
-    assert out["org_id"].tolist() == ["a1", "b2"]
+    assert out["org_id"].tolist() == ["A1", "b2"]  # the register's spelling, whitespace removed
     assert out["end_reason"].tolist()[1] == "dissolved"
     rules = {r["rule"]: r["rows"] for r in log.summary()}
     assert rules["normalize_ids"] == 1
@@ -186,3 +186,35 @@ def test_same_year_end_before_founding_is_compared_at_recorded_precision():
     again, log2 = clean_organizations(out, file="reg.csv", end_reasons=REASONS)
     assert not (log2.frame().rule == "same_period_order").any()  # idempotent
     pd.testing.assert_frame_equal(again, out)
+
+
+def test_outputs_keep_register_ids_and_log_only_changed_matches():
+    orgs = register(
+        [
+            ("ORG00001", 2000.5, np.nan, None),
+            (" ORG00002", 2000.5, np.nan, None),
+            ("Org3", 2001.5, np.nan, None),
+        ]
+    )
+    out, log = clean_organizations(orgs, file="reg.csv", end_reasons=REASONS)
+    assert out["org_id"].tolist() == ["ORG00001", "ORG00002", "Org3"]
+    panel = pd.DataFrame(
+        {
+            "org_id": pd.array(
+                ["ORG00001", "ORG00001", "org00002", "ORG00002 ", "ORG3", "Org3"], dtype="string"
+            ),
+            "year": [2001, 2002, 2001, 2002, 2002, 2003],
+            "source_row": [2, 3, 4, 5, 6, 7],
+        }
+    )
+    p, log = clean_panel(panel, out, file="p.csv", log=log)
+    assert p["org_id"].tolist() == ["ORG00001", "ORG00001", "ORG00002", "ORG00002", "Org3", "Org3"]
+    changed = log.frame().query("rule == 'normalize_ids'")
+    assert list(zip(changed["table"], changed["old_value"], changed["new_value"], strict=True)) == [
+        ("organizations", " ORG00002", "ORG00002"),
+        ("panel", "org00002", "ORG00002"),
+        ("panel", "ORG00002 ", "ORG00002"),
+        ("panel", "ORG3", "Org3"),
+    ]
+    exact, log2 = clean_panel(panel.iloc[[0, 1, 5]], out, file="p.csv")
+    assert log2.frame().empty  # ids spelt as in the register: nothing to report
