@@ -12,10 +12,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 from analysis.cox import CoxPH
 from analysis.cox_zph import zph_tests
+from analysis.inference.turning_point import turning_point
 from analysis.results import ModelResult, Term
 
 
@@ -28,48 +28,19 @@ def density_minimum(
     scale: float = 1.0,
     level: float = 0.95,
 ) -> dict[str, Any]:
-    """The density N_min = −g1/(2·g2) at which the hazard is extreme, with a delta-method CI.
+    """The density −g1/(2·g2) at which the hazard is extreme (``analysis.inference.turning_point``).
 
-    Uses the cluster-robust variance when available, else the naive one. ``scale`` converts back to raw
-    units when the model used N/scale (the estimate, SE and CI are multiplied by it; ``observed_range``
-    is in raw units). ``shape`` says whether the extreme is a minimum (U, g2 > 0: the usual
-    legitimation/competition pattern for mortality) or a maximum (inverted U).
-    """
+    Uses the cluster-robust variance when available, else the naive one; ``scale`` is the s of N/s, and
+    the estimate, SE, CI and ``observed_range`` are in organizations. For mortality the usual
+    legitimation/competition pattern is a minimum (U shape, g2 > 0)."""
     g1, g2 = float(fitted.params_[linear]), float(fitted.params_[squared])
     vcov = fitted.robust_variance_ if fitted.robust_variance_ is not None else fitted.variance_
     v = vcov.loc[[linear, squared], [linear, squared]].to_numpy()
-    out: dict[str, Any] = {
+    out = turning_point(g1, g2, v, scale=scale, observed_range=observed_range, level=level)
+    return out | {
         "g1": g1,
         "g2": g2,
-        "scale": scale,
-        "level": level,
         "se_type": "cluster-robust" if fitted.robust_variance_ is not None else "naive",
-    }
-    if not (math.isfinite(g1) and math.isfinite(g2)) or g2 == 0:
-        return out | {
-            "estimate": None,
-            "se": None,
-            "ci_low": None,
-            "ci_high": None,
-            "inside_range": None,
-            "shape": None,
-        }
-    est = -g1 / (2 * g2)
-    grad = np.array([-1 / (2 * g2), g1 / (2 * g2**2)])
-    se = float(math.sqrt(max(grad @ v @ grad, 0.0)))
-    z = float(stats.norm.ppf(0.5 + level / 2))
-    est_raw, se_raw = est * scale, se * scale
-    inside = None
-    if observed_range is not None:
-        inside = bool(observed_range[0] <= est_raw <= observed_range[1])
-    return out | {
-        "estimate": est_raw,
-        "se": se_raw,
-        "ci_low": est_raw - z * se_raw,
-        "ci_high": est_raw + z * se_raw,
-        "inside_range": inside,
-        "observed_range": list(observed_range) if observed_range is not None else None,
-        "shape": "minimum (U-shaped hazard)" if g2 > 0 else "maximum (inverted-U hazard)",
     }
 
 
@@ -168,7 +139,7 @@ def to_model_result(
         },
     }
     if density_terms and all(c in fitted.covariates_ for c in density_terms):
-        derived["n_min"] = density_minimum(
+        derived["density_minimum"] = density_minimum(
             fitted, *density_terms, observed_range=density_range, scale=density_scale, level=level
         )
     wald_note = "robust variance" if robust else "naive variance"

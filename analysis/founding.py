@@ -48,6 +48,7 @@ import pandas as pd
 from scipy import stats
 
 from analysis.count_models import ALPHA, SE_LABELS, CountFit, fit_count
+from analysis.inference.turning_point import turning_point
 from analysis.results import ModelResult, Term, lr_test
 from analysis.scaling import auto_scale as auto_scale  # re-exported
 from analysis.scaling import resolve_scale
@@ -310,86 +311,6 @@ def _columns_for(design: FoundingDesign, terms: Sequence[str]) -> list[str]:
 # --------------------------------------------------------------------------------------------- derived
 
 
-def n_star(
-    b1: float, b2: float, vcov: np.ndarray, *, scale: float, dmin: float, dmax: float, level: float = 0.95
-) -> dict[str, Any]:
-    """Turning point N* = −b1/(2·b2) in raw density units with delta-method and Fieller intervals and the
-    Lind–Mehlum (2010) test of an inverted U over the observed range [dmin, dmax].
-
-    ``b1``, ``b2`` are the coefficients of N/s and (N/s)² (``scale`` = s); ``vcov`` is their 2×2
-    covariance matrix.
-    """
-    z = float(stats.norm.ppf(0.5 + level / 2))
-    v11, v12, v22 = float(vcov[0, 0]), float(vcov[0, 1]), float(vcov[1, 1])
-    out: dict[str, Any] = {
-        "scale": scale,
-        "density_min": dmin,
-        "density_max": dmax,
-        "legitimation_competition": bool(b1 > 0 and b2 < 0),
-        "level": level,
-    }
-    if b2 == 0 or not all(map(math.isfinite, (b1, b2, v11, v12, v22))):
-        out.update(estimate=math.nan, se=math.nan, ci_low=math.nan, ci_high=math.nan, inside_range=False)
-        return out
-    xs = -b1 / (2 * b2)
-    g = np.array([-1 / (2 * b2), b1 / (2 * b2**2)])
-    se = float(math.sqrt(max(g @ np.array([[v11, v12], [v12, v22]]) @ g, 0.0)))
-    est = xs * scale
-    out.update(
-        estimate=est,
-        se=se * scale,
-        ci_low=est - z * se * scale,
-        ci_high=est + z * se * scale,
-        inside_range=bool(dmin <= est <= dmax),
-        shape="inverted U" if b2 < 0 else "U",
-    )
-    # Lind–Mehlum: slope b1 + 2 b2 x at both ends of the observed range (scaled units).
-    lo, hi = dmin / scale, dmax / scale
-
-    def slope(xv: float) -> tuple[float, float]:
-        s = b1 + 2 * b2 * xv
-        return s, math.sqrt(max(v11 + 4 * xv * v12 + 4 * xv**2 * v22, 0.0))
-
-    s_lo, se_lo = slope(lo)
-    s_hi, se_hi = slope(hi)
-    t_lo = s_lo / se_lo if se_lo > 0 else math.nan
-    t_hi = -s_hi / se_hi if se_hi > 0 else math.nan
-    stat = min(t_lo, t_hi)
-    p = max(float(stats.norm.sf(t_lo)), float(stats.norm.sf(t_hi)))
-    out["lind_mehlum"] = {
-        "slope_min": s_lo / scale,
-        "se_slope_min": se_lo / scale,
-        "slope_max": s_hi / scale,
-        "se_slope_max": se_hi / scale,
-        "z_min": t_lo,
-        "z_max": t_hi,
-        "statistic": stat,
-        "p": p,
-        "reference": "normal",
-        "note": "slopes per raw density unit; H1: inverted U",
-    }
-    # Fieller: {x : (b1 + 2 b2 x)^2 <= z^2 Var(b1 + 2 b2 x)}.
-    qa = 4 * b2**2 - 4 * z**2 * v22
-    qb = 4 * b1 * b2 - 4 * z**2 * v12
-    qc = b1**2 - z**2 * v11
-    disc = qb**2 - 4 * qa * qc
-    if qa > 0 and disc > 0:
-        r = sorted([(-qb - math.sqrt(disc)) / (2 * qa), (-qb + math.sqrt(disc)) / (2 * qa)])
-        out["fieller"] = {"ci_low": r[0] * scale, "ci_high": r[1] * scale, "kind": "bounded"}
-    elif qa < 0 and disc > 0:
-        r = sorted([(-qb - math.sqrt(disc)) / (2 * qa), (-qb + math.sqrt(disc)) / (2 * qa)])
-        out["fieller"] = {
-            "ci_low": None,
-            "ci_high": None,
-            "kind": "union of two unbounded intervals",
-            "excluded_low": r[0] * scale,
-            "excluded_high": r[1] * scale,
-        }
-    else:
-        out["fieller"] = {"ci_low": None, "ci_high": None, "kind": "whole line"}
-    return out
-
-
 def multiplier_curve(
     coefs: Sequence[float],
     vcov: np.ndarray,
@@ -550,15 +471,16 @@ def _result_from_fit(
             level=spec.level,
         )
         if len(dens) == 2:
-            res.derived["n_star"] = n_star(
-                float(b[0]),
-                float(b[1]),
+            b1, b2 = float(b[0]), float(b[1])
+            res.derived["n_star"] = turning_point(
+                b1,
+                b2,
                 v,
                 scale=design.density_scale,
-                dmin=dmin,
-                dmax=dmax,
+                observed_range=(dmin, dmax),
                 level=spec.level,
-            )
+                tests=True,
+            ) | {"legitimation_competition": bool(b1 > 0 and b2 < 0)}
     return res
 
 

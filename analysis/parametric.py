@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize
 
+from analysis.inference.turning_point import turning_point
 from analysis.results import ModelResult, Term
 
 
@@ -163,6 +164,7 @@ def fit_parametric_ph(
     id_col: str = "org_id",
     se_type: str = "model",
     density_terms: tuple[str, str] = ("density", "density_sq"),
+    density_scale: float = 1.0,
     conf_level: float = 0.95,
     gtol: float = 1e-9,
     max_iter: int = 200,
@@ -250,7 +252,7 @@ def fit_parametric_ph(
         return ModelResult.failed(
             reason=f"too few observations ({len(d)}) for {len(names)} parameters", **fail
         )
-    from analysis.piecewise import _collinear_terms, density_minimum
+    from analysis.piecewise import _collinear_terms
 
     bad = _collinear_terms(z, ["log_lambda", *covariates])
     if bad:
@@ -350,11 +352,13 @@ def fit_parametric_ph(
     if d1 in covariates and d2 in covariates:
         i, j = names.index(d1), names.index(d2)
         col = spells[d1].to_numpy(float)
-        res.derived["density_minimum"] = density_minimum(
-            (theta[i], theta[j]),
+        res.derived["density_minimum"] = turning_point(
+            theta[i],
+            theta[j],
             vcov[np.ix_([i, j], [i, j])],
-            (float(col.min()), float(col.max())),
-            conf_level,
+            scale=density_scale,
+            observed_range=(float(col.min()) * density_scale, float(col.max()) * density_scale),
+            level=conf_level,
         )
     ages = np.linspace(max(float(a.min()), 1e-3), float(b.max()), 50)
     psi = theta[-1]

@@ -32,8 +32,8 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from analysis.inference.turning_point import turning_point
 from analysis.results import ModelResult, Term
 
 DEFAULT_CUTS: tuple[float, ...] = (0.0, 1.0, 2.0, 5.0, 10.0)
@@ -298,43 +298,6 @@ def _collinear_terms(x: np.ndarray, names: list[str]) -> list[str]:
     return bad
 
 
-def density_minimum(
-    coef: Sequence[float], vcov: np.ndarray, observed_range: tuple[float, float], conf_level: float = 0.95
-) -> dict:
-    """Density at which the (log) mortality rate is lowest, N* = −g1/(2·g2), with a delta-method CI.
-
-    ``coef`` = (g1, g2) are the coefficients of density and density²; ``vcov`` their 2×2 covariance.
-    A U-shaped effect (g2 > 0) has a minimum; with g2 ≤ 0 the turning point is a maximum, reported with
-    ``kind = "maximum"``. ``inside_range`` says whether N* lies within the observed density range.
-    """
-    g1, g2 = float(coef[0]), float(coef[1])
-    if g2 == 0 or not np.isfinite(g1 + g2):
-        return {
-            "estimate": None,
-            "se": None,
-            "ci_low": None,
-            "ci_high": None,
-            "inside_range": None,
-            "kind": None,
-            "observed_range": list(observed_range),
-        }
-    est = -g1 / (2 * g2)
-    grad = np.array([-1 / (2 * g2), g1 / (2 * g2**2)])
-    se = float(np.sqrt(grad @ np.asarray(vcov, float) @ grad))
-    z = stats.norm.ppf(0.5 + conf_level / 2)
-    lo, hi = observed_range
-    return {
-        "estimate": est,
-        "se": se,
-        "ci_low": est - z * se,
-        "ci_high": est + z * se,
-        "inside_range": bool(lo <= est <= hi),
-        "kind": "minimum" if g2 > 0 else "maximum",
-        "observed_range": [float(lo), float(hi)],
-        "method": "delta method, N* = -b1/(2*b2)",
-    }
-
-
 def _result_base(model: str, family: str, method: str, dataset: str) -> dict:
     return {"dataset": dataset, "stage": "fit_survival", "model": model, "family": family, "method": method}
 
@@ -359,6 +322,7 @@ def _fit_glm_model(
     notes: list[str],
     n_onehot: int = 0,
     engine: str = "glum",
+    density_scale: float = 1.0,
 ) -> ModelResult:
     if se_type not in SE_TYPES:
         raise ValueError(f"se_type must be one of {SE_TYPES}")
@@ -449,8 +413,13 @@ def _fit_glm_model(
     if d1 in names and d2 in names:
         i, j = names.index(d1), names.index(d2)
         col = data[d1].to_numpy(float)
-        res.derived["density_minimum"] = density_minimum(
-            (beta[i], beta[j]), vcov[np.ix_([i, j], [i, j])], (float(col.min()), float(col.max())), conf_level
+        res.derived["density_minimum"] = turning_point(
+            beta[i],
+            beta[j],
+            vcov[np.ix_([i, j], [i, j])],
+            scale=density_scale,
+            observed_range=(float(col.min()) * density_scale, float(col.max()) * density_scale),
+            level=conf_level,
         )
     return res
 
@@ -512,6 +481,7 @@ def fit_piecewise_exponential(
     se_type: str = "model",
     empty_pieces: str = "drop",
     density_terms: tuple[str, str] = ("density", "density_sq"),
+    density_scale: float = 1.0,
     conf_level: float = 0.95,
     engine: str = "glum",
     gradient_tol: float = 1e-6,
@@ -542,6 +512,8 @@ def fit_piecewise_exponential(
     density_terms
         Names of the density and density² covariates; when both are present ``derived["density_minimum"]``
         gives the density at which mortality is lowest with a delta-method CI.
+    density_scale
+        The scale s of the density covariates (N/s, (N/s)²): the turning point is reported in organizations.
     engine, gradient_tol, max_iter
         ``"glum"`` (default) or ``"newton"``; glum's gradient tolerance and the iteration limit. The final
         exact scoring refinement makes the result independent of ``gradient_tol`` up to ~1e-10.
@@ -639,6 +611,7 @@ def fit_piecewise_exponential(
         gradient_tol=gradient_tol,
         max_iter=max_iter,
         density_terms=density_terms,
+        density_scale=density_scale,
         notes=notes,
         n_onehot=len(labels),
         engine=engine,
@@ -659,6 +632,7 @@ def fit_discrete_cloglog(
     se_type: str = "model",
     empty_pieces: str = "drop",
     density_terms: tuple[str, str] = ("density", "density_sq"),
+    density_scale: float = 1.0,
     conf_level: float = 0.95,
     engine: str = "glum",
     gradient_tol: float = 1e-6,
@@ -781,6 +755,7 @@ def fit_discrete_cloglog(
         gradient_tol=gradient_tol,
         max_iter=max_iter,
         density_terms=density_terms,
+        density_scale=density_scale,
         notes=notes,
         n_onehot=xa.shape[1] if age_form == "pieces" else 0,
         engine=engine,

@@ -202,26 +202,10 @@ def _alpha(res: Mapping[str, Any]) -> tuple[Mapping[str, Any] | None, Mapping[st
 
 
 def _density_minimum(res: Mapping[str, Any]) -> Mapping[str, Any] | None:
-    """The density at which the hazard is lowest, in organizations.
-
-    Read from ``derived.density_minimum`` (recorded in organizations) or ``derived.n_min`` of Cox models;
-    an ``n_min`` recorded on the rescaled density (its ``observed_range`` lies below the raw range, no
-    ``unit``) is multiplied back by ``specification.density_scale`` so that all columns read alike.
-    """
+    """The density at which the hazard is extreme, ``derived.density_minimum`` (always in organizations:
+    every family reports it through ``analysis.inference.turning_point``)."""
     d = _get(res, "derived", "density_minimum")
-    if isinstance(d, Mapping) and d.get("estimate") is not None:
-        return d
-    d = _get(res, "derived", "n_min")
-    if not isinstance(d, Mapping) or d.get("estimate") is None:
-        return None
-    scale = _get(res, "specification", "density_scale") or 1
-    if d.get("unit") == "organizations" or float(d.get("scale") or 1) != 1 or scale in (0, 1):
-        return d
-    out = dict(d)
-    for k in ("estimate", "ci_low", "ci_high", "se"):
-        if out.get(k) is not None:
-            out[k] = float(out[k]) * float(scale)
-    return out
+    return d if isinstance(d, Mapping) and d.get("estimate") is not None else None
 
 
 def _density_scale(results: Sequence[Mapping[str, Any]]) -> float | None:

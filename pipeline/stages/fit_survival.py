@@ -46,21 +46,6 @@ def scale_density(spells: pd.DataFrame, scale: float) -> pd.DataFrame:
     return out
 
 
-def _rescale_minimum(res: ModelResult, scale: float) -> None:
-    if "n_min" in res.derived:  # the Cox result's name for the same quantity
-        res.derived["density_minimum"] = res.derived.pop("n_min")
-    dm = res.derived.get("density_minimum")
-    if not isinstance(dm, dict):
-        return
-    for key in ("estimate", "se", "ci_low", "ci_high"):
-        if dm.get(key) is not None:
-            dm[key] = float(dm[key]) * scale
-    if dm.get("observed_range"):
-        dm["observed_range"] = [float(v) * scale for v in dm["observed_range"]]
-    dm.pop("scale", None)
-    dm["unit"] = "organizations"
-
-
 def km_results(spells: pd.DataFrame, groups: list[str], *, dataset: str) -> list[ModelResult]:
     """Kaplan–Meier/Nelson–Aalen curves overall and by each group column, with log-rank tests."""
     out = []
@@ -151,7 +136,11 @@ def fit_survival(
         res.sample["complete_case"] = dict(cc)
 
     results: list[ModelResult] = km_results(sp, [g for g in groups if g in sp], dataset=dataset)
-    observed = (float(complete["density"].min()), float(complete["density"].max()))
+    # observed density range in organizations (the models use N/density_scale)
+    observed = (
+        float(complete["density"].min()) * density_scale,
+        float(complete["density"].max()) * density_scale,
+    )
     spec_common = {"density_scale": density_scale, "clock": "age", "delayed_entry": True}
     previous = None
     acc: list[str] = []
@@ -169,6 +158,7 @@ def fit_survival(
             spec={**spec_common, "terms": list(acc), "ties": cfg["cox"]["ties"]},
             window=window,
             density_range=observed,
+            density_scale=density_scale,
         )
         complete_case(res, note)
         if previous is not None and res.fit.get("converged") and previous.fit.get("converged"):
@@ -185,13 +175,25 @@ def fit_survival(
     cuts = list(cfg["age_pieces"])
     episodes = split_episodes(complete, cuts)
     pwe = fit_piecewise_exponential(
-        episodes, full, cuts=cuts, se_type=cfg["se_type"], dataset=dataset, window=window
+        episodes,
+        full,
+        cuts=cuts,
+        se_type=cfg["se_type"],
+        dataset=dataset,
+        window=window,
+        density_scale=density_scale,
     )
     complete_case(pwe, note)
     results.append(pwe)
     org_years = complete.assign(age=complete["start"])
     cll = fit_discrete_cloglog(
-        org_years, full, cuts=cuts, se_type=cfg["se_type"], dataset=dataset, window=window
+        org_years,
+        full,
+        cuts=cuts,
+        se_type=cfg["se_type"],
+        dataset=dataset,
+        window=window,
+        density_scale=density_scale,
     )
     complete_case(cll, note + " Organization-years are the yearly spells; age = age at the spell's start.")
     results.append(cll)
@@ -200,6 +202,7 @@ def fit_survival(
             complete,
             full,
             distribution=dist,
+            density_scale=density_scale,
             se_type=cfg["se_type"],
             dataset=dataset,
             model=dist,
@@ -224,6 +227,7 @@ def fit_survival(
                 spec={**spec_common, "terms": full, "cause": kind},
                 window=window,
                 density_range=observed,
+                density_scale=density_scale,
                 zph_transforms=(),
             )
             complete_case(
@@ -249,7 +253,6 @@ def fit_survival(
             )
         )
     for res in results:
-        _rescale_minimum(res, density_scale)
         res.specification.setdefault("density_scale", density_scale)
     return results
 

@@ -140,12 +140,14 @@ def key_metrics(results_root: Path) -> dict[str, Any]:
         for term in res["terms"]:
             if not term["term"].startswith("fe["):
                 entry[f"coef.{term['term']}"] = term["coef"]
-        for name in ("n_star", "K", "t90", "equilibrium", "n_min", "density_minimum"):
+        for name in ("n_star", "K", "t90", "equilibrium", "density_minimum"):
             val = res["derived"].get(name)
             if isinstance(val, dict) and "estimate" in val:
                 entry[name] = val["estimate"]
         if "break_year" in res["derived"]:
             entry["break_year"] = res["derived"]["break_year"]
+        if "assessment" in res:
+            entry["weak"] = res["assessment"]["weak"]
         out[key] = entry
     return out
 

@@ -248,7 +248,7 @@ def test_model_result_and_density_minimum(sim):
     assert d["sample"]["n_groups"] == 3000 and d["sample"]["events"] == m.n_events_
     names = [x["name"] for x in d["tests"]]
     assert "PH test (cox.zph, km): GLOBAL" in names and "LR vs null model" in names
-    nmin = d["derived"]["n_min"]
+    nmin = d["derived"]["density_minimum"]
     g1, g2 = m.params_["density"], m.params_["density_sq"]
     assert nmin["estimate"] == pytest.approx(-g1 / (2 * g2))
     # delta method vs a numerical gradient
@@ -257,7 +257,7 @@ def test_model_result_and_density_minimum(sim):
     h = 1e-6
     grad = np.array([(f(g1 + h, g2) - f(g1 - h, g2)) / (2 * h), (f(g1, g2 + h) - f(g1, g2 - h)) / (2 * h)])
     assert nmin["se"] == pytest.approx(math.sqrt(grad @ v @ grad), rel=1e-5)
-    assert nmin["shape"].startswith("maximum")  # g2 < 0 in this sample
+    assert nmin["extremum"] == "maximum" and nmin["shape"] == "inverted U"  # g2 < 0 in this sample
     scaled = density_minimum(m, observed_range=(50, 300), scale=100)
     assert scaled["estimate"] == pytest.approx(100 * nmin["estimate"])
     assert scaled["inside_range"] == (50 <= scaled["estimate"] <= 300)

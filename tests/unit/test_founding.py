@@ -23,7 +23,6 @@ from analysis.founding import (
     fit_founding_models,
     fit_founding_panel,
     multiplier_curve,
-    n_star,
     simulate_founding_series,
 )
 from analysis.results import ModelResult, validate_result
@@ -198,37 +197,6 @@ def test_nested_models_share_sample_and_lr_tests() -> None:
 # ------------------------------------------------------------------------------------- derived
 
 
-def test_n_star_delta_method_by_hand() -> None:
-    b1, b2, s = 1.2, -0.25, 100.0
-    v = np.array([[0.01, -0.0015], [-0.0015, 0.0004]])
-    out = n_star(b1, b2, v, scale=s, dmin=10, dmax=450)
-    assert out["estimate"] == pytest.approx(240.0)
-    g = np.array([-1 / (2 * b2), b1 / (2 * b2**2)])
-    assert out["se"] == pytest.approx(math.sqrt(g @ v @ g) * s)
-    assert out["ci_low"] == pytest.approx(240 - 1.959964 * out["se"], rel=1e-6)
-    assert out["inside_range"] and out["legitimation_competition"]
-    lm = out["lind_mehlum"]
-    lo, hi = 0.1, 4.5
-    t_lo = (b1 + 2 * b2 * lo) / math.sqrt(v[0, 0] + 4 * lo * v[0, 1] + 4 * lo**2 * v[1, 1])
-    t_hi = -(b1 + 2 * b2 * hi) / math.sqrt(v[0, 0] + 4 * hi * v[0, 1] + 4 * hi**2 * v[1, 1])
-    assert lm["statistic"] == pytest.approx(min(t_lo, t_hi))
-    assert lm["p"] == pytest.approx(max(stats.norm.sf(t_lo), stats.norm.sf(t_hi)))
-    fl = out["fieller"]
-    assert fl["kind"] == "bounded" and fl["ci_low"] < 240 < fl["ci_high"]
-    for x in (fl["ci_low"] / s, fl["ci_high"] / s):  # Fieller bounds: |t| of the slope equals z
-        t = (b1 + 2 * b2 * x) / math.sqrt(v[0, 0] + 4 * x * v[0, 1] + 4 * x**2 * v[1, 1])
-        assert abs(t) == pytest.approx(stats.norm.ppf(0.975), rel=1e-9)
-
-
-def test_n_star_outside_range_and_wrong_signs() -> None:
-    v = np.diag([0.01, 0.01])
-    out = n_star(-0.5, 0.1, v, scale=1.0, dmin=0, dmax=1)
-    assert out["estimate"] == pytest.approx(2.5)
-    assert not out["inside_range"] and not out["legitimation_competition"] and out["shape"] == "U"
-    assert out["lind_mehlum"]["p"] > 0.5
-    assert n_star(0.5, -1e-4, np.diag([1.0, 1.0]), scale=1, dmin=0, dmax=1)["fieller"]["kind"] != "bounded"
-
-
 def test_multiplier_curve() -> None:
     v = np.array([[0.01, -0.002], [-0.002, 0.001]])
     c = multiplier_curve([1.2, -0.25], v, scale=100, dmin=0, dmax=400, n_points=100)
@@ -251,6 +219,8 @@ def test_results_carry_curves_and_n_star() -> None:
     ns = d2.derived["n_star"]
     b1, b2 = d2.term("density").coef, d2.term("density_sq").coef
     assert ns["estimate"] == pytest.approx(-b1 / (2 * b2) * 100)
+    assert ns["unit"] == "organizations" and ns["extremum"] in ("maximum", "minimum")
+    assert ns["legitimation_competition"] == (b1 > 0 > b2) and "fieller" in ns and "lind_mehlum" in ns
     assert res["nb_baseline"].curves == {}
 
 

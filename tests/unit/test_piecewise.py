@@ -13,7 +13,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from analysis.piecewise import (
-    density_minimum,
     fit_discrete_cloglog,
     fit_piecewise_exponential,
     piece_labels,
@@ -151,25 +150,11 @@ def test_baseline_hazard_and_density_minimum(episodes: pd.DataFrame) -> None:
     dm = res.derived["density_minimum"]
     g1, g2 = res.term("density").coef, res.term("density_sq").coef
     assert dm["estimate"] == pytest.approx(-g1 / (2 * g2))
-    assert dm["kind"] == ("minimum" if g2 > 0 else "maximum")
+    assert dm["extremum"] == ("minimum" if g2 > 0 else "maximum") and dm["unit"] == "organizations"
     assert dm["observed_range"] == [episodes["density"].min(), episodes["density"].max()]
-
-
-def test_density_minimum_delta_method() -> None:
-    v = np.array([[0.04, -0.01], [-0.01, 0.01]])
-    out = density_minimum((-1.0, 0.5), v, (0.0, 3.0))
-    assert out["estimate"] == pytest.approx(1.0) and out["inside_range"] and out["kind"] == "minimum"
-    grad = np.array([-1 / (2 * 0.5), -1.0 / (2 * 0.25)])
-    assert out["se"] == pytest.approx(np.sqrt(grad @ v @ grad))
-    # numerical gradient check of the delta method
-    f = lambda g: -g[0] / (2 * g[1])  # noqa: E731
-    h = 1e-6
-    num = np.array(
-        [(f((-1 + h, 0.5)) - f((-1 - h, 0.5))) / (2 * h), (f((-1, 0.5 + h)) - f((-1, 0.5 - h))) / (2 * h)]
-    )
-    np.testing.assert_allclose(num, grad, rtol=1e-6)
-    assert not density_minimum((-1.0, 0.5), v, (2.0, 3.0))["inside_range"]
-    assert density_minimum((1.0, 0.0), v, (0.0, 1.0))["estimate"] is None
+    scaled = fit_piecewise_exponential(episodes, COVS, density_scale=100).derived["density_minimum"]
+    assert scaled["estimate"] == pytest.approx(100 * dm["estimate"], rel=1e-10)
+    assert scaled["observed_range"] == pytest.approx([100 * x for x in dm["observed_range"]])
 
 
 @pytest.mark.parametrize(("form", "key"), [("pieces", "pieces"), ("log1p", "logage")])

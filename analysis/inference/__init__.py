@@ -1,0 +1,1 @@
+"""One inference layer shared by every model family: turning points and their intervals, density scaling."""
