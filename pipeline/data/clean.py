@@ -15,8 +15,16 @@ import numpy as np
 import pandas as pd
 
 from pipeline.core.columns import ORG_ID, YEAR
-from pipeline.core.errors import InputError, Issue
-from pipeline.data.ids import id_key, register_spelling, sort_by_id, spell_as_register, strip_ids
+from pipeline.core.errors import InputError, Issue, file_error
+from pipeline.data.ids import (
+    MIN_PANEL_MATCH,
+    id_key,
+    panel_mismatch,
+    register_spelling,
+    sort_by_id,
+    spell_as_register,
+    strip_ids,
+)
 from pipeline.data.lifetimes import lifetime_order, recorded, resolve_same_period
 
 LOG_COLUMNS = ["rule", "table", "source_row", "org_id", "column", "old_value", "new_value", "action"]
@@ -288,9 +296,15 @@ def clean_panel(
     negative_size: str = "set_missing",
     share_out_of_range: str = "set_missing",
     orphan_panel_rows: str = "drop",
+    register_file: str = "(register)",
     log: CleaningLog | None = None,
 ) -> tuple[pd.DataFrame, CleaningLog]:
     """Clean a validated organization-year panel against the cleaned register.
+
+    A panel of which fewer than :data:`~pipeline.data.ids.MIN_PANEL_MATCH` of the rows name an
+    organization of the register (``register_file``) is an :class:`InputError` with examples of unmatched
+    identifiers on both sides and, when it explains them, the kind of mismatch (zero padding, numbers
+    stored as numbers, separators).
 
     Impossible values (negative sizes, shares outside [0, 1]) become missing; rows of unknown
     organizations or outside an organization's lifetime are dropped; repeated organization-years keep
@@ -327,6 +341,13 @@ def clean_panel(
         log.add("share_out_of_range", "panel", out[bad], column="funding_share", old=share[bad])
         out.loc[bad, "funding_share"] = np.nan
     known = out[ORG_ID].isin(orgs[ORG_ID])
+    if len(out) and known.mean() < MIN_PANEL_MATCH:
+        mismatch = panel_mismatch(out[ORG_ID], orgs[ORG_ID])
+        raise file_error(
+            file,
+            mismatch.describe(panel_file=file, register_file=register_file),
+            rule="panel_does_not_match_register",
+        )
     if (~known).any() and orphan_panel_rows == "error":
         raise _rejected(
             out[~known],

@@ -15,6 +15,11 @@ from pipeline.data.clean import CleaningLog, clean_environment, clean_organizati
 
 log = logging.getLogger("clean_inputs")
 
+#: Rules that drop records or move dates: logged as warnings (the rest are routine repairs).
+LOSSY_RULES = frozenset(
+    {"ended_before_founded", "same_period_order", "orphan_panel_rows", "panel_outside_lifetime"}
+)
+
 
 def clean_tables(
     tables: dict[str, pd.DataFrame], ds: dict[str, Any], cfg: dict[str, Any]
@@ -42,6 +47,7 @@ def clean_tables(
             negative_size=cfg["negative_size"],
             share_out_of_range=cfg["share_out_of_range"],
             orphan_panel_rows=cfg["orphan_panel_rows"],
+            register_file=ds["organizations"]["path"],
             log=cleaning,
         )
     if "environment" in tables:
@@ -69,4 +75,12 @@ def run(dataset: str, params: dict[str, Any]) -> None:
         )
         write_csv(out / "cleaning_log.csv", cleaning.frame())
     for item in summary:
-        log.info("rule %s on %s: %d rows", item["rule"], item["table"], item["rows"])
+        level = logging.WARNING if item["rule"] in LOSSY_RULES else logging.INFO
+        log.log(
+            level,
+            "rule %s on %s: %d rows (%s)",
+            item["rule"],
+            item["table"],
+            item["rows"],
+            item["description"],
+        )

@@ -94,3 +94,24 @@ def test_outputs_keep_register_ids_and_log_counts_changed_rows_only(project):
         ("panel", "a02", "A02"),
         ("panel", " A03", "A03"),
     ]
+
+
+# --- item 5: a panel that does not match the register -------------------------------------------------
+@pytest.mark.parametrize(
+    ("register", "panel", "named"),
+    [
+        (
+            ORGANIZATIONS_CSV.replace("\nA0", "\n"),
+            PANEL_CSV.replace("A0", "0000"),
+            ["zero padding", "'00001'"],
+        ),
+        (ORGANIZATIONS_CSV, PANEL_CSV.replace("A0", "A-0"), ["separators", "panel 'A-01' is register 'A01'"]),
+        (ORGANIZATIONS_CSV, PANEL_CSV.replace("A0", "Q"), ["'Q1'", "'A01'"]),
+    ],
+    ids=["numeric-vs-zero-padded", "separator", "unrelated"],
+)
+def test_panel_that_does_not_match_the_register(project, register, panel, named):
+    project.write("organizations.csv", register)
+    project.write("panel.csv", panel)
+    run = project.run_through("clean_inputs")
+    assert_clean_error(run, "panel.csv", "only 0 of 16 panel rows", "organizations.csv", *named)

@@ -218,3 +218,48 @@ def test_outputs_keep_register_ids_and_log_only_changed_matches():
     ]
     exact, log2 = clean_panel(panel.iloc[[0, 1, 5]], out, file="p.csv")
     assert log2.frame().empty  # ids spelt as in the register: nothing to report
+
+
+def _panel(ids):
+    return pd.DataFrame(
+        {
+            "org_id": pd.array(ids, dtype="string"),
+            "year": np.arange(2001, 2001 + len(ids)),
+            "source_row": np.arange(2, len(ids) + 2),
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("register_ids", "panel_ids", "variant", "pair"),
+    [
+        (["1", "2", "3"], ["00001", "00002", "00003", "00003"], "zero padding", ("00001", "1")),
+        (["sw00005", "sw00006"], ["sw-00005", "sw-00006", "sw-00006"], "separators", ("sw-00005", "sw00005")),
+        (["a", "b"], ["x1", "x2", "a"], None, None),
+    ],
+)
+def test_panel_that_does_not_match_the_register_is_an_error_naming_examples(
+    register_ids, panel_ids, variant, pair
+):
+    orgs, _ = clean_organizations(
+        register([(i, 2000.5, np.nan, None) for i in register_ids]), file="r.csv", end_reasons=REASONS
+    )
+    with pytest.raises(InputError) as exc:
+        clean_panel(_panel(panel_ids), orgs, file="p.csv", register_file="r.csv")
+    msg = str(exc.value)
+    n_match = sum(i in register_ids for i in panel_ids)
+    assert f"only {n_match} of {len(panel_ids)} panel rows" in msg and "r.csv" in msg and "p.csv" in msg
+    assert repr(panel_ids[0]) in msg and repr(register_ids[0]) in msg or repr(register_ids[1]) in msg
+    if variant is None:
+        assert "differ by" not in msg
+    else:
+        assert variant in msg and f"panel {pair[0]!r} is register {pair[1]!r}" in msg
+
+
+def test_panel_mostly_matching_drops_orphans_and_logs_them():
+    orgs, _ = clean_organizations(
+        register([("a", 2000.5, np.nan, None), ("b", 2000.5, np.nan, None)]), file="r", end_reasons=REASONS
+    )
+    out, log = clean_panel(_panel(["a", "b", "zz"]), orgs, file="p.csv")  # 2 of 3 rows match
+    assert out["org_id"].tolist() == ["a", "b"]
+    assert log.frame().query("rule == 'orphan_panel_rows'")["org_id"].tolist() == ["zz"]
