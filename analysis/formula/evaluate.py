@@ -376,7 +376,10 @@ def _compare(op: str, a: np.ndarray, b: np.ndarray, node: Node, env: Env) -> np.
         else:
             if op not in ("==", "!="):
                 raise env.error(f"{render(node)}: text values can only be compared with == or !=", node=node)
-            res = np.array([x == y for x, y in zip(a.astype(str), b.astype(str), strict=True)], dtype=bool)
+            res = (
+                pd.Series(a, dtype=object).astype(str).to_numpy()
+                == pd.Series(b, dtype=object).astype(str).to_numpy()
+            )
             res = res if op == "==" else ~res
     return np.asarray(res, dtype=bool) & ~missing
 
