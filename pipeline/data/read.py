@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.core.errors import file_error
+from pipeline.data.records import check_records
 
 TEXT_EXTENSIONS = frozenset({".csv", ".tsv", ".txt"})
 EXCEL_EXTENSIONS = frozenset({".xlsx", ".xlsm", ".xls"})
@@ -272,6 +273,7 @@ def _read_text(path: Path, file: str, encoding: str | None) -> pd.DataFrame:
     delim = sniff_delimiter(text, default=default)
     first = next((ln for ln in text.splitlines() if ln.strip()), "")
     _check_header(next(csv.reader([first], delimiter=delim), []), file)
+    check_records(text, delim, file)
     try:
         frame = pd.read_csv(
             io.StringIO(text),

@@ -61,6 +61,7 @@ STAGES: tuple[Stage, ...] = (
             "pipeline/stages/validate_inputs.py",
             "pipeline/data/validate.py",
             "pipeline/data/read.py",
+            "pipeline/data/records.py",
             "pipeline/data/dates.py",
             "pipeline/core/errors.py",
         ),

@@ -115,3 +115,23 @@ def test_panel_that_does_not_match_the_register(project, register, panel, named)
     project.write("panel.csv", panel)
     run = project.run_through("clean_inputs")
     assert_clean_error(run, "panel.csv", "only 0 of 16 panel rows", "organizations.csv", *named)
+
+
+# --- item 7: truncated files ----------------------------------------------------------------------------
+def test_register_cut_mid_row(project):
+    cut = ORGANIZATIONS_CSV[: ORGANIZATIONS_CSV.index("2009-11-20")]  # A05's row loses its end and more
+    project.write("organizations.csv", cut)
+    run = project.run("validate_inputs")
+    assert_clean_error(run, "organizations.csv", "row 6", "ends mid-record", "cut off")
+
+
+def test_row_with_fewer_fields_than_the_header(project):
+    project.write("organizations.csv", ORGANIZATIONS_CSV.replace("A04,Delta,2002-01-10,,,south", "A04,Delta"))
+    run = project.run("validate_inputs")
+    assert_clean_error(run, "organizations.csv", "row 5", "6 fields like the header")
+
+
+def test_huge_single_line(project):
+    project.write("panel.csv", "org_id,year,staff,gov_share\n" + "A01,2000,5,0.5;" * 80_000)  # 1.2 MB line
+    run = project.run("validate_inputs")
+    assert_clean_error(run, "panel.csv", "line 2 is 1,200,000 characters")

@@ -306,3 +306,42 @@ def test_excel_blank_rows_dropped_but_counted(tmp_path):
     assert out["org_id"].tolist() == ["A", "B", "C"]
     assert (out.index + 2).tolist() == [2, 4, 6]
     assert out["founded"].tolist() == ["2015", "2016", 42064]  # numbers stay numbers
+
+
+def test_short_row_is_an_error_naming_the_row(tmp_path):
+    path = tmp_path / "reg.csv"
+    path.write_text("org_id,founded,ended\nA,2015,\nB,2016\nC,2017,2019\n")  # row 3 lost a field
+    err = _error(path)
+    assert [(i.row, i.rule) for i in err.issues] == [(3, "truncated_record")]
+    assert "cut off" not in str(err)
+
+
+def test_file_cut_mid_record_says_so(tmp_path):
+    path = tmp_path / "reg.csv"
+    path.write_text("org_id,founded,ended\nA,2015,2018\nB,2016,2019\nC,20")
+    err = _error(path)
+    assert [(i.row, i.rule) for i in err.issues] == [(4, "truncated_record")]
+    assert "ends mid-record" in str(err) and "cut off" in str(err)
+
+
+def test_file_cut_inside_a_quoted_field(tmp_path):
+    path = tmp_path / "reg.csv"
+    path.write_text('org_id,name,founded\nA,"Sunrise, Inc.",2015\nB,"Harmo')
+    err = _error(path)
+    assert err.issues[0].rule == "unterminated_quote" and "quoted field" in str(err)
+
+
+def test_quoted_line_breaks_are_one_record(tmp_path):
+    path = tmp_path / "reg.csv"
+    path.write_text('org_id,name,founded\nA,"two\nlines",2015\nB,plain,2016\n')
+    assert read_table(path)["name"].tolist() == ["two\nlines", "plain"]
+
+
+def test_huge_single_line_is_an_error(tmp_path, monkeypatch):
+    from pipeline.data import records
+
+    monkeypatch.setattr(records, "MAX_LINE_CHARS", 1000)
+    path = tmp_path / "reg.csv"
+    path.write_text("org_id,founded\n" + "A,2015;" * 500)
+    err = _error(path)
+    assert err.issues[0].rule == "huge_line" and "line 2 is 3,500 characters" in str(err)
