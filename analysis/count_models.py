@@ -32,8 +32,9 @@ Standard errors (``se_type``)
   fixed, (X'WX)⁻¹ with W = μ/(1 + αμ), and θ's own standard error from ``MASS::theta.ml`` (observed
   information of θ with μ fixed); SE(α) = SE(θ)/θ² by the delta method; Cov(β, α) = 0.
 * ``"cluster"``: cluster-robust sandwich V = c·B·M·B with B the inverse observed information of (β, α),
-  M = Σ_g s_g s_g' the outer product of the per-cluster score sums, and the small-sample correction
-  c = G/(G − 1) (Stata's convention for ML estimators; R ``sandwich::vcovCL(type = "HC0", cadjust = TRUE)``).
+  M = Σ_g s_g s_g' the outer product of the per-cluster score sums, and the project's one CR1 small-sample
+  rule c = G/(G − 1)·(n − 1)/(n − K), K counting every estimated parameter incl. fixed effects and α
+  (``analysis.inference.vcov``; R ``sandwich::vcovCL`` default ``type = "HC1", cadjust = TRUE``).
 
 Hostile inputs never raise inside :func:`fit_count`: they return a ``CountFit`` with ``converged=False``
 and a specific ``reason`` (too few observations, all-zero or constant outcome, negative or non-integer
@@ -57,6 +58,7 @@ import pandas as pd
 import statsmodels.api as sm
 from statsmodels.discrete.discrete_model import NegativeBinomial
 
+from analysis.inference.vcov import sandwich
 from analysis.nb2_likelihood import nb2_loglik, nb2_score_obs, theta_ml_se
 
 Family = Literal["poisson", "negative_binomial"]
@@ -66,7 +68,7 @@ SE_TYPES: tuple[str, ...] = ("observed", "expected_theta_fixed", "cluster")
 SE_LABELS = {
     "observed": "observed information (incl. alpha)",
     "expected_theta_fixed": "expected information of beta with theta fixed (glm.nb)",
-    "cluster": "cluster-robust sandwich CR1, G/(G-1)",
+    "cluster": "cluster-robust sandwich CR1, G/(G-1)·(n-1)/(n-K)",
 }
 ALPHA = "alpha"
 
@@ -227,20 +229,6 @@ def _check_inputs(
     return None
 
 
-def _cluster_meat(scores: np.ndarray, groups: np.ndarray) -> tuple[np.ndarray, int]:
-    codes, _ = pd.factorize(groups)
-    n_g = int(codes.max()) + 1
-    sums = np.zeros((n_g, scores.shape[1]))
-    np.add.at(sums, codes, scores)
-    return sums.T @ sums, n_g
-
-
-def _sandwich(bread: np.ndarray, scores: np.ndarray, groups: np.ndarray) -> tuple[np.ndarray, int]:
-    meat, n_g = _cluster_meat(scores, groups)
-    c = n_g / (n_g - 1.0)
-    return c * bread @ meat @ bread, n_g
-
-
 def _degenerate_cluster_se(fit: CountFit, model_based: np.ndarray) -> CountFit:
     """Blank cluster-robust SEs that are numerically zero (e.g. a model whose only regressors are fixed
     effects of the clustering variable: every cluster's score sum is zero, so the sandwich is 0)."""
@@ -314,7 +302,7 @@ def _fit_poisson(
     n_groups = None
     if se_type == "cluster":
         assert groups is not None
-        vc, n_groups = _sandwich(bread, xa * (y - mu)[:, None], groups)
+        vc, n_groups = sandwich(bread, xa * (y - mu)[:, None], groups, "CR1")
     else:  # observed = expected information for the canonical link
         vc = bread
     converged = bool(res.converged)
@@ -450,7 +438,7 @@ def _fit_nb2(
         vc[k, k] = (th_se / theta**2) ** 2
     else:
         assert groups is not None
-        vc, n_groups = _sandwich(bread, nb2_score_obs(y, xa, mu, alpha), groups)
+        vc, n_groups = sandwich(bread, nb2_score_obs(y, xa, mu, alpha), groups, "CR1")
     conv = res.converged
     fit = CountFit(
         "negative_binomial",

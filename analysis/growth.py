@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from analysis.inference.vcov import sandwich
 from analysis.results import ModelResult, Term
 from pipeline.core import columns as C
 
@@ -106,14 +107,8 @@ def cluster_vcov(
     -------
     (vcov, G)
     """
-    n = x.shape[0]
-    g = int(clusters.max()) + 1
-    scores = np.zeros((g, x.shape[1]))
-    np.add.at(scores, clusters, x * resid[:, None])
     bread = np.linalg.inv(x.T @ x)
-    meat = scores.T @ scores
-    adj = g / (g - 1) * (n - 1) / (n - n_params)
-    return adj * bread @ meat @ bread, g
+    return sandwich(bread, x * resid[:, None], clusters, "CR1", n_params=n_params)
 
 
 def _gibrat_design(

@@ -11,7 +11,8 @@ left-truncated organizations contribute only from their entry age: the log-likel
 
 Parameters are estimated by maximum likelihood (scipy ``trust-exact`` with analytic gradient and Hessian)
 on the scale θ = (log λ, β, ψ) with ψ = log ρ (Weibull) or ψ = γ (Gompertz); standard errors come from the
-observed information, or a cluster-robust sandwich by organization (CR1, factor G/(G−1)).
+observed information, or a cluster-robust sandwich by organization (``analysis.inference.vcov``: CR0, or
+CR1 with the project's one small-sample rule G/(G−1)·(n−1)/(n−K)).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import pandas as pd
 from scipy import optimize
 
 from analysis.inference.turning_point import turning_point
+from analysis.inference.vcov import CR1_RULE, sandwich
 from analysis.results import ModelResult, Term
 
 
@@ -186,7 +188,7 @@ def fit_parametric_ph(
         (h0 = λe^(γt); terms ``log_lambda``, covariates, ``gamma``).
     se_type
         ``"model"`` (observed information, default) or ``"cluster_cr1"`` / ``"cluster_cr0"``
-        (sandwich clustered by ``id_col``, with / without the G/(G−1) factor).
+        (sandwich clustered by ``id_col``, with / without the CR1 factor G/(G−1)·(n−1)/(n−K)).
 
     Returns
     -------
@@ -291,13 +293,7 @@ def fit_parametric_ph(
     except np.linalg.LinAlgError:
         return ModelResult.failed(reason="singular observed information", **fail)
     if se_type != "model":
-        _, g = np.unique(spells[id_col].to_numpy(), return_inverse=True)
-        sums = np.zeros((int(g.max()) + 1, len(theta)))
-        np.add.at(sums, g, scores)
-        meat = sums.T @ sums
-        if se_type == "cluster_cr1":
-            meat *= len(sums) / (len(sums) - 1)
-        vcov = vcov @ meat @ vcov
+        vcov = sandwich(vcov, scores, spells[id_col].to_numpy(), se_type)[0]
     se = np.sqrt(np.clip(np.diag(vcov), 0, None))
     suspect = [
         n for n, t, s in zip(names, theta, se, strict=True) if not np.isfinite(s) or abs(t) > 25 or s > 1e3
@@ -323,7 +319,9 @@ def fit_parametric_ph(
         "nobs": len(d),
         "se_type": "observed information"
         if se_type == "model"
-        else f"cluster-robust {se_type[-3:].upper()} by {id_col}",
+        else f"cluster-robust CR0 by {id_col}"
+        if se_type == "cluster_cr0"
+        else f"cluster-robust CR1 ({CR1_RULE}) by {id_col}",
         "iterations": int(opt.nit),
     }
     res.notes.append("BIC uses the number of deaths as the sample size (event-history convention).")

@@ -21,8 +21,8 @@ relative change is < 1e-12, so estimates agree with R's ``glm`` to ~1e-10 whatev
 (a glum tolerance of 1e-9 could not be met at 12M rows: its line search stalled on rounding of the summed
 deviance). The covariance is computed here from the final fit — the
 expected (= observed for the canonical Poisson link) information, or a cluster-robust sandwich by
-organization: CR0 (no small-sample factor) or CR1 (factor G/(G−1), as Stata's ML ``vce(cluster)`` and R's
-``sandwich::vcovCL(type = "HC0", cadjust = TRUE)``).
+organization (``analysis.inference.vcov``): CR0 (no small-sample factor, R ``coxph``-style) or CR1 (the
+project's one rule G/(G−1)·(n−1)/(n−K), R ``sandwich::vcovCL`` default ``type = "HC1"``).
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.inference.turning_point import turning_point
+from analysis.inference.vcov import CR1_RULE, sandwich
 from analysis.results import ModelResult, Term
 
 DEFAULT_CUTS: tuple[float, ...] = (0.0, 1.0, 2.0, 5.0, 10.0)
@@ -263,20 +264,14 @@ def _start_values(
 def _glm_vcov(
     x: np.ndarray, y: np.ndarray, eta: np.ndarray, link: str, clusters: np.ndarray | None, se_type: str
 ) -> np.ndarray:
+    """Inverse expected information, or the sandwich of ``analysis.inference.vcov`` clustered by organization."""
     mu, dmu, v = _mean_parts(eta, link)
     w = dmu**2 / v
     bread = np.linalg.inv((x * w[:, None]).T @ x)
     if se_type == "model":
         return bread
     score = x * ((y - mu) * dmu / v)[:, None]
-    _, g = np.unique(clusters, return_inverse=True)
-    n_g = int(g.max()) + 1
-    sums = np.zeros((n_g, x.shape[1]))
-    np.add.at(sums, g, score)
-    meat = sums.T @ sums
-    if se_type == "cluster_cr1":
-        meat *= n_g / (n_g - 1)
-    return bread @ meat @ bread
+    return sandwich(bread, score, clusters, se_type)[0]
 
 
 def _collinear_terms(x: np.ndarray, names: list[str]) -> list[str]:
@@ -396,7 +391,7 @@ def _fit_glm_model(
     se_label = {
         "model": "model-based (expected information)",
         "cluster_cr0": f"cluster-robust CR0 by {id_col}",
-        "cluster_cr1": f"cluster-robust CR1 (G/(G-1)) by {id_col}",
+        "cluster_cr1": f"cluster-robust CR1 ({CR1_RULE}) by {id_col}",
     }[se_type]
     res.fit = {
         "converged": True,

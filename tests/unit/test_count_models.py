@@ -91,7 +91,7 @@ def test_poisson_observed_equals_expected_information() -> None:
     np.testing.assert_allclose(a.bse, b.bse, rtol=1e-12)
 
 
-def test_cluster_se_with_singleton_clusters_is_hc0_times_correction() -> None:
+def test_cluster_se_with_singleton_clusters_is_hc1() -> None:
     y, x = _design()
     n = len(y)
     fit = fit_count(y, x, family="poisson", se_type="cluster", groups=np.arange(n))
@@ -99,7 +99,8 @@ def test_cluster_se_with_singleton_clusters_is_hc0_times_correction() -> None:
     xa = x.to_numpy()
     bread = np.linalg.inv(xa.T @ (xa * mu[:, None]))
     s = xa * (y - mu)[:, None]
-    v = n / (n - 1) * bread @ (s.T @ s) @ bread
+    k = xa.shape[1]  # the project's CR1 rule: G/(G-1) * (n-1)/(n-K), here G = n (HC1)
+    v = n / (n - 1) * (n - 1) / (n - k) * bread @ (s.T @ s) @ bread
     np.testing.assert_allclose(fit.vcov, v, rtol=1e-8)
     assert fit.n_groups == n
 
