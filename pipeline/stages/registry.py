@@ -62,6 +62,8 @@ STAGES: tuple[Stage, ...] = (
             "pipeline/data/validate.py",
             "pipeline/data/read.py",
             "pipeline/data/records.py",
+            "pipeline/data/future.py",
+            "pipeline/data/lifetimes.py",
             "pipeline/data/dates.py",
             "pipeline/core/errors.py",
         ),

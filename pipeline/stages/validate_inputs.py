@@ -8,6 +8,7 @@ expected; the stage then exits non-zero and leaves no output folder behind.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from typing import Any
 
@@ -16,7 +17,9 @@ import pandas as pd
 
 from pipeline.core.errors import InputError, Issue, issues_frame
 from pipeline.core.io import atomic_dir, sha256_file, write_json, write_parquet
+from pipeline.core.params import ParamsError
 from pipeline.core.paths import DatasetPaths
+from pipeline.data.future import extraction_limit, future_date_issues, future_year_issues
 from pipeline.data.read import read_table
 from pipeline.data.validate import (
     validate_environment,
@@ -56,8 +59,14 @@ def end_reason_from_flags(raw: pd.DataFrame, flags: dict[str, str], *, file: str
     return reason
 
 
-def validate_dataset(ds: dict[str, Any]) -> tuple[dict[str, pd.DataFrame], list[Issue]]:
-    """Read and validate every source of a dataset; return standardized tables and warnings."""
+def validate_dataset(
+    ds: dict[str, Any], *, today: dt.date | None = None
+) -> tuple[dict[str, pd.DataFrame], list[Issue]]:
+    """Read and validate every source of a dataset; return standardized tables and warnings.
+
+    Dates after the dataset's ``extraction_date`` (or ``today``, by default the current date) are fatal.
+    """
+    columns_of_register: dict[str, str] = {}
     tables: dict[str, pd.DataFrame] = {}
     warnings: list[Issue] = []
     if "organizations" in ds:
@@ -67,6 +76,7 @@ def validate_dataset(ds: dict[str, Any]) -> tuple[dict[str, pd.DataFrame], list[
         if src.get("end_reason_flags"):
             raw[END_REASON_FROM_FLAGS] = end_reason_from_flags(raw, src["end_reason_flags"], file=src["path"])
             columns["end_reason"] = END_REASON_FROM_FLAGS
+        columns_of_register = columns
         frame, issues = validate_organizations(
             raw,
             file=src["path"],
@@ -100,6 +110,21 @@ def validate_dataset(ds: dict[str, Any]) -> tuple[dict[str, pd.DataFrame], list[
         for kind, col in src["exits"].items():
             columns[f"exits_{kind}"] = col
         tables["population"] = validate_population(raw, file=src["path"], columns=columns, keep=src["keep"])
+    limit, source = extraction_limit(ds.get("extraction_date"), today=today)
+    future: list[Issue] = []
+    if "organizations" in tables:
+        src = ds["organizations"]
+        future += future_date_issues(
+            tables["organizations"], file=src["path"], columns=columns_of_register, limit=limit, source=source
+        )
+    for kind in ("panel", "population"):
+        if kind in tables:
+            src = ds[kind]
+            future += future_year_issues(
+                tables[kind], file=src["path"], column=src["columns"]["year"], limit=limit, source=source
+            )
+    if future:
+        raise InputError(future)
     return tables, warnings
 
 
@@ -107,6 +132,10 @@ def run(dataset: str, params: dict[str, Any]) -> None:
     """Stage entry point: validate the raw files of ``dataset`` into ``data/interim/<d>/validated``."""
     ds = params["datasets"][dataset]
     paths = DatasetPaths(dataset)
+    try:
+        extraction_limit(ds.get("extraction_date"))
+    except ValueError as exc:
+        raise ParamsError(f"params.yaml: datasets.{dataset}.{exc}") from None
     tables, warnings = validate_dataset(ds)
     inputs = {
         ds[k]["path"]: sha256_file(ds[k]["path"])
@@ -117,8 +146,11 @@ def run(dataset: str, params: dict[str, Any]) -> None:
         for name, frame in tables.items():
             write_parquet(out / f"{name}.parquet", frame)
             log.info("%s: %d rows validated", name, len(frame))
+        limit, source = extraction_limit(ds.get("extraction_date"))
         report = {
             "dataset": dataset,
+            # dates were checked against this limit (the run date is not written: results carry no timestamps)
+            "extraction_date": {"date": limit.isoformat() if source == "params" else None, "source": source},
             "inputs": inputs,
             "tables": {
                 name: {"rows": int(len(f)), "columns": list(map(str, f.columns))}

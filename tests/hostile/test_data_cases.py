@@ -135,3 +135,22 @@ def test_huge_single_line(project):
     project.write("panel.csv", "org_id,year,staff,gov_share\n" + "A01,2000,5,0.5;" * 80_000)  # 1.2 MB line
     run = project.run("validate_inputs")
     assert_clean_error(run, "panel.csv", "line 2 is 1,200,000 characters")
+
+
+# --- item 9: future dates -------------------------------------------------------------------------------
+def test_founding_in_2099_is_an_error(project):
+    project.write("organizations.csv", ORGANIZATIONS_CSV.replace("2007-08-08", "2099-08-08"))
+    run = project.run("validate_inputs")
+    assert_clean_error(run, "organizations.csv", "row 9", "2099-08-08", "today")
+
+
+def test_dates_after_the_extraction_date_in_params(project):
+    project.ds["extraction_date"] = "2009-06-30"
+    project.write("panel.csv", PANEL_CSV + "A08,2010,5,0.7\n")
+    run = project.run("validate_inputs")
+    assert_clean_error(run, "organizations.csv", "2009-11-20", "panel.csv", "2010", "2009-06-30")
+
+
+def test_extraction_date_that_is_not_a_date(project):
+    project.ds["extraction_date"] = "2009-13-30"
+    assert_clean_error(project.run("validate_inputs"), "extraction_date", "2009-13-30", "YYYY-MM-DD")
