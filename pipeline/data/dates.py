@@ -29,7 +29,10 @@ Accepted forms (surrounding whitespace ignored; full-width digits and ``－／�
   date/datetime/Timestamp objects (Excel, Stata, SPSS, Parquet cells), numpy ``datetime64``;
 * Excel serial day numbers ≥ 10000 (numbers or numeric strings; fractions = time of day, ignored), in the
   1900 date system as pandas/openpyxl read them: for serials ≥ 61, serial 0 ≡ 1899-12-30 (which absorbs
-  Excel's fictitious 1900-02-29), so 42064 = 2015-03-01;
+  Excel's fictitious 1900-02-29), so 42064 = 2015-03-01 — or in the 1904 system when the workbook uses
+  it; Stata, SPSS and Parquet files have no implicit day numbers: their date columns carry a format, and a
+  plain numeric column (other than whole years) needs ``date_epoch`` in params (:data:`EPOCHS`: Stata
+  days since 1960, SPSS seconds since 1582-10-14, …), which then reads every number from that origin;
 * month: ``2015-03``, ``2015/3``, ``2015年3月``;
 * year: ``2015``, ``2015.0``, ``2015年``, integer-valued numbers 1000–2999 (a 4-digit number is always a
   year, never a serial);
@@ -42,6 +45,7 @@ Everything else is unparseable, and so are impossible dates (``2015-02-30``, mon
 from __future__ import annotations
 
 import datetime as _dt
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -134,9 +138,58 @@ def _check_calendar(parts: dict[str, np.ndarray], idx: np.ndarray) -> None:
     parts["bad"][idx] = np.where(msg == None, parts["bad"][idx], msg)  # noqa: E711 (elementwise)
 
 
-def _from_serial(serial: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    days = np.floor(serial).astype(np.int64)
-    date = _EXCEL_EPOCH + days.astype("timedelta64[D]")
+#: Day or time counts with a known origin: name -> (origin, seconds per unit). ``excel`` is the 1900 date
+#: system as pandas/openpyxl read it (serial 0 = 1899-12-30), ``excel1904`` the Mac 1904 system.
+EPOCHS: dict[str, tuple[str, float]] = {
+    "excel": ("1899-12-30", 86400.0),
+    "excel1904": ("1904-01-01", 86400.0),
+    "stata": ("1960-01-01", 86400.0),  # %td: days since 1 January 1960
+    "stata_ms": ("1960-01-01", 0.001),  # %tc: milliseconds since 1 January 1960
+    "spss": ("1582-10-14", 1.0),  # seconds since 14 October 1582
+    "unix": ("1970-01-01", 1.0),
+    "unix_days": ("1970-01-01", 86400.0),
+}
+
+#: Start of the message for plain numbers in a file with no implicit day-number system.
+NO_EPOCH = "a date, but the cell holds a plain number"
+
+
+def epoch_help(kind: str) -> str:
+    """The message asking for the epoch of an unformatted numeric date column of a ``kind`` file."""
+    names = ", ".join(
+        f"{k} ({'days' if u == 86400.0 else 'milliseconds' if u == 0.001 else 'seconds'} since {o})"
+        for k, (o, u) in EPOCHS.items()
+    )
+    return (
+        f"{NO_EPOCH} and the {kind} file gives this column no date format, so what it counts is unknown; "
+        f"say it in params as date_epoch under the source (one of: {names}), or store the column with a "
+        "date format"
+    )
+
+
+@dataclass(frozen=True)
+class Numbers:
+    """How numeric date cells are read.
+
+    ``serial``: the implicit day-number system of the file (``excel``/``excel1904`` for text and Excel
+    files, ``None`` for Stata/SPSS/Parquet, whose dates carry formats): whole numbers 1000–2999 are years,
+    numbers >= ``SERIAL_MIN`` serial days, and with ``None`` any non-year number is refused (``kind``
+    names the file type in that message). ``epoch`` (from params): every number counts units from that
+    origin; years are not guessed.
+    """
+
+    serial: str | None = "excel"
+    epoch: str | None = None
+    kind: str = "data"
+
+
+EXCEL = Numbers()
+
+
+def _from_epoch(x: np.ndarray, epoch: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    origin, unit = EPOCHS[epoch]
+    days = np.floor(x * unit / 86400.0).astype(np.int64)
+    date = np.datetime64(origin, "D") + days.astype("timedelta64[D]")
     return _split_datetime64(date)
 
 
@@ -150,28 +203,43 @@ def _split_datetime64(date: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndar
     return y, m, d
 
 
-def _parse_numbers(x: np.ndarray, parts: dict[str, np.ndarray], idx: np.ndarray) -> None:
-    """Numbers: integer-valued 1000–2999 → year; SERIAL_MIN–SERIAL_MAX → Excel serial day; else bad."""
+def _parse_numbers(
+    x: np.ndarray, parts: dict[str, np.ndarray], idx: np.ndarray, numbers: Numbers = EXCEL
+) -> None:
+    """Numbers (see :class:`Numbers`): with an epoch every number is a count from it; otherwise
+    integer-valued 1000–2999 → year and, with a serial system, SERIAL_MIN–SERIAL_MAX → serial day; else bad."""
     x = np.asarray(x, dtype=np.float64)
     finite = np.isfinite(x)
+    if numbers.epoch is not None:
+        ok = idx[finite]
+        parts["y"][ok], parts["m"][ok], parts["d"][ok] = _from_epoch(x[finite], numbers.epoch)
+        parts["p"][ok] = _PRECISION_CODE["day"]
+        parts["bad"][idx[~finite]] = f"a number of {numbers.epoch} date units"
+        _check_calendar(parts, ok)
+        return
     is_year = finite & (x == np.round(x)) & (x >= MIN_YEAR) & (x <= MAX_YEAR)
-    is_serial = finite & (x >= SERIAL_MIN) & (x < SERIAL_MAX + 1)
+    is_serial = finite & (x >= SERIAL_MIN) & (x < SERIAL_MAX + 1) & (numbers.serial is not None)
     yi = idx[is_year]
     parts["y"][yi] = x[is_year].astype(np.int64)
     parts["p"][yi] = _PRECISION_CODE["year"]
     si = idx[is_serial]
     if len(si):
-        parts["y"][si], parts["m"][si], parts["d"][si] = _from_serial(x[is_serial])
+        parts["y"][si], parts["m"][si], parts["d"][si] = _from_epoch(np.floor(x[is_serial]), numbers.serial)
         parts["p"][si] = _PRECISION_CODE["day"]
     other = ~(is_year | is_serial)
+    if numbers.serial is None:
+        parts["bad"][idx[other]] = epoch_help(numbers.kind)
+        return
+    system = "Excel 1904-system" if numbers.serial == "excel1904" else "Excel"
     parts["bad"][idx[other]] = (
-        f"a whole year {MIN_YEAR}-{MAX_YEAR} or an Excel serial day number >= {SERIAL_MIN} (or another form of "
-        + EXPECTED_FORMATS
-        + ")"
+        f"a whole year {MIN_YEAR}-{MAX_YEAR} or an {system} serial day number >= {SERIAL_MIN} (or another form "
+        "of " + EXPECTED_FORMATS + ")"
     )
 
 
-def _parse_strings(s: pd.Series, parts: dict[str, np.ndarray], idx: np.ndarray) -> None:
+def _parse_strings(
+    s: pd.Series, parts: dict[str, np.ndarray], idx: np.ndarray, numbers: Numbers = EXCEL
+) -> None:
     """Strings, vectorized: one ``str.extract`` per pattern over the values still unmatched."""
     text = s.str.strip().str.translate(_FULLWIDTH)
     missing = text.isin(MISSING_TOKENS).to_numpy()
@@ -188,7 +256,7 @@ def _parse_strings(s: pd.Series, parts: dict[str, np.ndarray], idx: np.ndarray) 
         target = idx[where]
         got = found[hit]
         if precision == "number":
-            _parse_numbers(got["n"].astype(float).to_numpy(), parts, target)
+            _parse_numbers(got["n"].astype(float).to_numpy(), parts, target, numbers)
         else:
             parts["y"][target] = got["y"].astype(np.int64).to_numpy()
             if precision in ("day", "month"):
@@ -201,7 +269,7 @@ def _parse_strings(s: pd.Series, parts: dict[str, np.ndarray], idx: np.ndarray) 
     parts["bad"][idx[todo]] = EXPECTED_FORMATS
 
 
-def _parse_unique(uniques: np.ndarray) -> dict[str, np.ndarray]:
+def _parse_unique(uniques: np.ndarray, numbers: Numbers = EXCEL) -> dict[str, np.ndarray]:
     """Parse an array of distinct non-missing values of any type."""
     n = len(uniques)
     parts = _parts_frame(n)
@@ -222,12 +290,12 @@ def _parse_unique(uniques: np.ndarray) -> dict[str, np.ndarray]:
     )
     idx = np.flatnonzero(kinds == "s")
     if len(idx):
-        _parse_strings(pd.Series(uniques[idx], dtype=object).astype(str), parts, idx)
+        _parse_strings(pd.Series(uniques[idx], dtype=object).astype(str), parts, idx, numbers)
     idx = np.flatnonzero(kinds == "n")
     if len(idx):
         values = np.array([float(v) for v in uniques[idx]], dtype=np.float64)
         nan = np.isnan(values)
-        _parse_numbers(values[~nan], parts, idx[~nan])
+        _parse_numbers(values[~nan], parts, idx[~nan], numbers)
     idx = np.flatnonzero(kinds == "t")
     if len(idx):
         stamps = [pd.Timestamp(v) if isinstance(v, np.datetime64) else v for v in uniques[idx]]
@@ -250,7 +318,7 @@ def _row_numbers(index: pd.Index, row_offset: int) -> np.ndarray:
 
 
 def _parse(
-    values: pd.Series, *, file: str | None, column: str | None, row_offset: int
+    values: pd.Series, *, file: str | None, column: str | None, row_offset: int, numbers: Numbers = EXCEL
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Parse ``values`` into compact parts: ``codes`` (row → entry, −1 = missing) and per-entry arrays.
 
@@ -271,15 +339,33 @@ def _parse(
     elif pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
         codes, uniques = pd.factorize(values, use_na_sentinel=True)
         parts = _parts_frame(len(uniques))
-        _parse_numbers(np.asarray(uniques, dtype=np.float64), parts, np.arange(len(uniques)))
+        _parse_numbers(np.asarray(uniques, dtype=np.float64), parts, np.arange(len(uniques)), numbers)
     else:
         codes, uniques = pd.factorize(values, use_na_sentinel=True)
-        parts = _parse_unique(np.asarray(uniques, dtype=object))
+        parts = _parse_unique(np.asarray(uniques, dtype=object), numbers)
     bad_entries = np.not_equal(parts["bad"], None).astype(bool)
     if bad_entries.any():
         bad = (codes >= 0) & bad_entries[np.maximum(codes, 0)]
         row_no = _row_numbers(values.index, row_offset)
         raw = values.to_numpy(dtype=object)
+        no_epoch = [i for i in np.flatnonzero(bad) if str(parts["bad"][codes[i]]).startswith(NO_EPOCH)]
+        if no_epoch:
+            # one message for the column: its numbers need an origin, not a fix row by row
+            i = no_epoch[0]
+            where = f"{len(no_epoch)} cells, first at row/record {int(row_no[i])}"
+            raise InputError(
+                [
+                    Issue(
+                        str(file) if file is not None else "(data)",
+                        None,
+                        str(column) if column is not None else "",
+                        f"{raw[i]} ({where})",
+                        str(parts["bad"][codes[i]]),
+                        "error",
+                        "date_epoch_unknown",
+                    )
+                ]
+            )
         issues = []
         for i in np.flatnonzero(bad):
             expected = str(parts["bad"][codes[i]])
@@ -322,6 +408,7 @@ def parse_date_parts(
     file: str | None = None,
     column: str | None = None,
     row_offset: int = 2,
+    numbers: Numbers = EXCEL,
 ) -> pd.DataFrame:
     """Year, month, day and precision of every date in ``values``; unparseable values raise InputError.
 
@@ -335,6 +422,8 @@ def parse_date_parts(
         Added to the integer index label (or the position, for other indexes) to give the row reported in
         messages: 2 for text/Excel files read by :func:`pipeline.data.read.read_table` (header = row 1), 1 for
         record formats.
+    numbers : Numbers, default Excel serials
+        How numeric cells are read: the file's implicit day-number system, or an epoch from params.
 
     Returns
     -------
@@ -348,7 +437,7 @@ def parse_date_parts(
         Listing every unparseable or impossible value with its row, the column, the value and the
         accepted formats.
     """
-    codes, parts = _parse(values, file=file, column=column, row_offset=row_offset)
+    codes, parts = _parse(values, file=file, column=column, row_offset=row_offset, numbers=numbers)
     p = parts["p"]
     out = pd.DataFrame(index=values.index)
     out["year"] = _masked_int(codes, parts["y"], p <= _PRECISION_CODE["year"])
@@ -435,6 +524,7 @@ def parse_dates(
     file: str | None = None,
     column: str | None = None,
     row_offset: int = 2,
+    numbers: Numbers = EXCEL,
 ) -> pd.DataFrame:
     """Parse raw date cells into decimal years with their precision.
 
@@ -449,6 +539,8 @@ def parse_dates(
     row_offset : int, default 2
         Added to the integer index label (or position) to give the reported row; 2 for text/Excel files
         (header = row 1), 1 for dta/sav/parquet records.
+    numbers : Numbers, default Excel serials
+        How numeric cells are read (see :class:`Numbers`).
 
     Returns
     -------
@@ -468,7 +560,7 @@ def parse_dates(
     """
     if rule not in RULES:
         raise ValueError(f"rule must be one of {RULES}, got {rule!r}")
-    codes, parts = _parse(values, file=file, column=column, row_offset=row_offset)
+    codes, parts = _parse(values, file=file, column=column, row_offset=row_offset, numbers=numbers)
     p = parts["p"].astype(np.int64)
     out = pd.DataFrame(index=values.index)
     out["value"] = _expand(codes, _place(p, parts["y"], parts["m"], parts["d"], rule), np.nan)

@@ -291,7 +291,9 @@ def _read_text(path: Path, file: str, encoding: str | None) -> pd.DataFrame:
     except pd.errors.EmptyDataError:
         raise file_error(file, "file is empty (no header row)", rule="empty_file") from None
     frame = frame.reset_index(drop=True)
-    return _finish(frame, file, text_like=True)
+    out = _finish(frame, file, text_like=True)
+    out.attrs["serial_dates"] = "excel"  # numbers in a CSV come from spreadsheets: Excel's 1900 system
+    return out
 
 
 def _read_excel(path: Path, file: str, sheet: str | int | None, kind: str) -> pd.DataFrame:
@@ -316,6 +318,7 @@ def _read_excel(path: Path, file: str, sheet: str | int | None, kind: str) -> pd
         ) from None
     with book:
         names = list(book.sheet_names)
+        system = _excel_date_system(book)
         if sheet is None:
             target: str | int = 0
         elif isinstance(sheet, int):
@@ -343,7 +346,20 @@ def _read_excel(path: Path, file: str, sheet: str | int | None, kind: str) -> pd
         )
     # openpyxl gives empty cells as None/NaN and strings as str; whitespace-only strings count as blank
     frame = frame.reset_index(drop=True)
-    return _finish(frame, file, text_like=True)
+    out = _finish(frame, file, text_like=True)
+    out.attrs["serial_dates"] = system
+    return out
+
+
+def _excel_date_system(book: pd.ExcelFile) -> str:
+    """``excel1904`` when the workbook counts serial days from 1904-01-01 (Mac Excel), else ``excel``.
+
+    Date-formatted cells are converted by the reader in either system; this matters for plain numbers."""
+    wb = getattr(book, "book", None)
+    epoch = getattr(wb, "epoch", None)  # openpyxl
+    if epoch is not None:
+        return "excel1904" if epoch.year == 1904 else "excel"
+    return "excel1904" if getattr(wb, "datemode", 0) == 1 else "excel"  # xlrd
 
 
 def _read_stat(path: Path, file: str, value_labels: bool, stata: bool) -> pd.DataFrame:
@@ -366,6 +382,8 @@ def _read_stat(path: Path, file: str, value_labels: bool, stata: bool) -> pd.Dat
     attrs = dict(frame.attrs)
     out = _finish(frame, file, text_like=False)
     out.attrs.update(attrs)
+    out.attrs["serial_dates"] = None  # date columns carry a %td/%tc or SPSS date format; plain numbers don't
+    out.attrs["file_kind"] = "Stata" if stata else "SPSS"
     return out
 
 
@@ -374,7 +392,10 @@ def _read_parquet(path: Path, file: str) -> pd.DataFrame:
         frame = pd.read_parquet(path, engine="pyarrow")
     except Exception as exc:  # pyarrow.ArrowInvalid and friends
         raise file_error(file, f"cannot be read as Parquet: {exc}", rule="unreadable_file") from None
-    return _finish(frame.reset_index(drop=True), file, text_like=False)
+    out = _finish(frame.reset_index(drop=True), file, text_like=False)
+    out.attrs["serial_dates"] = None  # Parquet has date types; plain numbers have no implicit origin
+    out.attrs["file_kind"] = "Parquet"
+    return out
 
 
 def read_table(
@@ -399,6 +420,9 @@ def read_table(
         Stata/SPSS: replace labelled codes by their labels. Either way the label sets are available in
         ``frame.attrs["value_labels"]`` (``{column: {code: label}}``) and variable labels in
         ``frame.attrs["column_labels"]``.
+        ``frame.attrs["serial_dates"]`` names the file's implicit day-number system for plain numbers in
+        date columns: ``excel`` (text files, 1900 workbooks), ``excel1904`` or ``None`` (Stata, SPSS,
+        Parquet: dates carry formats or types; ``file_kind`` names the format for messages).
 
     Returns
     -------

@@ -26,7 +26,14 @@ import pandera.pandas as pa
 
 from pipeline.core.columns import END_REASON, ENDED, FOUNDED, FUNDING_SHARE, ORG_ID, SIZE, YEAR
 from pipeline.core.errors import InputError, Issue, row_label, row_offset
-from pipeline.data.dates import MISSING_TOKENS, parse_date_parts, period_bounds, place_dates
+from pipeline.data.dates import (
+    EXCEL,
+    MISSING_TOKENS,
+    Numbers,
+    parse_date_parts,
+    period_bounds,
+    place_dates,
+)
 
 SOURCE_ROW = "source_row"
 
@@ -287,12 +294,12 @@ def _missing_ids(ids: pd.Series, rows: np.ndarray, *, file: str, column: str) ->
 
 
 def _parse_column(
-    raw: pd.DataFrame, src: str | None, *, file: str, issues: list[Issue]
+    raw: pd.DataFrame, src: str | None, *, file: str, issues: list[Issue], numbers: Numbers
 ) -> pd.DataFrame | None:
     if src is None:
         return None
     try:
-        return parse_date_parts(raw[src], file=file, column=src, row_offset=row_offset(file))
+        return parse_date_parts(raw[src], file=file, column=src, row_offset=row_offset(file), numbers=numbers)
     except InputError as exc:
         issues.extend(exc.issues)
         return None
@@ -314,6 +321,7 @@ def validate_organizations(
     attributes: Sequence[str] = (),
     date_rule: str = "midpoint",
     strict: bool = False,
+    numbers: Numbers = EXCEL,
 ) -> tuple[pd.DataFrame, list[Issue]]:
     """Validate an organization register: identifiers, founding and ending dates, end reasons.
 
@@ -332,6 +340,8 @@ def validate_organizations(
         Placement of month- or year-precision dates (:mod:`pipeline.data.dates`).
     strict : bool, default False
         Make the warnings below fatal.
+    numbers : pipeline.data.dates.Numbers
+        How plain numbers in date columns are read: the file's day-number system or an epoch from params.
 
     Returns
     -------
@@ -362,8 +372,11 @@ def validate_organizations(
     rows = _source_rows(raw, file)
     id_col = columns[ORG_ID]
     fatal: list[Issue] = _missing_ids(raw[id_col], rows, file=file, column=id_col)
-    founded = _parse_column(raw, columns[FOUNDED], file=file, issues=fatal)
-    ended = _parse_column(raw, columns.get(ENDED), file=file, issues=fatal)
+    founded = _parse_column(raw, columns[FOUNDED], file=file, issues=fatal, numbers=numbers)
+    ended = _parse_column(raw, columns.get(ENDED), file=file, issues=fatal, numbers=numbers)
+    epoch = [i for i in fatal if i.rule == "date_epoch_unknown"]
+    if epoch:  # one date_epoch for the source settles every date column: show the first in full
+        raise InputError(epoch[:1])
     if fatal:
         raise InputError(sorted(fatal, key=lambda i: (i.row or 0, i.column)))
     assert founded is not None

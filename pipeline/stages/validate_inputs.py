@@ -19,6 +19,7 @@ from pipeline.core.errors import InputError, Issue, issues_frame
 from pipeline.core.io import atomic_dir, sha256_file, write_json, write_parquet
 from pipeline.core.params import ParamsError
 from pipeline.core.paths import DatasetPaths
+from pipeline.data.dates import Numbers
 from pipeline.data.future import extraction_limit, future_date_issues, future_year_issues
 from pipeline.data.read import read_table
 from pipeline.data.validate import (
@@ -59,6 +60,15 @@ def end_reason_from_flags(raw: pd.DataFrame, flags: dict[str, str], *, file: str
     return reason
 
 
+def date_numbers(raw: pd.DataFrame, epoch: str | None) -> Numbers:
+    """How plain numbers in the register's date columns are read: the epoch declared in params, else
+    the file's own day-number system (Excel 1900/1904 for text and workbooks; none for Stata, SPSS and
+    Parquet, whose dates carry formats)."""
+    return Numbers(
+        serial=raw.attrs.get("serial_dates", "excel"), epoch=epoch, kind=raw.attrs.get("file_kind", "data")
+    )
+
+
 def validate_dataset(
     ds: dict[str, Any], *, today: dt.date | None = None
 ) -> tuple[dict[str, pd.DataFrame], list[Issue]]:
@@ -84,6 +94,7 @@ def validate_dataset(
             attributes=src["attributes"],
             date_rule=ds["date_rule"],
             strict=ds["strict"],
+            numbers=date_numbers(raw, src.get("date_epoch")),
         )
         tables["organizations"], warnings = frame, warnings + issues
     if "panel" in ds:

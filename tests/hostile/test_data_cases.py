@@ -154,3 +154,32 @@ def test_dates_after_the_extraction_date_in_params(project):
 def test_extraction_date_that_is_not_a_date(project):
     project.ds["extraction_date"] = "2009-13-30"
     assert_clean_error(project.run("validate_inputs"), "extraction_date", "2009-13-30", "YYYY-MM-DD")
+
+
+# --- item 6: Stata/SPSS/Excel dates in the file's own semantics ----------------------------------------
+def test_stata_day_numbers_without_date_format_ask_for_the_epoch(project):
+    import pandas as pd
+    import pyreadstat
+
+    days = lambda s: float((pd.Timestamp(s) - pd.Timestamp("1960-01-01")).days)  # noqa: E731
+    frame = pd.DataFrame(
+        {
+            "org_id": ["A01", "A02", "A03"],
+            "founded": [days("1998-04-01"), days("2000-02-15"), days("2001-06-30")],
+            "ended": [days("2006-07-01"), float("nan"), float("nan")],
+        }
+    )
+    project.raw.mkdir(parents=True, exist_ok=True)
+    pyreadstat.write_dta(frame, str(project.raw / "organizations.dta"))
+    org = project.ds["organizations"]
+    org["path"] = "data/raw/t/organizations.dta"
+    org["columns"] = {"org_id": "org_id", "founded": "founded", "ended": "ended"}
+    org["attributes"] = []
+    run = project.run("validate_inputs")
+    assert_clean_error(
+        run, "organizations.dta", "no date format", "date_epoch", "stata (days since 1960-01-01)"
+    )
+    org["date_epoch"] = "stata"
+    assert_ok(project.run("validate_inputs"))
+    got = pd.read_parquet(project.root / "data/interim/t/validated/organizations.parquet")
+    assert got["founded_year"].tolist() == [1998, 2000, 2001]  # not 1958-1961 (Excel serials)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyreadstat
 import pytest
 
 from pipeline.core.errors import InputError, Issue, issues_frame
@@ -503,3 +505,82 @@ def test_input_error_survives_pickling():
     err = InputError([Issue("a.csv", 3, "founded", "x", "a date", "error", "unparseable_date")])
     back = pickle.loads(pickle.dumps(err))
     assert back.issues == err.issues and str(back) == str(err)
+
+
+def _register_frame():
+    return pd.DataFrame({"org_id": ["a", "b"], "founded": [16071.0, 20000.0], "ended": [np.nan, 21000.0]})
+
+
+def test_stata_day_numbers_without_a_date_format_are_refused_then_read_with_the_epoch(tmp_path):
+    from pipeline.data.dates import EPOCHS
+    from pipeline.stages.validate_inputs import date_numbers
+
+    path = tmp_path / "reg.dta"
+    pyreadstat.write_dta(_register_frame(), str(path))
+    raw = read_table(path)
+    cols = {"org_id": "org_id", "founded": "founded", "ended": "ended"}
+    with pytest.raises(InputError) as exc:
+        validate_organizations(raw, file=str(path), columns=cols, numbers=date_numbers(raw, None))
+    text = str(exc.value)
+    assert "Stata file gives this column no date format" in text and "date_epoch" in text
+    assert "stata (days since 1960-01-01)" in text and "16071" in text
+    assert [i.rule for i in exc.value.issues] == ["date_epoch_unknown"]  # one message settles both columns
+    out, _ = validate_organizations(raw, file=str(path), columns=cols, numbers=date_numbers(raw, "stata"))
+    # 16071 days after 1960-01-01 = 2004-01-01; 20000 = 2014-10-04 (day 277); 21000 = 2017-06-30 (day 181)
+    assert out["founded"].tolist() == pytest.approx([2004.0, 2014 + 276 / 365])
+    assert out["ended"].iloc[1] == pytest.approx(2017 + 180 / 365)
+    schema = json.loads((Path(__file__).parents[2] / "pipeline/core/params.schema.json").read_text())
+    assert set(schema["$defs"]["organizations"]["properties"]["date_epoch"]["enum"]) == {*EPOCHS, None}
+
+
+def test_stata_year_columns_stay_years(tmp_path):
+    from pipeline.stages.validate_inputs import date_numbers
+
+    path = tmp_path / "reg.dta"
+    pyreadstat.write_dta(pd.DataFrame({"org_id": ["a"], "founded": [1984.0]}), str(path))
+    raw = read_table(path)
+    out, _ = validate_organizations(
+        raw,
+        file=str(path),
+        columns={"org_id": "org_id", "founded": "founded"},
+        numbers=date_numbers(raw, None),
+    )
+    assert out["founded_precision"].tolist() == ["year"] and out["founded"].tolist() == [1984.5]
+
+
+def test_spss_seconds_with_the_spss_epoch(tmp_path):
+    from pipeline.stages.validate_inputs import date_numbers
+
+    path = tmp_path / "reg.sav"
+    seconds = (pd.Timestamp("2015-03-02") - pd.Timestamp("1582-10-14")).days * 86400.0
+    pyreadstat.write_sav(pd.DataFrame({"org_id": ["a"], "founded": [seconds]}), str(path))
+    raw = read_table(path)
+    cols = {"org_id": "org_id", "founded": "founded"}
+    with pytest.raises(InputError, match="SPSS file gives this column no date format"):
+        validate_organizations(raw, file=str(path), columns=cols, numbers=date_numbers(raw, None))
+    out, _ = validate_organizations(raw, file=str(path), columns=cols, numbers=date_numbers(raw, "spss"))
+    assert out["founded"].tolist() == pytest.approx([2015 + 60 / 365])
+
+
+def test_excel_1904_workbook_serials_use_the_workbook_system(tmp_path):
+    import openpyxl
+    from openpyxl.utils.datetime import CALENDAR_MAC_1904
+
+    from pipeline.stages.validate_inputs import date_numbers
+
+    path = tmp_path / "reg.xlsx"
+    wb = openpyxl.Workbook()
+    wb.epoch = CALENDAR_MAC_1904
+    ws = wb.active
+    ws.append(["org_id", "founded"])
+    ws.append(["a", 40000])  # plain number: 1904 system -> 2013-07-07 (1900 system: 2009-07-06)
+    wb.save(path)
+    raw = read_table(path)
+    assert raw.attrs["serial_dates"] == "excel1904"
+    out, _ = validate_organizations(
+        raw,
+        file=str(path),
+        columns={"org_id": "org_id", "founded": "founded"},
+        numbers=date_numbers(raw, None),
+    )
+    assert out["founded"].tolist() == pytest.approx([2013 + 187 / 365])
