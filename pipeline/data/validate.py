@@ -34,6 +34,7 @@ from pipeline.data.dates import (
     period_bounds,
     place_dates,
 )
+from pipeline.data.shares import apply_share_scales
 
 SOURCE_ROW = "source_row"
 
@@ -520,6 +521,7 @@ def validate_panel(
     columns: dict[str, str],
     measures: dict[str, str],
     strict: bool = False,
+    scales: Mapping[str, str] | None = None,
 ) -> tuple[pd.DataFrame, list[Issue]]:
     """Validate an organization-year panel: identifier, integer year, numeric measures.
 
@@ -535,6 +537,9 @@ def validate_panel(
         Contract name → column in the file (``size``, ``funding_share``; other names are kept).
     strict : bool, default False
         Make the warnings fatal.
+    scales : mapping, optional
+        Measure → ``percent`` (divided by 100; noted in ``frame.attrs["scale_notes"]``) or ``fraction``.
+        An undeclared share column that looks like percentages is fatal (:mod:`pipeline.data.shares`).
 
     Returns
     -------
@@ -557,6 +562,9 @@ def validate_panel(
     year, issues = _to_year(raw[columns[YEAR]], file=file, column=columns[YEAR], rows=rows)
     fatal += issues
     values = _numeric_columns(raw, measures, file=file, rows=rows, fatal=fatal)
+    values, scale_notes, scale_fatal = apply_share_scales(values, measures, scales or {}, file=file)
+    if scale_fatal:
+        raise InputError(scale_fatal)
     out = pd.DataFrame({ORG_ID: _as_string(raw[columns[ORG_ID]]).array, YEAR: year, **values})
     out[SOURCE_ROW] = rows
     checks = {}
@@ -579,6 +587,7 @@ def validate_panel(
         )
     fatal.sort(key=lambda i: (i.row or 0, i.column))
     warnings = _finish(fatal, warnings, strict=strict)
+    out.attrs["scale_notes"] = scale_notes
     return out, warnings
 
 

@@ -57,6 +57,19 @@ def clean_tables(
     return out, cleaning
 
 
+def usable_values(tables: dict[str, pd.DataFrame]) -> dict[str, dict[str, dict[str, int]]]:
+    """Per table and numeric covariate: rows after cleaning and rows with a value (what a model can use)."""
+    skip = {"org_id", "year", "source_row", "founded", "ended", "founded_year", "ended_year"}
+    out: dict[str, dict[str, dict[str, int]]] = {}
+    for name in ("panel", "environment"):
+        frame = tables.get(name)
+        if frame is None:
+            continue
+        cols = [c for c in frame.columns if c not in skip and pd.api.types.is_numeric_dtype(frame[c])]
+        out[name] = {c: {"rows": int(len(frame)), "usable": int(frame[c].notna().sum())} for c in cols}
+    return out
+
+
 def run(dataset: str, params: dict[str, Any]) -> None:
     """Stage entry point."""
     ds = params["datasets"][dataset]
@@ -69,11 +82,21 @@ def run(dataset: str, params: dict[str, Any]) -> None:
             write_parquet(out / f"{name}.parquet", frame)
             log.info("%s: %d rows after cleaning (%d before)", name, len(frame), len(tables[name]))
         summary = cleaning.summary()
+        usable = usable_values(cleaned)
         write_json(
             out / "cleaning_log.json",
-            {"dataset": dataset, "rules": summary, "rows": cleaning.frame().to_dict("records")},
+            {
+                "dataset": dataset,
+                "rules": summary,
+                "usable": usable,
+                "rows": cleaning.frame().to_dict("records"),
+            },
         )
         write_csv(out / "cleaning_log.csv", cleaning.frame())
+    for table, cols in usable.items():
+        for col, n in cols.items():
+            level = logging.WARNING if n["usable"] < 0.5 * n["rows"] else logging.INFO
+            log.log(level, "%s.%s: %d of %d rows have a value", table, col, n["usable"], n["rows"])
     for item in summary:
         level = logging.WARNING if item["rule"] in LOSSY_RULES else logging.INFO
         log.log(

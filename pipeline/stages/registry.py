@@ -63,6 +63,7 @@ STAGES: tuple[Stage, ...] = (
             "pipeline/data/read.py",
             "pipeline/data/records.py",
             "pipeline/data/future.py",
+            "pipeline/data/shares.py",
             "pipeline/data/lifetimes.py",
             "pipeline/data/dates.py",
             "pipeline/core/errors.py",

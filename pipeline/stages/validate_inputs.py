@@ -101,7 +101,12 @@ def validate_dataset(
         src = ds["panel"]
         raw = read_table(src["path"], sheet=src["sheet"])
         frame, issues = validate_panel(
-            raw, file=src["path"], columns=src["columns"], measures=src["measures"], strict=ds["strict"]
+            raw,
+            file=src["path"],
+            columns=src["columns"],
+            measures=src["measures"],
+            strict=ds["strict"],
+            scales=src.get("scale", {}),
         )
         tables["panel"], warnings = frame, warnings + issues
     if "environment" in ds:
@@ -147,6 +152,13 @@ def run(dataset: str, params: dict[str, Any]) -> None:
         extraction_limit(ds.get("extraction_date"))
     except ValueError as exc:
         raise ParamsError(f"params.yaml: datasets.{dataset}.{exc}") from None
+    if "panel" in ds:
+        unknown = sorted(set(ds["panel"].get("scale", {})) - set(ds["panel"]["measures"]))
+        if unknown:
+            raise ParamsError(
+                f"params.yaml: datasets.{dataset}.panel.scale names {', '.join(map(repr, unknown))}, which "
+                f"is not a panel measure (measures: {', '.join(ds['panel']['measures']) or '(none)'})"
+            )
     tables, warnings = validate_dataset(ds)
     inputs = {
         ds[k]["path"]: sha256_file(ds[k]["path"])
@@ -167,9 +179,18 @@ def run(dataset: str, params: dict[str, Any]) -> None:
                 name: {"rows": int(len(f)), "columns": list(map(str, f.columns))}
                 for name, f in tables.items()
             },
+            "conversions": [n for f in tables.values() for n in f.attrs.get("scale_notes", [])],
             "warnings": issues_frame(warnings).replace({np.nan: None}).to_dict("records"),
         }
         write_json(out / "validation_report.json", report)
+    for note in report["conversions"]:
+        log.warning(
+            "%s (column %s) declared in %s: %d values divided by 100",
+            note["measure"],
+            note["column"],
+            note["scale"],
+            note["converted"],
+        )
     for w in warnings[:10]:
         log.warning("%s row %s column %s: %r — expected %s", w.file, w.row, w.column, w.value, w.expected)
     if len(warnings) > 10:

@@ -183,3 +183,37 @@ def test_stata_day_numbers_without_date_format_ask_for_the_epoch(project):
     assert_ok(project.run("validate_inputs"))
     got = pd.read_parquet(project.root / "data/interim/t/validated/organizations.parquet")
     assert got["founded_year"].tolist() == [1998, 2000, 2001]  # not 1958-1961 (Excel serials)
+
+
+# --- item 8: shares in percent --------------------------------------------------------------------------
+def _percent_panel():
+    lines = PANEL_CSV.strip().split("\n")
+    out = [lines[0]]
+    for ln in lines[1:]:
+        org, year, staff, share = ln.split(",")
+        out.append(f"{org},{year},{staff},{float(share) * 100:g}")
+    return "\n".join(out) + "\n"
+
+
+def test_share_column_in_percent_stops_with_a_message(project):
+    project.write("panel.csv", _percent_panel())
+    run = project.run("validate_inputs")
+    assert_clean_error(
+        run, "panel.csv", "gov_share", "looks like percentages", "scale: {funding_share: percent}"
+    )
+
+
+def test_share_column_declared_percent_is_converted_and_usable_rows_logged(project):
+    import pandas as pd
+
+    project.write("panel.csv", _percent_panel())
+    project.ds["panel"]["scale"] = {"funding_share": "percent"}
+    assert_ok(project.run_through("clean_inputs"))
+    report = json.loads((project.root / "data/interim/t/validated/validation_report.json").read_text())
+    assert report["conversions"] == [
+        {"measure": "funding_share", "column": "gov_share", "scale": "percent", "converted": 16}
+    ]
+    panel = pd.read_parquet(project.root / "data/interim/t/clean/panel.parquet")
+    assert panel["funding_share"].max() == pytest.approx(0.9)
+    usable = _cleaning_log(project)["usable"]["panel"]["funding_share"]
+    assert usable["usable"] == usable["rows"] > 0

@@ -584,3 +584,44 @@ def test_excel_1904_workbook_serials_use_the_workbook_system(tmp_path):
         numbers=date_numbers(raw, None),
     )
     assert out["founded"].tolist() == pytest.approx([2013 + 187 / 365])
+
+
+def _share_panel(shares):
+    return pd.DataFrame(
+        {"org_id": ["a"] * len(shares), "year": [str(2000 + k) for k in range(len(shares))], "gs": shares}
+    )
+
+
+def test_share_column_in_percent_is_refused_with_the_params_fix():
+    raw = _share_panel(["45", "12.5", "0.5", "80", ""])
+    with pytest.raises(InputError) as exc:
+        validate_panel(
+            raw, file="p.csv", columns={"org_id": "org_id", "year": "year"}, measures={"funding_share": "gs"}
+        )
+    text = str(exc.value)
+    assert "looks like percentages" in text and "3 of 4 values are above 1" in text
+    assert "scale: {funding_share: percent}" in text and exc.value.issues[0].column == "gs"
+
+
+def test_share_column_declared_percent_is_converted_and_noted():
+    raw = _share_panel(["45", "12.5", "0.5", "101", ""])
+    out, warnings = validate_panel(
+        raw,
+        file="p.csv",
+        columns={"org_id": "org_id", "year": "year"},
+        measures={"funding_share": "gs"},
+        scales={"funding_share": "percent"},
+    )
+    assert out["funding_share"].tolist()[:4] == pytest.approx([0.45, 0.125, 0.005, 1.01])
+    assert out.attrs["scale_notes"] == [
+        {"measure": "funding_share", "column": "gs", "scale": "percent", "converted": 4}
+    ]
+    assert [(w.row, w.rule) for w in warnings] == [(5, "out_of_range")]  # 101 % is still out of range
+
+
+def test_fraction_shares_with_a_few_bad_values_are_not_taken_for_percent():
+    raw = _share_panel(["0.4", "0.5", "3", "0.2"])
+    out, warnings = validate_panel(
+        raw, file="p.csv", columns={"org_id": "org_id", "year": "year"}, measures={"funding_share": "gs"}
+    )
+    assert [w.row for w in warnings] == [4]
