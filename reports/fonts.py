@@ -4,17 +4,24 @@ Chinese registries carry organization names and district labels in Chinese, so f
 need a CJK font that installs without root. The font comes from the PyPI package ``justmytype-intl-cjk``
 (Noto Sans SC, SIL Open Font License 1.1, installed with ``pip``). It ships a *variable* TrueType font
 whose default instance is the Thin weight; we instantiate the Regular weight (wght = 400) once with
-fontTools, deterministically, and cache the static font (≈10 MB) so matplotlib and Typst both embed an
-ordinary TrueType font. If the package is absent, an installed system Noto/Source Han Sans SC is used.
+fontTools, deterministically, and cache the static font (≈10 MB) once per machine (per user cache
+folder; a file lock makes parallel jobs wait for one build instead of building it twice) so matplotlib
+and Typst both embed an ordinary TrueType font. If the package is absent, an installed system Noto/Source Han Sans SC is used.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import logging
 import os
+from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
 
 from pipeline.core.io import atomic_path
+
+log = logging.getLogger(__name__)
 
 #: Family name of the CJK font as registered with matplotlib and seen by Typst.
 CJK_FAMILY = "Noto Sans SC"
@@ -73,6 +80,18 @@ def build_static_instance(source: Path, target: Path, weight: float = 400.0) -> 
     return target
 
 
+@contextlib.contextmanager
+def _build_lock(cache: Path) -> Iterator[None]:
+    """An exclusive file lock in the cache folder, held while the static font is built."""
+    cache.mkdir(parents=True, exist_ok=True)
+    with open(cache / ".build.lock", "a", encoding="utf-8") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
 @lru_cache(maxsize=4)
 def cjk_font_path(cache_dir: str | None = None) -> Path:
     """Path of a static Regular-weight Simplified Chinese font, building and caching it on first use.
@@ -88,7 +107,11 @@ def cjk_font_path(cache_dir: str | None = None) -> Path:
         return target
     source = _variable_source()
     if source is not None:
-        return build_static_instance(source, target)
+        with _build_lock(cache):  # parallel jobs: one builds, the others wait and reuse its file
+            if not target.is_file():
+                log.info("preparing the Chinese font once for this machine (cached in %s)", cache)
+                build_static_instance(source, target)
+        return target
     system = _system_fallback()
     if system is not None:
         return system

@@ -10,7 +10,6 @@ import importlib
 import logging
 import os
 import sys
-import time
 from pathlib import Path
 
 from pipeline.core.names import unknown_name_message
@@ -24,17 +23,8 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUME
     os.environ.setdefault(_var, "1")
 
 
-def _setup_logging(log_path: Path | None) -> None:
-    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
-    if log_path is not None:
-        log_path.parent.mkdir(parents=True, exist_ok=True)
-        handlers.append(logging.FileHandler(log_path, mode="w", encoding="utf-8"))
-    logging.basicConfig(
-        level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", handlers=handlers, force=True
-    )
-
-
 def cmd_run(args: argparse.Namespace) -> int:
+    from pipeline.core.console import StageConsole
     from pipeline.core.errors import InputError
     from pipeline.core.paths import DatasetPaths
     from pipeline.stages.registry import STAGES, by_name
@@ -69,21 +59,26 @@ def cmd_run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
-    _setup_logging(DatasetPaths(args.dataset).log(stage.name))
     log = logging.getLogger(stage.name)
-    t0 = time.perf_counter()
-    log.info("dataset %s: start", args.dataset)
-    module = importlib.import_module(stage.module)
-    try:
-        module.run(args.dataset, params)
-    except InputError as exc:
-        # once: the logger writes it to stderr and to the stage's log file
-        log.error("%s failed for dataset %s:\n%s", stage.name, args.dataset, exc)
-        return 1
-    except OSError as exc:
-        log.error("%s failed for dataset %s: %s", stage.name, args.dataset, describe_os_error(exc))
-        return 1
-    log.info("dataset %s: done in %.1f s", args.dataset, time.perf_counter() - t0)
+    log_path = DatasetPaths(args.dataset).log(stage.name)
+    with StageConsole(stage.name, args.dataset, log_path, own_loggers=tuple(stage_names)) as console:
+        log.info("dataset %s: start", args.dataset)
+        module = importlib.import_module(stage.module)
+        try:
+            module.run(args.dataset, params)
+        except InputError as exc:
+            # once: the logger writes it to stderr and to the stage's log file
+            log.error("%s failed for dataset %s:\n%s", stage.name, args.dataset, exc)
+            console.finished(ok=False)
+            return 1
+        except OSError as exc:
+            log.error("%s failed for dataset %s: %s", stage.name, args.dataset, describe_os_error(exc))
+            console.finished(ok=False)
+            return 1
+        except BaseException:
+            console.finished(ok=False)
+            raise
+        console.finished(ok=True)
     return 0
 
 
