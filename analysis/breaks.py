@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.results import ModelResult, Term
+from analysis.scaling import scaled_density
 from pipeline.core import columns as C
 
 STAGE = "fit_bottleneck"
@@ -275,7 +276,7 @@ def break_in_founding(
     if with_density:
         df_ok = df[C.DENSITY].notna().to_numpy()
         df, y = df.loc[df_ok], y[df_ok]
-        cols = [np.ones(len(df)), df[C.DENSITY].to_numpy(float) / density_scale]
+        cols = [np.ones(len(df)), scaled_density(df[C.DENSITY].to_numpy(float), density_scale)[0]]
         names.append(C.DENSITY)
     x = np.column_stack(cols)
     return break_result(

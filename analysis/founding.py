@@ -50,7 +50,7 @@ from analysis.count_models import ALPHA, SE_LABELS, CountFit, fit_count
 from analysis.inference.turning_point import turning_point
 from analysis.results import ModelResult, Term, lr_test
 from analysis.scaling import auto_scale as auto_scale  # re-exported
-from analysis.scaling import resolve_scale
+from analysis.scaling import resolve_scale, scaled_density
 
 STAGE = "fit_founding"
 INTERCEPT = "const"
@@ -212,8 +212,8 @@ def build_founding_design(
         if t in ("density", "density_sq"):
             if DENSITY not in df:
                 raise ValueError("term 'density' needs a 'density' column")
-            z = df[DENSITY].astype(float) / d_scale
-            cols[t] = z if t == "density" else z**2
+            z, z2 = scaled_density(df[DENSITY], d_scale)
+            cols[t] = z if t == "density" else z2
         elif t == "foundings_lag":
             cols[t] = lag
         elif t == "foundings_lag_sq":

@@ -42,6 +42,7 @@ from scipy import stats
 
 from analysis.inference.vcov import sandwich
 from analysis.results import ModelResult, Term
+from analysis.scaling import scaled_density
 from pipeline.core import columns as C
 
 STAGE = "fit_growth"
@@ -124,9 +125,7 @@ def _gibrat_design(
     x = pd.DataFrame(index=df.index)
     x[C.LOG_SIZE] = df[size_col].astype(float)
     if C.DENSITY in df:
-        dens = df[C.DENSITY].astype(float) / density_scale
-        x[C.DENSITY] = dens
-        x[C.DENSITY_SQ] = dens**2
+        x[C.DENSITY], x[C.DENSITY_SQ] = scaled_density(df[C.DENSITY], density_scale)
     for c in covariates:
         x[c] = df[c].astype(float)
     for a in age_terms:

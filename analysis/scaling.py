@@ -1,4 +1,6 @@
-"""Scales of density-like terms: N/s with s declared or chosen by the "auto" rule (one place for both)."""
+"""Scales of density-like terms: N/s with s declared or chosen by the "auto" rule, and the one place where
+density enters a model in those units (N/s and (N/s)²). Quantities derived from the coefficients are
+converted back to organizations by ``analysis.inference.turning_point`` (the other end of the same rule)."""
 
 from __future__ import annotations
 
@@ -25,3 +27,22 @@ def resolve_scale(scale: float | str, values: pd.Series | np.ndarray) -> float:
     if not (float(scale) > 0):
         raise ValueError(f"scale must be positive, got {scale!r}")
     return float(scale)
+
+
+def scaled_density(values: pd.Series | np.ndarray, scale: float) -> tuple[pd.Series | np.ndarray, ...]:
+    """Density in units of ``scale`` organizations and its square: (N/s, (N/s)²)."""
+    z = (values.astype(float) if isinstance(values, pd.Series) else np.asarray(values, dtype=float)) / scale
+    return z, z**2
+
+
+def scale_density_columns(
+    frame: pd.DataFrame, scale: float, extra: tuple[str, ...] = ("density_at_founding",)
+) -> pd.DataFrame:
+    """A copy of ``frame`` with ``density``/``density_sq`` in units of ``scale`` (and ``extra`` density-like
+    columns such as density at founding divided by the same scale)."""
+    out = frame.copy()
+    out["density"], out["density_sq"] = scaled_density(frame["density"], scale)
+    for col in extra:
+        if col in frame:
+            out[col] = frame[col].astype(float) / scale
+    return out

@@ -35,6 +35,7 @@ import pandas as pd
 import statsmodels.api as sm
 
 from analysis.results import ModelResult, Term
+from analysis.scaling import scaled_density
 from pipeline.core import columns as C
 
 STAGE = "fit_bottleneck"
@@ -217,11 +218,11 @@ def fit_stagnation(
     regs = list(covariates)
     design = events.copy()
     if C.DENSITY in regs or C.DENSITY_SQ in regs:
-        d = events[C.DENSITY].astype(float) / density_scale
+        d, d2 = scaled_density(events[C.DENSITY], density_scale)
         if C.DENSITY in regs:
             design[C.DENSITY] = d
         if C.DENSITY_SQ in regs:
-            design[C.DENSITY_SQ] = d**2
+            design[C.DENSITY_SQ] = d2
     spec = {
         "formula": "cloglog(P(event)) ~ " + " + ".join(regs),
         "k": k,

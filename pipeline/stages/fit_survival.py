@@ -27,6 +27,7 @@ from analysis.nonparametric import aalen_johansen, kaplan_meier, logrank_test
 from analysis.parametric import fit_parametric_ph
 from analysis.piecewise import fit_discrete_cloglog, fit_piecewise_exponential, split_episodes
 from analysis.results import ModelResult, lr_test
+from analysis.scaling import scale_density_columns
 from pipeline.core.columns import COMPETING_PREFIX, DEATH
 from pipeline.core.params import ParamsError, stage_params
 from pipeline.core.paths import DatasetPaths
@@ -39,11 +40,7 @@ DENSITY_TERMS = ("density", "density_sq", "density_at_founding")
 
 def scale_density(spells: pd.DataFrame, scale: float) -> pd.DataFrame:
     """Density terms in units of ``scale`` organizations (density² in units of scale²)."""
-    out = spells.copy()
-    out["density"] = spells["density"].astype(float) / scale
-    out["density_sq"] = out["density"] ** 2
-    out["density_at_founding"] = spells["density_at_founding"].astype(float) / scale
-    return out
+    return scale_density_columns(spells, scale, extra=("density_at_founding",))
 
 
 def km_results(spells: pd.DataFrame, groups: list[str], *, dataset: str) -> list[ModelResult]:
