@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -567,3 +568,32 @@ def parse_dates(
     out["precision"] = _precision_labels(codes, p)
     out["year"] = _masked_int(codes, parts["y"], p <= _PRECISION_CODE["year"])
     return out
+
+
+def precision_counts(frame: pd.DataFrame, columns: dict[str, str]) -> dict[str, dict[str, int]]:
+    """How many dates of each role were recorded to the day, month or year, or are unknown.
+
+    ``columns`` maps a role (``founded``, ``ended``) to its column in the file; ``frame`` holds the role's
+    ``<role>_precision`` column (validated or cleaned register). Returns ``{file column: {precision: n}}``
+    with every precision of :data:`PRECISIONS` (and ``imputed`` when present), in that order.
+    """
+    out: dict[str, dict[str, int]] = {}
+    for role, column in columns.items():
+        col = f"{role}_precision"
+        if col not in frame:
+            continue
+        counts = frame[col].astype(object).value_counts()
+        labels = [*PRECISIONS, *sorted(set(counts.index) - set(PRECISIONS))]
+        out[column] = {p: int(counts.get(p, 0)) for p in labels}
+    return out
+
+
+def register_date_precision(
+    orgs: pd.DataFrame | None, source: dict[str, Any] | None
+) -> dict[str, dict[str, dict[str, int]]]:
+    """``{file: {column: {day, month, year, unknown: n}}}`` for a register's founding and end dates
+    (``source`` is the dataset's ``organizations`` entry in params); empty without a register."""
+    if orgs is None or source is None:
+        return {}
+    roles = {r: c for r, c in source["columns"].items() if r in ("founded", "ended")}
+    return {source["path"]: precision_counts(orgs, roles)}

@@ -12,6 +12,7 @@ from pipeline.core.io import atomic_dir, write_csv, write_json, write_parquet
 from pipeline.core.params import stage_params
 from pipeline.core.paths import DatasetPaths
 from pipeline.data.clean import CleaningLog, clean_environment, clean_organizations, clean_panel
+from pipeline.data.dates import register_date_precision
 
 log = logging.getLogger("clean_inputs")
 
@@ -89,6 +90,9 @@ def run(dataset: str, params: dict[str, Any]) -> None:
                 "dataset": dataset,
                 "rules": summary,
                 "usable": usable,
+                "date_precision": register_date_precision(
+                    cleaned.get("organizations"), ds.get("organizations")
+                ),
                 "rows": cleaning.frame().to_dict("records"),
             },
         )

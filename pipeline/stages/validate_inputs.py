@@ -19,7 +19,7 @@ from pipeline.core.errors import InputError, Issue, issues_frame
 from pipeline.core.io import atomic_dir, sha256_file, write_json, write_parquet
 from pipeline.core.params import ParamsError
 from pipeline.core.paths import DatasetPaths
-from pipeline.data.dates import Numbers
+from pipeline.data.dates import Numbers, register_date_precision
 from pipeline.data.future import extraction_limit, future_date_issues, future_year_issues
 from pipeline.data.read import read_table
 from pipeline.data.validate import (
@@ -180,6 +180,7 @@ def run(dataset: str, params: dict[str, Any]) -> None:
                 for name, f in tables.items()
             },
             "conversions": [n for f in tables.values() for n in f.attrs.get("scale_notes", [])],
+            "date_precision": register_date_precision(tables.get("organizations"), ds.get("organizations")),
             "warnings": issues_frame(warnings).replace({np.nan: None}).to_dict("records"),
         }
         write_json(out / "validation_report.json", report)

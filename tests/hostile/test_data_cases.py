@@ -217,3 +217,18 @@ def test_share_column_declared_percent_is_converted_and_usable_rows_logged(proje
     assert panel["funding_share"].max() == pytest.approx(0.9)
     usable = _cleaning_log(project)["usable"]["panel"]["funding_share"]
     assert usable["usable"] == usable["rows"] > 0
+
+
+# --- item 16: date precision counts in the validation report and the cleaning log -----------------------
+def test_date_precision_counts_reach_report_and_cleaning_log(project):
+    text = ORGANIZATIONS_CSV.replace("2002-01-10", "2002-01").replace("2004-05-01", "2004")
+    text = text.replace("2006-07-01", "2006")
+    project.write("organizations.csv", text)
+    assert_ok(project.run_through("clean_inputs"))
+    report = json.loads((project.root / "data/interim/t/validated/validation_report.json").read_text())
+    expected = {
+        "founded": {"day": 6, "month": 1, "year": 1, "unknown": 0},
+        "ended": {"day": 2, "month": 0, "year": 1, "unknown": 5},
+    }
+    assert report["date_precision"] == {"data/raw/t/organizations.csv": expected}
+    assert _cleaning_log(project)["date_precision"] == {"data/raw/t/organizations.csv": expected}

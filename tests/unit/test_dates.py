@@ -315,3 +315,19 @@ def test_excel_serial_roundtrip(d):
     serial = (d - dt.date(1899, 12, 30)).days
     t, p, _ = one(serial)
     assert p == "day" and t == pytest.approx(decimal(d), abs=1e-12)
+
+
+def test_precision_counts_per_file_column():
+    from pipeline.data.dates import register_date_precision
+
+    f = parse_dates(pd.Series(["2015-03-02", "2015-03", "2015", "2016"]))
+    e = parse_dates(pd.Series([None, "2019", None, "2020-01-05"]))
+    orgs = pd.DataFrame({"founded_precision": f["precision"], "ended_precision": e["precision"]})
+    src = {"path": "r.csv", "columns": {"org_id": "id", "founded": "start", "ended": "stop"}}
+    assert register_date_precision(orgs, src) == {
+        "r.csv": {
+            "start": {"day": 1, "month": 1, "year": 2, "unknown": 0},
+            "stop": {"day": 1, "month": 0, "year": 1, "unknown": 2},
+        }
+    }
+    assert register_date_precision(None, None) == {}
