@@ -92,6 +92,10 @@ def verify_tree(
     if datasets:
         ref_files = {p for p in ref_files if p.parts[0] in datasets}
         new_files = {p for p in new_files if p.parts[0] in datasets}
+    # a dataset without any reference results (e.g. one the user added) is listed by
+    # unverified_datasets(), not failed model by model
+    referenced = {p.parts[0] for p in ref_files}
+    new_files = {p for p in new_files if p.parts[0] in referenced}
     checks: list[Check] = []
     for rel in sorted(ref_files | new_files):
         parts = rel.parts
@@ -108,6 +112,25 @@ def verify_tree(
         new = json.loads((fresh_root / rel).read_text(encoding="utf-8"))
         checks.extend(compare_results(ref, new, tol))
     return checks
+
+
+def unverified_datasets(
+    reference_root: Path,
+    fresh_root: Path,
+    declared: list[str] | None = None,
+    datasets: list[str] | None = None,
+) -> list[str]:
+    """Datasets with fresh results (or declared in params) but no reference results: nothing to verify."""
+    referenced = {p.relative_to(reference_root).parts[0] for p in reference_root.rglob("*.json")}
+    fresh = (
+        {p.relative_to(fresh_root).parts[0] for p in fresh_root.rglob("*.json")}
+        if fresh_root.exists()
+        else set()
+    )
+    names = (fresh | set(declared or [])) - referenced
+    if datasets:
+        names &= set(datasets)
+    return sorted(names)
 
 
 def format_table(checks: list[Check], *, only_failures: bool = False) -> str:

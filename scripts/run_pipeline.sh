@@ -13,14 +13,8 @@ bash scripts/setup.sh
 export PATH="$PWD/.venv/bin:$PATH"
 CORES="${CORES:-2}"
 
-# dvc.yaml follows params.yaml (no change for the bundled datasets)
-python -m pipeline dvc-yaml > dvc.yaml.tmp
-if cmp -s dvc.yaml.tmp dvc.yaml; then
-  rm dvc.yaml.tmp
-else
-  mv dvc.yaml.tmp dvc.yaml
-  echo "==> dvc.yaml regenerated for the datasets in params.yaml (commit it with params.yaml)"
-fi
+# dvc.yaml follows params.yaml (no change for the bundled datasets; commit it with params.yaml otherwise)
+python -m pipeline dvc-yaml --write
 
 if [[ "${VERBOSE:-0}" == 1 ]]; then
   snakemake --cores "$CORES" "$@"

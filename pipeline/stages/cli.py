@@ -99,9 +99,17 @@ def describe_os_error(exc: OSError) -> str:
 
 
 def cmd_dvc_yaml(args: argparse.Namespace) -> int:
+    from pipeline.core.io import write_text
     from pipeline.stages.graph import dvc_yaml_text
 
-    sys.stdout.write(dvc_yaml_text(load_params(args.params)))
+    text = dvc_yaml_text(load_params(args.params))
+    if not args.write:
+        sys.stdout.write(text)
+        return 0
+    target = Path(args.params).resolve().parent / "dvc.yaml"
+    if not target.exists() or target.read_text(encoding="utf-8") != text:
+        write_text(target, text)
+        print(f"==> {target.name} regenerated for the datasets in {args.params}", file=sys.stderr)
     return 0
 
 
@@ -115,12 +123,18 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from analysis.verify import format_table, verify_tree
+    from analysis.verify import format_table, unverified_datasets, verify_tree
 
     params = load_params(args.params)
     tol = params.get("verify", {}).get("tolerances", {})
-    checks = verify_tree(Path(args.reference), Path(args.results), tol, datasets=args.dataset)
+    ref, fresh = Path(args.reference), Path(args.results)
+    checks = verify_tree(ref, fresh, tol, datasets=args.dataset)
     print(format_table(checks, only_failures=not args.all))
+    for name in unverified_datasets(ref, fresh, list(params["datasets"]), datasets=args.dataset):
+        print(
+            f"not verified: dataset {name} has no reference results in {ref.as_posix()}/ (to make this "
+            f"run the reference: cp -r {fresh.as_posix()}/{name} {ref.as_posix()}/{name})"
+        )
     if not checks:
         print("error: nothing to verify (no reference results found)", file=sys.stderr)
         return 1
@@ -136,6 +150,9 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--dataset", required=True)
     run.set_defaults(func=cmd_run)
     dvc = sub.add_parser("dvc-yaml", help="print dvc.yaml generated from the stage registry")
+    dvc.add_argument(
+        "--write", action="store_true", help="write dvc.yaml next to the params file (only if it changed)"
+    )
     dvc.set_defaults(func=cmd_dvc_yaml)
     lst = sub.add_parser("list-stages", help="list stages and the datasets each applies to")
     lst.set_defaults(func=cmd_list)

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from analysis.results import ModelResult, Term, write_result
-from analysis.verify import format_table, verify_tree
+from analysis.verify import format_table, unverified_datasets, verify_tree
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -69,3 +69,26 @@ def test_cli_exit_codes(tmp_path):
     path.write_text(json.dumps(obj))
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 1 and "FAIL" in proc.stdout and "density.se" in proc.stdout
+
+
+def test_a_dataset_without_reference_results_is_listed_not_failed(tmp_path):
+    _write(tmp_path / "ref")
+    _write(tmp_path / "new")
+    _write(tmp_path / "other")
+    (tmp_path / "other" / "d").rename(tmp_path / "new" / "my_ngos")  # a user's dataset, never referenced
+    checks = verify_tree(tmp_path / "ref", tmp_path / "new")
+    assert checks and all(c.ok for c in checks) and {c.dataset for c in checks} == {"d"}
+    assert unverified_datasets(tmp_path / "ref", tmp_path / "new") == ["my_ngos"]
+    assert unverified_datasets(tmp_path / "ref", tmp_path / "new", ["d", "not_run_yet"]) == [
+        "my_ngos",
+        "not_run_yet",
+    ]
+    assert unverified_datasets(tmp_path / "ref", tmp_path / "new", datasets=["d"]) == []
+    cmd = [sys.executable, "-m", "pipeline", "--params", str(ROOT / "params.yaml"), "verify"]
+    cmd += ["--reference", str(tmp_path / "ref"), "--results", str(tmp_path / "new")]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "not verified: dataset my_ngos has no reference results" in proc.stdout
+    # a referenced dataset whose results are missing still fails
+    (tmp_path / "new" / "d" / "founding" / "nb.json").unlink()
+    assert subprocess.run(cmd, cwd=ROOT, capture_output=True).returncode == 1
