@@ -5,24 +5,26 @@ The founding rate λ_t of a population is log-linear in density (Hannan & Freema
 foundings in year t and N_t the density on 1 January. Legitimation then competition predicts b1 > 0,
 b2 < 0, so that the founding rate peaks at N* = −b1/(2·b2).
 
-Design terms (by name, see :data:`KNOWN_TERMS`)
------------------------------------------------
-``density`` = N_t / s and ``density_sq`` = (N_t / s)², with the density scale s recorded in every result
-(``specification.density_scale``). ``density_scale="auto"`` picks the power of ten that puts the largest
-observed density in [1, 10): s = 10^floor(log10(max N)). ``foundings_lag`` = F_{t−1} (only when year t−1
-is in the frame; the first year is dropped), ``foundings_lag_sq`` = F_{t−1}², ``mass`` = M_t / s_M (same
-"auto" rule, own scale), ``trend`` = t − first year of the estimation sample, ``period`` = treatment dummies
-of a categorical column (``period[level]``, first level in sort order as reference); any other name is an
-environment column used as is. Every model of a nested sequence is fitted on the same rows: rows with a
-missing value in any term used by any step are dropped first and counted.
+Design terms (the formula language, docs/terms.md)
+--------------------------------------------------
+Each step of a sequence is a formula of :mod:`analysis.formula` on population-years (or subpopulation-years),
+e.g. ``foundings ~ 1``, ``+ density``, ``+ density_sq``, ``+ foundings_lag`` — or a tuple of the terms it
+adds. ``density`` = N_t / s and ``density_sq`` = (N_t / s)², with the density scale s recorded in every result
+(``specification.density_scale``); ``density_scale="auto"`` picks the power of ten that puts the largest
+observed density in [1, 10): s = 10^floor(log10(max N)). ``foundings_lag`` = F_{t−1} (only when year t−1 is
+in the frame; the first year is dropped), ``mass`` = M_t / s_M (same "auto" rule, own scale), ``trend`` =
+t − first year of the estimation sample, ``period`` = treatment dummies of the period column
+(``period[level]``), plus every other term and transform of the formula language (log density, prior
+failures, ``lag(x, k)``, ``C(x, ref=…)``, interactions, …). Every model of a nested sequence is fitted on the
+same rows: rows with a missing value in any term used by any step are dropped first and counted.
 
 Nested sequence and tests
 -------------------------
-:class:`FoundingSpec.steps` lists the terms added at each step (default: baseline → +density →
-+density² → +covariates). For each family the models are fitted in order; each result carries the LR test
-against the previous step of its family, and each NB2 model the boundary LR test of α = 0 against the
-Poisson model of the same step (χ̄² 50:50 mixture of χ²₀ and χ²₁, p = ½·P(χ²₁ > LR), 5% critical value
-2.71).
+:class:`FoundingSpec.steps` lists the steps (default: baseline → +density → +density² → +covariates); each
+must contain the terms of the one before. For each family the models are fitted in order; each result
+carries the LR test against the previous step of its family, and each NB2 model the boundary LR test of
+α = 0 against the Poisson model of the same step (χ̄² 50:50 mixture of χ²₀ and χ²₁, p = ½·P(χ²₁ > LR), 5%
+critical value 2.71). ``specification.model_formula`` records each step's whole formula.
 
 Derived quantities (models with both density terms)
 ---------------------------------------------------
@@ -47,15 +49,17 @@ import pandas as pd
 from scipy import stats
 
 from analysis.count_models import ALPHA, SE_LABELS, CountFit, fit_count
+from analysis.formula import TermContext, build_design, expanded_terms, nested_formulas, render_formula
+from analysis.formula.grammar import Formula
+from analysis.formula.steps import quote_name
 from analysis.inference.turning_point import turning_point
 from analysis.results import ModelResult, Term, lr_test
 from analysis.scaling import auto_scale as auto_scale  # re-exported
-from analysis.scaling import resolve_scale, scaled_density
+from analysis.scaling import resolve_scale
 
 STAGE = "fit_founding"
 INTERCEPT = "const"
 YEAR, DENSITY, FOUNDINGS, MASS = "year", "density", "foundings", "mass"
-KNOWN_TERMS = ("density", "density_sq", "foundings_lag", "foundings_lag_sq", "mass", "trend", "period")
 FAMILY_PREFIX = {"poisson": "poisson", "negative_binomial": "nb"}
 BOUNDARY_CRIT_5PCT = float(stats.chi2.ppf(0.90, 1))  # 2.7055: 5% critical value of the 50:50 chi-bar-squared
 DEFAULT_STEPS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -72,19 +76,21 @@ class FoundingSpec:
 
     Parameters
     ----------
-    steps : ``(name, terms added at this step)`` pairs; the first step is the baseline (intercept plus its
-        terms). A step that adds no term after the first is skipped.
+    steps : ``(name, step)`` pairs. A step is a formula of the formula language (docs/terms.md) — a whole
+        formula (``"foundings ~ density"``) or an addition to the previous step (``"+ density_sq"``) — or,
+        equivalently, a tuple of the terms it adds. The first step is the baseline (intercept plus its
+        terms); a later step that adds no term is skipped.
     density_scale, mass_scale : a positive number, or ``"auto"`` (power of ten putting the maximum in
         [1, 10)).
     period_column : categorical column for the ``period`` term.
     period_reference : reference level of the period dummies (default: the first level in sort order).
-    outcome : count column (foundings).
+    outcome : count column (foundings) of steps given as term tuples.
     offset, exposure : optional column names (log-scale offset; exposure enters as log(exposure)).
     grid_points : points of the multiplier curve.
     level : confidence level of intervals.
     """
 
-    steps: tuple[tuple[str, tuple[str, ...]], ...] = DEFAULT_STEPS
+    steps: tuple[tuple[str, tuple[str, ...] | str], ...] = DEFAULT_STEPS
     density_scale: float | str = "auto"
     mass_scale: float | str = "auto"
     period_column: str | None = None
@@ -99,12 +105,12 @@ class FoundingSpec:
     def from_mapping(cls, cfg: Mapping[str, Any]) -> FoundingSpec:
         """Build a spec from plain data (e.g. a validated ``params.yaml`` block).
 
-        ``steps`` may be a mapping ``{step: [terms added]}`` (order kept) or a list of ``[step, [terms]]``
-        pairs; every other key is passed on as a keyword argument.
+        ``steps`` may be a mapping ``{step: formula or [terms added]}`` (order kept) or a list of
+        ``[step, formula or [terms]]`` pairs; every other key is passed on as a keyword argument.
 
         Examples
         --------
-        >>> FoundingSpec.from_mapping({"steps": {"baseline": [], "density": ["density", "density_sq"]},
+        >>> FoundingSpec.from_mapping({"steps": {"baseline": "foundings ~ 1", "density": "+ density + density_sq"},
         ...                            "density_scale": 100}).all_terms
         ['density', 'density_sq']
         """
@@ -112,30 +118,27 @@ class FoundingSpec:
         steps = kw.pop("steps", None)
         if steps is not None:
             pairs = steps.items() if isinstance(steps, Mapping) else steps
-            kw["steps"] = tuple((str(name), tuple(str(t) for t in (terms or ()))) for name, terms in pairs)
+            kw["steps"] = tuple(
+                (str(name), terms if isinstance(terms, str) else tuple(str(t) for t in (terms or ())))
+                for name, terms in pairs
+            )
         unknown = set(kw) - {f.name for f in fields(cls)}
         if unknown:
             raise ValueError(f"unknown founding-spec key(s): {sorted(unknown)}")
         return cls(**kw)
 
+    def formulas(self) -> list[tuple[str, Formula]]:
+        """``(step name, whole formula)`` for the steps that add terms (formula language, nested)."""
+        return nested_formulas(self.steps, outcome=self.outcome)
+
     @property
     def all_terms(self) -> list[str]:
-        """Every term used by the largest model, in order of entry."""
-        out: list[str] = []
-        for _, terms in self.steps:
-            out += [t for t in terms if t not in out]
-        return out
+        """Every term of the largest model (expanded, without the intercept), in order of entry."""
+        return self.cumulative()[-1][1]
 
     def cumulative(self) -> list[tuple[str, list[str]]]:
         """``(step name, all terms of that step's model)`` for the steps that add terms."""
-        out, acc = [], []
-        for i, (name, terms) in enumerate(self.steps):
-            new = [t for t in terms if t not in acc]
-            if i > 0 and not new:
-                continue
-            acc = acc + new
-            out.append((name, list(acc)))
-        return out
+        return [(name, [t for t in expanded_terms(f) if t != "1"]) for name, f in self.formulas()]
 
 
 @dataclass
@@ -155,21 +158,14 @@ class FoundingDesign:
     n_dropped_lag: int
     fe_terms: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    column_terms: dict[str, str] = field(default_factory=dict)
+    step_terms: dict[str, set[str]] = field(default_factory=dict)
+    formulas: dict[str, str] = field(default_factory=dict)
 
     @property
     def window(self) -> list[int] | None:
         """First and last year of the estimation sample."""
         return [int(self.years.min()), int(self.years.max())] if len(self.years) else None
-
-
-def _lag(frame: pd.DataFrame, col: str, group_col: str | None) -> pd.Series:
-    """Value of ``col`` in year t−1 of the same (sub)population, NaN when that year is absent."""
-    keys = [group_col] if group_col else []
-    prev = frame[[*keys, YEAR, col]].copy()
-    prev[YEAR] = prev[YEAR] + 1
-    prev = prev.rename(columns={col: "_lag"})
-    merged = frame[[*keys, YEAR]].merge(prev, on=[*keys, YEAR], how="left", validate="one_to_one")
-    return pd.Series(merged["_lag"].to_numpy(dtype=float), index=frame.index)
 
 
 def build_founding_design(
@@ -181,6 +177,10 @@ def build_founding_design(
     fe_label: str | None = None,
 ) -> FoundingDesign:
     """Build the common estimation sample and full design matrix of a nested founding sequence.
+
+    The terms are those of the formula language (:mod:`analysis.formula`, docs/terms.md) on population-years
+    (or, with ``group_col``, subpopulation-years: lags within subpopulation, ``density`` the subpopulation's
+    own); the design is that of the largest step, whose rows every step uses.
 
     Parameters
     ----------
@@ -194,116 +194,100 @@ def build_founding_design(
     Returns
     -------
     FoundingDesign
-        ``x`` holds ``const``, every term of ``spec.all_terms`` (``period`` expanded to dummies) and the
-        fixed-effect dummies; models of the sequence use column subsets of it.
+        ``x`` holds ``const``, every column of the largest step (``period`` expanded to dummies) and the
+        fixed-effect dummies; models of the sequence use column subsets of it (``step_columns``).
     """
-    missing = [c for c in (YEAR, spec.outcome) if c not in frame.columns]
+    missing = [c for c in (YEAR,) if c not in frame.columns]
     if missing:
         raise ValueError(f"population frame lacks column(s) {missing}")
     df = frame.sort_values([*([group_col] if group_col else []), YEAR]).reset_index(drop=True)
     n_input = len(df)
-    terms = spec.all_terms
-    cols: dict[str, pd.Series] = {}
-    d_scale = resolve_scale(spec.density_scale, df[DENSITY]) if DENSITY in df else 1.0
-    m_scale: float | None = None
-    lag_terms = {"foundings_lag", "foundings_lag_sq"} & set(terms)
-    lag = _lag(df, spec.outcome, group_col) if lag_terms else None
-    for t in terms:
-        if t in ("density", "density_sq"):
-            if DENSITY not in df:
-                raise ValueError("term 'density' needs a 'density' column")
-            z, z2 = scaled_density(df[DENSITY], d_scale)
-            cols[t] = z if t == "density" else z2
-        elif t == "foundings_lag":
-            cols[t] = lag
-        elif t == "foundings_lag_sq":
-            cols[t] = lag**2
-        elif t == "mass":
-            if MASS not in df:
-                raise ValueError("term 'mass' needs a 'mass' column")
-            m_scale = resolve_scale(spec.mass_scale, df[MASS].astype(float))
-            cols[t] = df[MASS].astype(float) / m_scale
-        elif t == "trend":
-            cols[t] = df[YEAR].astype(float)  # re-based on the final sample below
-        elif t == "period":
-            if not spec.period_column or spec.period_column not in df:
-                raise ValueError("term 'period' needs spec.period_column naming a column of the frame")
-            cols[t] = df[spec.period_column]
-        else:
-            if t not in df:
-                raise ValueError(f"unknown term {t!r}: not a built-in term ({KNOWN_TERMS}) nor a column")
-            cols[t] = pd.to_numeric(df[t], errors="coerce").astype(float)
-    used = pd.DataFrame(cols, index=df.index)
-    y = pd.to_numeric(df[spec.outcome], errors="coerce").astype(float)
-    ok = used.notna().all(axis=1) & y.notna()
-    off = pd.Series(0.0, index=df.index)
+    steps = spec.formulas()
+    largest = steps[-1][1]
+    text = render_formula(largest)
     if spec.offset:
-        off = off + df[spec.offset].astype(float)
+        text += f" + offset({quote_name(spec.offset)})"
     if spec.exposure:
-        off = off + np.log(df[spec.exposure].astype(float))
-    ok &= np.isfinite(off)
-    n_lag = int((lag.isna() & y.notna()).sum()) if lag is not None else 0
-    n_missing = int((~ok).sum()) - n_lag
+        text += f" + exposure({quote_name(spec.exposure)})"
+    d_scale = resolve_scale(spec.density_scale, df[DENSITY]) if DENSITY in df else 1.0
+    ctx = TermContext(
+        density_scale=d_scale,
+        mass_scale=spec.mass_scale,
+        period_column=spec.period_column,
+        period_reference=spec.period_reference,
+        group_col=group_col or "group",
+    )
+    unit = "subpopulation" if group_col else "population"
+    design = build_design(text, df, unit=unit, ctx=ctx)
+    # rows lost to lags and to other missing values, counted before subpopulations are dropped
+    y_known = np.ones(n_input, dtype=bool)
+    lhs = design.outcome.columns[0]
+    if lhs in df:
+        y_known = np.isfinite(pd.to_numeric(df[lhs], errors="coerce").to_numpy(dtype=float))
+    lag_rows = np.zeros(n_input, dtype=bool)
+    lagged = [t for t in design.lagged_terms if t in design.missing]
+    for label in lagged:
+        lag_rows |= design.missing[label]
+    n_lag = int((lag_rows & y_known).sum())
+    n_missing = design.n_dropped - n_lag
     notes: list[str] = []
     if n_lag:
-        notes.append(f"{n_lag} row(s) without the previous year's foundings dropped (lagged term)")
+        what = (
+            "foundings"
+            if all(t.startswith("foundings_lag") for t in lagged)
+            else f"value of a lagged term ({', '.join(lagged)})"
+        )
+        notes.append(f"{n_lag} row(s) without the previous year's {what} dropped (lagged term)")
     if n_missing > 0:
         notes.append(f"{n_missing} row(s) with missing values in the outcome or a used term dropped")
-    df, used, y, off = df[ok], used[ok], y[ok], off[ok]
-    fe_terms: list[str] = []
     if fixed_effects and group_col:
-        tot = y.groupby(df[group_col]).sum()
+        y_ok = design.outcome.iloc[:, 0]
+        tot = y_ok.groupby(df[group_col].to_numpy()[design.rows]).sum()
         zero = sorted(tot.index[tot == 0].astype(str))
         if zero:
-            keep = ~df[group_col].astype(str).isin(zero)
-            df, used, y, off = df[keep], used[keep], y[keep], off[keep]
+            keep = ~df[group_col].astype(str).isin(zero).to_numpy()
+            design = build_design(text, df, unit=unit, ctx=ctx, restrict=keep)
             notes.append(
                 f"{len(zero)} subpopulation(s) without foundings in the sample dropped: {', '.join(zero)}"
             )
-    x = pd.DataFrame({INTERCEPT: np.ones(len(df))}, index=df.index)
-    for t in terms:
-        if t == "trend":
-            x[t] = used[t] - used[t].min() if len(used) else used[t]
-        elif t == "period":
-            levels = sorted(pd.unique(used[t]).tolist(), key=str)
-            if spec.period_reference is not None and spec.period_reference in levels:
-                levels.remove(spec.period_reference)
-                levels.insert(0, spec.period_reference)
-            for lev in levels[1:]:
-                x[f"period[{lev}]"] = (used[t] == lev).astype(float)
-        else:
-            x[t] = used[t].astype(float)
+    outcome = design.outcome.iloc[:, 0]
+    notes += [n for n in design.notes if "dropped for missing" not in n]
+    rows = design.rows
+    x = design.x
+    fe_terms: list[str] = []
     if fixed_effects and group_col:
         label = fe_label or group_col
-        groups_sorted = sorted(pd.unique(df[group_col]).tolist(), key=str)
-        for g in groups_sorted[1:]:
-            name = f"fe[{label}={g}]"
-            x[name] = (df[group_col] == g).to_numpy(dtype=float)
-            fe_terms.append(name)
+        g = df[group_col].to_numpy()[rows]
+        groups_sorted = sorted(pd.unique(g).tolist(), key=str)
+        fe = {f"fe[{label}={v}]": (g == v).astype(float) for v in groups_sorted[1:]}
+        x = pd.concat([x, pd.DataFrame(fe, index=x.index)], axis=1)
+        fe_terms = list(fe)
+    sub = df.iloc[rows]
     return FoundingDesign(
-        y=y.to_numpy(dtype=float),
-        x=x.reset_index(drop=True),
-        years=df[YEAR].to_numpy(dtype=int),
-        groups=df[group_col].to_numpy() if group_col else None,
-        offset=off.to_numpy(dtype=float) if (spec.offset or spec.exposure) else None,
-        density_raw=df[DENSITY].to_numpy(dtype=float) if DENSITY in df else np.empty(0),
+        y=outcome.to_numpy(dtype=float),
+        x=x,
+        years=sub[YEAR].to_numpy(dtype=int),
+        groups=sub[group_col].to_numpy() if group_col else None,
+        offset=design.offset,
+        density_raw=sub[DENSITY].to_numpy(dtype=float) if DENSITY in df else np.empty(0),
         density_scale=d_scale,
-        mass_scale=m_scale,
+        mass_scale=design.scales.get("mass"),
         n_input=n_input,
         n_dropped_missing=max(n_missing, 0),
         n_dropped_lag=n_lag,
         fe_terms=fe_terms,
         notes=notes,
+        column_terms=dict(design.column_terms),
+        step_terms={s: set(expanded_terms(f)) for s, f in steps},
+        formulas={s: render_formula(f) for s, f in steps},
     )
 
 
-def _columns_for(design: FoundingDesign, terms: Sequence[str]) -> list[str]:
-    cols = [INTERCEPT]
-    for t in terms:
-        if t == "period":
-            cols += [c for c in design.x.columns if c.startswith("period[")]
-        else:
-            cols.append(t)
+def _columns_for(design: FoundingDesign, step: str) -> list[str]:
+    """Design columns of one step: those of its terms (intercept ``const`` for the term ``1``) and the FE."""
+    terms = design.step_terms[step]
+    wanted = {INTERCEPT if t == "1" else t for t in terms}
+    cols = [c for c in design.x.columns if c not in design.fe_terms and design.column_terms.get(c) in wanted]
     return cols + design.fe_terms
 
 
@@ -363,6 +347,7 @@ def _result_from_fit(
     method = "ML (IRLS), Poisson, log link" if family == "poisson" else "ML (Newton), NB2, log link"
     specification = {
         "formula": _formula(spec.outcome, cols, design.fe_terms, fe_var),
+        "model_formula": design.formulas.get(step),
         "terms": [c for c in cols if c not in design.fe_terms],
         "family": family,
         "density_scale": design.density_scale,
@@ -531,12 +516,12 @@ def _fit_sequence(
 ) -> list[ModelResult]:
     results: dict[tuple[str, str], ModelResult] = {}
     models: dict[tuple[str, str], str] = {}
-    steps = spec.cumulative()
+    steps = list(design.step_terms)
     for fam in families:
         if fam not in FAMILY_PREFIX:
             raise ValueError(f"unknown family {fam!r}")
-        for step, terms in steps:
-            cols = _columns_for(design, terms)
+        for step in steps:
+            cols = _columns_for(design, step)
             model = re.sub(r"[^A-Za-z0-9_]", "_", f"{prefix}{FAMILY_PREFIX[fam]}_{step}")
             fit = fit_count(
                 design.y,
@@ -559,8 +544,8 @@ def _fit_sequence(
                 unit=unit,
                 fe_var=fe_var,
             )
-    _add_tests(results, [s for s, _ in steps], families, models)
-    return [results[(fam, s)] for fam in families for s, _ in steps]
+    _add_tests(results, steps, families, models)
+    return [results[(fam, s)] for fam in families for s in steps]
 
 
 def fit_founding_models(

@@ -10,7 +10,7 @@ from analysis.formula.design import Design, build_design
 from analysis.formula.errors import FormulaError
 from analysis.formula.evaluate import TermContext, lag_within
 from analysis.formula.grammar import parse_expression, parse_formula, render_formula
-from analysis.formula.steps import expand_steps, expanded_terms
+from analysis.formula.steps import expand_steps, expanded_terms, nested_formulas, step_texts
 from analysis.formula.terms import BUILTINS, UNITS
 from analysis.formula.vocabulary import FUNCTIONS, Scope, check_formula, check_subset, scope_for
 
@@ -28,8 +28,10 @@ __all__ = [
     "expand_steps",
     "expanded_terms",
     "lag_within",
+    "nested_formulas",
     "parse_expression",
     "parse_formula",
     "render_formula",
     "scope_for",
+    "step_texts",
 ]

@@ -23,6 +23,7 @@ from analysis.formula.grammar import (
     Binary,
     Call,
     Formula,
+    Name,
     Node,
     Num,
     Unary,
@@ -52,7 +53,8 @@ class Design:
 
     ``x`` has the user's labels as column names (intercept ``const``); ``rows`` are the positions of the
     sample's rows in the input frame; ``dropped`` counts rows of the subset lost to a missing or
-    non-finite value, per term label (a row missing several terms counts for each).
+    non-finite value, per term label (a row missing several terms counts for each), ``missing`` holds
+    the same as boolean masks over the input rows; ``lagged_terms`` are the labels that involve a lag.
     """
 
     formula: str
@@ -71,6 +73,8 @@ class Design:
     n_excluded_subset: int = 0
     n_dropped: int = 0
     dropped: dict[str, int] = field(default_factory=dict)
+    missing: dict[str, np.ndarray] = field(default_factory=dict)
+    lagged_terms: list[str] = field(default_factory=list)
     scales: dict[str, float] = field(default_factory=dict)
     builtins: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -215,6 +219,7 @@ def build_design(
     intercept: bool = True,
     intercept_name: str = INTERCEPT,
     allowed_specials: Collection[str] | None = None,
+    restrict: np.ndarray | None = None,
     where: str | None = None,
 ) -> Design:
     """Check a formula (and subset) against a frame and build its estimation sample and design matrix.
@@ -231,6 +236,8 @@ def build_design(
         as R's ``coxph`` does).
     allowed_specials : the specials (strata, cluster, offset, exposure, weights) the model family
         accepts; ``None`` accepts all.
+    restrict : boolean mask of input rows the caller excludes besides the subset (e.g. subpopulations
+        without any founding); counted in ``n_excluded_subset``; the caller states why.
     where : params location named in errors.
 
     Examples
@@ -243,7 +250,15 @@ def build_design(
     """
     try:
         return _build(
-            formula, frame, unit, ctx or TermContext(), subset, intercept, intercept_name, allowed_specials
+            formula,
+            frame,
+            unit,
+            ctx or TermContext(),
+            subset,
+            intercept,
+            intercept_name,
+            allowed_specials,
+            restrict,
         )
     except FormulaError as exc:
         if where:
@@ -260,6 +275,7 @@ def _build(
     intercept: bool,
     intercept_name: str,
     allowed: Collection[str] | None,
+    restrict: np.ndarray | None = None,
 ) -> Design:
     f = parse_formula(formula) if isinstance(formula, str) else formula
     data = frame.reset_index(drop=True)
@@ -281,6 +297,8 @@ def _build(
         cond = parse_expression(subset)
         check_subset(cond, scope, subset)
         mask = evaluate_subset(cond, Env(data, unit, ctx, source=subset))
+    if restrict is not None:
+        mask = mask & np.asarray(restrict, dtype=bool)
     rebase = any(BUILTINS[nm].rebase for nm in _all_names(f) if nm in BUILTINS)
     for attempt in (0, 1):
         b = _Builder(env)
@@ -290,6 +308,7 @@ def _build(
         extra = _specials(specials, env)
         ok = mask.copy()
         dropped: dict[str, int] = {}
+        missing: dict[str, np.ndarray] = {}
         checks = [(fa.label, b.inputs[fa.internal]) for fa in b.factors.values()]
         checks += [(c, outcome[c]) for c in (outcome.columns if outcome is not None else [])]
         checks += [(lab, s) for lab, s in extra["checks"]]
@@ -297,6 +316,7 @@ def _build(
             bad = mask & ~_finite(series)
             if bad.any():
                 dropped[label] = dropped.get(label, 0) + int(bad.sum())
+                missing[label] = missing[label] | bad if label in missing else bad
             ok &= ~bad
         if not rebase or attempt == 1:
             break
@@ -344,10 +364,25 @@ def _build(
         n_excluded_subset=int((~mask).sum()),
         n_dropped=int(mask.sum() - ok.sum()),
         dropped=dropped,
+        missing=missing,
+        lagged_terms=[fa.label for fa in b.factors.values() if _uses_lag(fa.node)],
         scales=dict(env.scales),
         builtins=[nm for nm in _all_names(f) if nm in BUILTINS and unit in BUILTINS[nm].units],
         notes=list(dict.fromkeys(notes)),
     )
+
+
+def _uses_lag(node: Node) -> bool:
+    """True when a factor involves a lag (lag/diff or a lagged built-in term)."""
+    if isinstance(node, Name):
+        return node.id in BUILTINS and BUILTINS[node.id].lagged
+    if isinstance(node, Call):
+        return FUNCTIONS[node.func].kind == "panel" or any(_uses_lag(a) for a in node.args)
+    if isinstance(node, Unary):
+        return _uses_lag(node.operand)
+    if isinstance(node, Binary):
+        return _uses_lag(node.left) or _uses_lag(node.right)
+    return False
 
 
 def _all_names(f: Formula) -> list[str]:

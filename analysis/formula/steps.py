@@ -122,3 +122,40 @@ def expand_steps(
         out.append((str(name), formula))
         previous = formula
     return out
+
+
+def quote_name(name: str) -> str:
+    """A column name as a formula name (backticks unless it is an identifier)."""
+    return name if name.isidentifier() else f"`{name}`"
+
+
+def step_texts(steps: Sequence[tuple[str, str | Sequence[str]]], *, outcome: str) -> list[tuple[str, str]]:
+    """Formula texts of a nested sequence whose steps are formulas or lists of the terms they add.
+
+    >>> step_texts([("baseline", []), ("density", ["density", "density_sq"]), ("p", "+ period")], outcome="foundings")
+    [('baseline', 'foundings ~ 1'), ('density', '+ density + density_sq'), ('p', '+ period')]
+    """
+    out: list[tuple[str, str]] = []
+    for i, (name, step) in enumerate(steps):
+        if isinstance(step, str):
+            out.append((str(name), step))
+        elif i == 0:
+            out.append((str(name), f"{quote_name(outcome)} ~ " + " + ".join(["1", *map(quote_name, step)])))
+        else:
+            out.append((str(name), " ".join(f"+ {quote_name(t)}" for t in step) if step else "+ 1"))
+    return out
+
+
+def nested_formulas(
+    steps: Sequence[tuple[str, str | Sequence[str]]], *, outcome: str, where: str | None = None
+) -> list[tuple[str, Formula]]:
+    """:func:`expand_steps` of :func:`step_texts`, skipping a step that adds no term to the previous one."""
+    out: list[tuple[str, Formula]] = []
+    previous: set[str] | None = None
+    for name, formula in expand_steps(step_texts(steps, outcome=outcome), where=where):
+        terms = set(expanded_terms(formula))
+        if previous is not None and terms == previous:
+            continue
+        out.append((name, formula))
+        previous = terms
+    return out

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from analysis.scaling import scaled_density
 from pipeline.core.columns import DENSITY, DENSITY_AT_FOUNDING, FOUNDINGS, MASS, YEAR
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -66,14 +67,15 @@ class BuiltinTerm:
     compute: Callable[[Env], Value]
     population_level: bool = False
     rebase: bool = False
+    lagged: bool = False
 
 
 def _density(env: Env) -> Value:
-    return Value(env.column(DENSITY).astype(float) / env.scale("density"))
+    return Value(scaled_density(env.column(DENSITY), env.scale("density"))[0])
 
 
 def _density_sq(env: Env) -> Value:
-    return Value((env.column(DENSITY).astype(float) / env.scale("density")) ** 2)
+    return Value(scaled_density(env.column(DENSITY), env.scale("density"))[1])
 
 
 def _log_density(env: Env) -> Value:
@@ -197,6 +199,7 @@ BUILTINS: dict[str, BuiltinTerm] = {
             "Delacroix & Carroll (1983)",
             _foundings_lag,
             population_level=True,
+            lagged=True,
         ),
         _t(
             "foundings_lag_sq",
@@ -207,6 +210,7 @@ BUILTINS: dict[str, BuiltinTerm] = {
             "Delacroix & Carroll (1983)",
             _foundings_lag_sq,
             population_level=True,
+            lagged=True,
         ),
         _t(
             "failures_lag",
@@ -217,6 +221,7 @@ BUILTINS: dict[str, BuiltinTerm] = {
             "Delacroix & Carroll (1983)",
             _failures_lag,
             population_level=True,
+            lagged=True,
         ),
         _t(
             "failures_lag_sq",
@@ -227,6 +232,7 @@ BUILTINS: dict[str, BuiltinTerm] = {
             "Delacroix & Carroll (1983)",
             _failures_lag_sq,
             population_level=True,
+            lagged=True,
         ),
         _t(
             "age",

@@ -342,7 +342,7 @@ def check_expression(node: Node, scope: Scope | None, source: str, *, where: str
                 units = ", ".join(sorted(BUILTINS[node.id].units))
                 hint = f" (the built-in term {node.id!r} is defined on {units} data, not {scope.unit} data)"
             raise _error(
-                f"unknown name {node.id!r}: not a built-in term nor a column of the data{hint}",
+                f"unknown term {node.id!r}: not a built-in term nor a column of the data{hint}",
                 node,
                 source,
                 name=node.id,

@@ -19,8 +19,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-#: Built-in terms of the founding models (``analysis.founding.KNOWN_TERMS``; ``mass`` needs a size).
-FOUNDING_TERMS = ("density", "density_sq", "foundings_lag", "foundings_lag_sq", "trend", "period")
 #: Steps of the population-level exit-rate models the equilibrium density pairs with a founding step.
 EXIT_RATE_STEPS = ("baseline", "density", "density2")
 #: Stage blocks that do not apply to population series (no organization-level data).
@@ -93,25 +91,77 @@ class Columns:
     def stagnation_covariates(self) -> list[str]:
         return [*self.growth_covariates(), "log_size", "density", "density_sq", *self.env_numeric]
 
-    def founding_terms(self) -> list[str]:
-        extra = list(self.keep) if self.kind == "population" else list(self.env_numeric)
-        return [*FOUNDING_TERMS, *(["mass"] if self.has_mass else []), *extra]
-
     def period_columns(self) -> list[str]:
         if self.kind == "population":
             return list(self.keep)
         return [*self.env_categorical, *self.env_numeric]
 
 
-def founding_step_names(steps: dict[str, list[str]]) -> list[str]:
+def founding_step_names(steps: dict[str, Any]) -> list[str]:
     """Step names that produce a model (a step after the first that adds no new term is skipped)."""
-    out, acc = [], set()
-    for i, (name, terms) in enumerate(steps.items()):
-        new = set(terms) - acc
-        if i == 0 or new:
-            out.append(name)
-        acc |= new
-    return out
+    from analysis.formula import FormulaError, nested_formulas
+
+    try:
+        return [name for name, _ in nested_formulas(list(steps.items()), outcome="foundings")]
+    except FormulaError:
+        return list(steps)  # the formula problem itself is reported by check_founding_formulas
+
+
+def population_columns(cols: Columns, ds: dict[str, Any]) -> list[str]:
+    """Columns of the population-year (and subpopulation-year) series a founding formula may name."""
+    base = ["year", "density", "foundings", "exits", "density_end", "density_sq"]
+    if cols.kind == "population":
+        pop = ds["population"]
+        exits = [f"exits_{k}" for k in pop.get("exits", {})]
+        return [*base, *exits, *(["mass"] if cols.has_mass else []), *cols.keep]
+    competing = [r for r, kind in ds.get("end_reasons", {}).items() if kind == "competing"]
+    kinds = [f"exits_{str(r).strip().casefold()}" for r in competing]
+    extra = ["exits_death", "exits_competing", *kinds, *(["mass"] if cols.has_mass else [])]
+    return [*base, *extra, *cols.env_numeric, *cols.env_categorical]
+
+
+def check_founding_formulas(at: str, spec: dict[str, Any], cols: Columns, ds: dict[str, Any]) -> list[str]:
+    """Every step of the founding sequence parses, nests, and names only built-in terms and columns."""
+    from analysis.formula import FormulaError, check_formula, nested_formulas, scope_for
+    from analysis.formula.vocabulary import names_in, summands
+
+    problems: list[str] = []
+    where = f"{at}: fit_founding.spec.steps"
+    columns = population_columns(cols, ds)
+    scope = scope_for("population", columns)
+    try:
+        formulas = nested_formulas(list(spec["steps"].items()), outcome="foundings", where=where)
+    except FormulaError as exc:
+        return [str(exc)]
+    used: list[str] = []
+    for name, formula in formulas:
+        try:
+            check_formula(formula, scope)
+        except FormulaError as exc:
+            if exc.name and exc.reason.startswith("unknown term"):
+                problems.append(
+                    unknown_name_message(
+                        f"{where}.{name}",
+                        exc.name,
+                        [*scope.builtins(), *columns],
+                        "a founding-model term of this dataset",
+                    )
+                )
+            else:
+                problems.append(str(exc.located(f"{where}.{name}")))
+            continue
+        for _, term in summands(formula.rhs):
+            used += [n for n in names_in(term) if n not in used]
+    if "mass" in used and not cols.has_mass:
+        problems.append(
+            f"{where}: the term 'mass' needs a size measure (panel measures: size), which this dataset lacks"
+        )
+    if "period" in used and not spec.get("period_column"):
+        problems.append(
+            f"{where} use the term 'period' but fit_founding.spec.period_column is not "
+            f"set (one of: {', '.join(cols.period_columns()) or '(none declared)'})"
+        )
+    return problems
 
 
 def _check_list(problems: list[str], where: str, names: Iterable[str], valid: list[str], what: str) -> None:
@@ -142,21 +192,7 @@ def check_dataset_names(name: str, ds: dict[str, Any], block: Callable[[str], di
 
     founding = block("fit_founding")
     spec = founding["spec"]
-    terms_valid = cols.founding_terms()
-    for step, terms in spec["steps"].items():
-        _check_list(
-            problems,
-            f"{at}: fit_founding.spec.steps.{step}",
-            terms,
-            terms_valid,
-            "a founding-model term of this dataset",
-        )
-    uses_period = any("period" in terms for terms in spec["steps"].values())
-    if uses_period and not spec.get("period_column"):
-        problems.append(
-            f"{at}: fit_founding.spec.steps use the term 'period' but fit_founding.spec.period_column is not "
-            f"set (one of: {', '.join(cols.period_columns()) or '(none declared)'})"
-        )
+    problems += check_founding_formulas(at, spec, cols, ds)
     if spec.get("period_column"):
         _check_list(
             problems,

@@ -114,6 +114,15 @@ _RESULTS_CODE = (
     *_COMMON,
 )
 
+#: The formula engine (founding models are specified as formulas) and the density-scale rule.
+_FORMULA_CODE = (
+    *(
+        f"analysis/formula/{m}.py"
+        for m in ("__init__", "design", "errors", "evaluate", "grammar", "steps", "terms", "vocabulary")
+    ),
+    "analysis/scaling.py",
+)
+
 STAGES += (
     Stage(
         name="fit_founding",
@@ -125,6 +134,7 @@ STAGES += (
             *_RESULTS_CODE,
             "pipeline/stages/fit_founding.py",
             "analysis/founding.py",
+            *_FORMULA_CODE,
             "analysis/count_models.py",
             "analysis/nb2_likelihood.py",
         ),
@@ -143,6 +153,7 @@ STAGES += (
             "analysis/equilibrium.py",
             "analysis/stagnation.py",
             "analysis/founding.py",
+            *_FORMULA_CODE,
             "analysis/count_models.py",
             "analysis/nb2_likelihood.py",
         ),

@@ -102,7 +102,7 @@ def test_errors_name_term_position_and_nearest_names(pop: pd.DataFrame) -> None:
     assert err.name == "densty" and err.pos == len("foundings ~ density + ")
     assert "density" in err.suggestions
     text = str(err)
-    assert text.startswith("datasets.x.fit_founding.m1: unknown name 'densty'") and "^^^^^^" in text
+    assert text.startswith("datasets.x.fit_founding.m1: unknown term 'densty'") and "^^^^^^" in text
     assert "column 23" in text
     with pytest.raises(FormulaError) as e:
         build_design("foundings ~ lg(density)", pop, unit="population")

@@ -1,0 +1,142 @@
+"""Founding formulas in params.yaml: resolved when params are loaded, hostile text refused, same models."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+
+from analysis.founding import FoundingSpec
+from pipeline.core.params import ParamsError, load_params, stage_params, validate_params
+
+ROOT = Path(__file__).resolve().parents[2]
+SENTINEL = Path("/tmp/orgecology_formula_params_pwned")
+
+
+def _params() -> dict:
+    raw = "data/raw/o"
+    return {
+        "datasets": {
+            "o": {
+                "kind": "organizations",
+                "window": {"start": 2000, "end": 2010},
+                "organizations": {
+                    "path": f"{raw}/orgs.csv",
+                    "columns": {"org_id": "id", "founded": "f", "ended": "e"},
+                    "attributes": ["district"],
+                },
+                "panel": {
+                    "path": f"{raw}/panel.csv",
+                    "columns": {"org_id": "id", "year": "year"},
+                    "measures": {"size": "staff", "funding_share": "gov"},
+                },
+                "environment": {
+                    "path": f"{raw}/env.csv",
+                    "columns": {"year": "year"},
+                    "covariates": ["budget"],
+                    "categorical": ["policy"],
+                },
+                "group_columns": ["district"],
+                "density_scale": 100,
+            }
+        }
+    }
+
+
+def _with_steps(steps: dict, **spec) -> dict:
+    p = _params()
+    p["datasets"]["o"]["models"] = {"fit_founding": {"spec": {"steps": steps, **spec}}}
+    return p
+
+
+def _problem(params: dict) -> str:
+    with pytest.raises(ParamsError) as info:
+        validate_params(params)
+    return str(info.value)
+
+
+def test_formula_steps_resolve_at_load() -> None:
+    steps = {
+        "baseline": "foundings ~ 1",
+        "density": "+ log_density + density_sq",
+        "density2": "+ foundings_lag + failures_lag + lag(budget, 1)",
+        "period": "+ C(policy, ref='pre') + density:C(policy, ref='pre') + mass",
+    }
+    params = validate_params(_with_steps(steps))
+    spec = FoundingSpec.from_mapping(stage_params(params, "fit_founding", "o")["spec"])
+    assert [n for n, _ in spec.formulas()] == ["baseline", "density", "density2", "period"]
+    assert spec.all_terms[-1] == "density:C(policy, ref='pre')"
+
+
+@pytest.mark.parametrize(
+    ("steps", "fragments"),
+    [
+        (
+            {"baseline": "foundings ~ 1", "d": "+ densty"},
+            ["datasets.o", "fit_founding.spec.steps.d", "'densty'", "'density'"],
+        ),
+        ({"baseline": "foundings ~ 1", "d": "+ lag(budgte, 1)"}, ["steps.d", "'budgte'", "'budget'"]),
+        (
+            {"baseline": "foundings ~ 1", "d": "+ lg(density)"},
+            ["steps.d", "lg() is not an allowed function", "log"],
+        ),
+        ({"baseline": "foundings ~ density", "d": "foundings ~ budget"}, ["steps.d", "drops term"]),
+        ({"baseline": "+ density"}, ["steps.baseline", "first step"]),
+        ({"baseline": "foundings ~ density**2"}, ["steps.baseline", "I(density**2)"]),
+        ({"baseline": "foundings ~ period"}, ["period_column is not set", "policy"]),
+    ],
+)
+def test_unresolved_formula_names_fail_at_load(steps: dict, fragments: list[str]) -> None:
+    message = _problem(_with_steps(steps))
+    for fragment in fragments:
+        assert fragment in message, f"{fragment!r} not in:\n{message}"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"__import__('os').system('touch {SENTINEL}')",
+        "().__class__",
+        "open('/etc/passwd')",
+        "density.__class__",
+        "eval('1')",
+        "lambda: 1",
+    ],
+)
+def test_hostile_formula_steps_are_refused_at_load_without_effect(text: str) -> None:
+    SENTINEL.unlink(missing_ok=True)
+    for steps in ({"baseline": f"foundings ~ {text}"}, {"baseline": "foundings ~ 1", "x": f"+ {text}"}):
+        message = _problem(_with_steps(steps))
+        assert "fit_founding.spec.steps" in message
+    assert not SENTINEL.exists()
+
+
+def test_bundled_params_are_formulas_and_give_the_same_sequences() -> None:
+    params = load_params(ROOT / "params.yaml")
+    for name in params["datasets"]:
+        steps = stage_params(params, "fit_founding", name)["spec"]["steps"]
+        assert all(isinstance(s, str) for s in steps.values()), name
+    default = FoundingSpec.from_mapping(stage_params(params, "fit_founding", "default")["spec"])
+    legacy = FoundingSpec.from_mapping(
+        {
+            **stage_params(params, "fit_founding", "default")["spec"],
+            "steps": {
+                "baseline": [],
+                "density": ["density"],
+                "density2": ["density_sq"],
+                "covariates": ["period"],
+            },
+        }
+    )
+    assert (
+        default.cumulative()
+        == legacy.cumulative()
+        == [
+            ("baseline", []),
+            ("density", ["density"]),
+            ("density2", ["density", "density_sq"]),
+            ("covariates", ["density", "density_sq", "period"]),
+        ]
+    )
+    assert copy.deepcopy(default) == default
