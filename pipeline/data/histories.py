@@ -44,6 +44,9 @@ from pipeline.data.lifetimes import resolve_same_period
 
 log = logging.getLogger(__name__)
 
+#: Flag: density at founding counted before the window start (possibly incomplete register).
+TRUNCATED_DENSITY = "density_at_founding_truncated"
+
 
 def end_kinds(
     end_reason: pd.Series,
@@ -155,6 +158,7 @@ def build_organizations(
     panel: pd.DataFrame | None = None,
     vanished_rule: str = "ignore",
     grace_years: int = 2,
+    left_truncated_density: str = "keep",
 ) -> pd.DataFrame:
     """The organizations table: founding, end, end kind, left truncation, entry/exit ages, density at
     founding and cohort, one row per organization (sorted by ``org_id``).
@@ -163,6 +167,10 @@ def build_organizations(
     year, or of the year before when it is the panel's first year) and flagged
     ``founded_precision = "imputed"``; such organizations count in density but are kept out of
     age-dependent models (no spells).
+
+    Density at founding of an organization founded before the window start is flagged
+    (``density_at_founding_truncated``): it is counted from the register before the window, which may
+    lack organizations that ended earlier. ``left_truncated_density="exclude"`` sets it missing.
     """
     start, end = window
     out = orgs.copy()
@@ -218,6 +226,15 @@ def build_organizations(
     dens_all = density_series(founded, ended, years_all)
     lookup = pd.Series(dens_all, index=years_all)
     out[DENSITY_AT_FOUNDING] = fy.map(lookup).astype(float)
+    # founded before the window: the register may lack organizations that ended before it
+    truncated = (fy < start).fillna(False).to_numpy(dtype=bool)
+    out[TRUNCATED_DENSITY] = truncated
+    if left_truncated_density == "exclude":
+        out.loc[truncated, DENSITY_AT_FOUNDING] = np.nan
+    elif left_truncated_density != "keep":
+        raise ValueError(
+            f"left_truncated_density must be 'keep' or 'exclude', got {left_truncated_density!r}"
+        )
     decade = (fy // cohort_width) * cohort_width
     out["cohort"] = decade.astype("string") + np.where(cohort_width == 10, "s", f"+{cohort_width - 1}")
     out.loc[fy.isna(), "cohort"] = pd.NA
@@ -365,6 +382,8 @@ def build_spells(
     spells[DENSITY] = pop[DENSITY].to_numpy(dtype=float)[yi]
     spells[DENSITY_SQ] = spells[DENSITY] ** 2
     spells[DENSITY_AT_FOUNDING] = use[DENSITY_AT_FOUNDING].to_numpy(dtype=float)[idx]
+    if TRUNCATED_DENSITY in use:
+        spells[TRUNCATED_DENSITY] = use[TRUNCATED_DENSITY].to_numpy(dtype=bool)[idx]
     spells[MASS] = pop[MASS].to_numpy(dtype=float)[yi] if MASS in pop else np.nan
     org_codes = pd.Index(use[ORG_ID])
     measures = [
@@ -441,3 +460,31 @@ def build_org_years(
     if environment is not None and not environment.empty:
         oy = oy.merge(environment, on=YEAR, how="left")
     return oy.drop(columns=["founded"])
+
+
+def truncated_density_note(orgs: pd.DataFrame, *, window_start: int, rule: str) -> dict[str, object]:
+    """What the histories say about left-truncated density at founding (for the metadata and the log)."""
+    flagged = orgs[TRUNCATED_DENSITY].to_numpy(dtype=bool) if TRUNCATED_DENSITY in orgs else np.zeros(0, bool)
+    ended = orgs["ended"].to_numpy(dtype=float)
+    early_exits = int(np.sum(np.isfinite(ended) & (ended < window_start)))
+    return {
+        "rule": rule,
+        "organizations": int(flagged.sum()),
+        "in_spells": int((flagged & orgs["in_spells"].to_numpy(dtype=bool)).sum()) if len(flagged) else 0,
+        "window_start": int(window_start),
+        "register_exits_before_window": early_exits,
+        "statement": (
+            f"{int(flagged.sum())} organizations were founded before {window_start}; their density at founding "
+            "is counted from the register before the window"
+            + (
+                ", which lists no organization that ended before the window, so it is likely too low"
+                if early_exits == 0
+                else f" (which lists {early_exits} organizations that ended before the window)"
+            )
+            + (
+                "; these values enter the models (flag density_at_founding_truncated)."
+                if rule == "keep"
+                else "; they are set missing, so models with density at founding leave these organizations out."
+            )
+        ),
+    }

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.core.columns import DENSITY, DENSITY_SQ, FOUNDINGS, YEAR
-from pipeline.core.io import atomic_dir, write_parquet
+from pipeline.core.io import atomic_dir, write_json, write_parquet
 from pipeline.core.params import stage_params
 from pipeline.core.paths import DatasetPaths
 from pipeline.data.histories import (
@@ -20,6 +20,7 @@ from pipeline.data.histories import (
     build_spells,
     population_groups,
     population_series,
+    truncated_density_note,
 )
 
 log = logging.getLogger("build_histories")
@@ -71,6 +72,7 @@ def run(dataset: str, params: dict[str, Any]) -> None:
     window = (ds["window"]["start"], ds["window"]["end"])
     tables = {p.stem: pd.read_parquet(p) for p in sorted(paths.clean.glob("*.parquet"))}
     outputs: dict[str, pd.DataFrame] = {}
+    metadata: dict[str, Any] = {"dataset": dataset}
     if ds["kind"] == "population":
         outputs["population"] = series_population(
             tables["population"], window=window, density_timing=ds["population"]["density_timing"]
@@ -89,7 +91,12 @@ def run(dataset: str, params: dict[str, Any]) -> None:
             panel=panel,
             vanished_rule=cfg["vanished"]["rule"],
             grace_years=cfg["vanished"]["grace_years"],
+            left_truncated_density=cfg["left_truncated_density"],
         )
+        note = truncated_density_note(orgs, window_start=window[0], rule=cfg["left_truncated_density"])
+        metadata["left_truncated_density"] = note
+        if note["organizations"]:
+            log.warning("%s", note["statement"])
         pop = population_series(orgs, window=window, panel=panel, environment=env)
         outputs["organizations"] = orgs
         outputs["population"] = pop
@@ -107,3 +114,4 @@ def run(dataset: str, params: dict[str, Any]) -> None:
         for name, frame in outputs.items():
             write_parquet(out / f"{name}.parquet", frame)
             log.info("%s: %d rows", name, len(frame))
+        write_json(out / "histories.json", metadata)

@@ -232,3 +232,24 @@ def test_date_precision_counts_reach_report_and_cleaning_log(project):
     }
     assert report["date_precision"] == {"data/raw/t/organizations.csv": expected}
     assert _cleaning_log(project)["date_precision"] == {"data/raw/t/organizations.csv": expected}
+
+
+# --- item 15: left-truncated density at founding --------------------------------------------------------
+def test_left_truncated_density_at_founding_is_flagged_and_stated(project):
+    import pandas as pd
+
+    run = project.run_through("build_histories")
+    assert_ok(run)
+    meta = json.loads((project.root / "data/processed/t/histories.json").read_text())[
+        "left_truncated_density"
+    ]
+    assert meta["organizations"] == 1 and meta["rule"] == "keep" and meta["register_exits_before_window"] == 0
+    assert "likely too low" in meta["statement"] and "founded before 2000" in run.stderr
+    orgs = pd.read_parquet(project.root / "data/processed/t/organizations.parquet").set_index("org_id")
+    assert (
+        orgs["density_at_founding_truncated"].to_dict()["A01"] and orgs.loc["A01", "density_at_founding"] == 0
+    )
+    project.params["build_histories"]["left_truncated_density"] = "exclude"
+    assert_ok(project.run("build_histories"))
+    orgs = pd.read_parquet(project.root / "data/processed/t/organizations.parquet").set_index("org_id")
+    assert pd.isna(orgs.loc["A01", "density_at_founding"]) and orgs.loc["A02", "density_at_founding"] == 1

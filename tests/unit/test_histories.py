@@ -254,3 +254,29 @@ def test_unknown_founding_first_seen_at_panel_start_counts_in_density_not_foundi
     pop = population_series(orgs.reset_index(), window=WINDOW)
     assert pop["density"].tolist() == [1, 1, 2, 2, 2]
     assert pop["foundings"].tolist() == [0, 1, 0, 0, 0]
+
+
+def test_left_truncated_density_at_founding_is_flagged_and_rule_applied(tiny):
+    from pipeline.data.histories import TRUNCATED_DENSITY, truncated_density_note
+
+    kept = built(tiny).set_index("org_id")
+    assert kept[TRUNCATED_DENSITY].to_dict() == {"a": True, "b": False, "c": False, "d": False, "e": True}
+    assert kept.loc["a", "density_at_founding"] == 1.0  # e (1990-1998) was alive on 1 January 1995
+    note = truncated_density_note(kept.reset_index(), window_start=2000, rule="keep")
+    assert note["organizations"] == 2 and note["in_spells"] == 1 and note["register_exits_before_window"] == 1
+    assert "enter the models" in note["statement"]
+    dropped = built(tiny, left_truncated_density="exclude").set_index("org_id")
+    assert (
+        np.isnan(dropped.loc["a", "density_at_founding"]) and dropped.loc["b", "density_at_founding"] == 1.0
+    )
+    spells = build_spells(
+        dropped.reset_index(), population_series(dropped.reset_index(), window=WINDOW), window=WINDOW
+    )
+    assert spells.groupby("org_id")[TRUNCATED_DENSITY].first().to_dict() == {
+        "a": True,
+        "b": False,
+        "c": False,
+        "d": False,
+    }
+    note = truncated_density_note(dropped.reset_index(), window_start=2000, rule="exclude")
+    assert "set missing" in note["statement"]
