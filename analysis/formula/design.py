@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from formulaic import Formula as FormulaicFormula
 from formulaic import model_matrix
 
 from analysis.formula.errors import FormulaError
@@ -44,6 +45,8 @@ from analysis.formula.vocabulary import (
 )
 
 INTERCEPT = "const"
+MAX_COLUMNS = 2000
+MAX_CELLS = 400_000_000  # rows × columns of the dense design (3.2 GB of float64)
 _INTERNAL = re.compile(r"_f(\d+)")
 
 
@@ -339,6 +342,7 @@ def _build(
             table[fa.internal], levels[fa.internal] = _encode(fa, keep, env, notes)
         else:
             table[fa.internal] = b.inputs[fa.internal].to_numpy(dtype=float)[keep]
+    _check_width(rhs, b, levels, len(keep), f.source)
     mm = model_matrix(rhs, pd.DataFrame(table), na_action="raise")
     x, term_labels, column_terms = _rename(mm, b, levels, intercept_name)
     if not intercept and intercept_name in x.columns:
@@ -383,6 +387,44 @@ def _uses_lag(node: Node) -> bool:
     if isinstance(node, Binary):
         return _uses_lag(node.left) or _uses_lag(node.right)
     return False
+
+
+def _check_width(rhs: str, b: _Builder, levels: dict[str, list[Any]], n_rows: int, source: str) -> None:
+    """Refuse designs too wide or too large to build (e.g. an interaction with a many-level factor)."""
+    by_internal = {fa.internal: fa for fa in b.factors.values()}
+
+    def width(expr: str) -> int:
+        m = _INTERNAL.search(expr)
+        if not m:
+            return 1
+        internal = f"_f{m.group(1)}"
+        if internal in levels:
+            return max(len(levels[internal]), 1)
+        node = by_internal[internal].node
+        if isinstance(node, Call) and node.func in ("bs", "poly"):
+            lits = call_literals(node)
+            if node.func == "poly":
+                return int(lits.get("degree", 1))  # type: ignore[call-overload]
+            if "df" in lits:
+                return int(lits["df"])  # type: ignore[call-overload]
+            return len(lits.get("knots", [])) + int(lits.get("degree", 3))  # type: ignore[arg-type, call-overload]
+        return 1
+
+    total = 0
+    for term in FormulaicFormula(rhs):
+        w = 1
+        for factor in term.factors:
+            w *= width(str(factor))
+        total += w
+    if total > MAX_COLUMNS or total * n_rows > MAX_CELLS:
+        raise FormulaError(
+            f"the design would have up to {total} columns for {n_rows} rows (limits: {MAX_COLUMNS} columns, "
+            f"{MAX_CELLS:,} cells); a factor with many levels belongs in strata() or fixed effects, not in "
+            "the design",
+            source=source,
+            pos=0,
+            length=len(source),
+        )
 
 
 def _all_names(f: Formula) -> list[str]:

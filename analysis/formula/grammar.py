@@ -27,6 +27,7 @@ MAX_DEPTH = 40
 MAX_STRING = 200
 MAX_LIST = 200
 MAX_POWER = 4
+MAX_TERMS = 300
 
 OPERATORS = ("**", "==", "!=", "<=", ">=", "~", "+", "-", "*", "/", ":", "^", "(", ")", "[", "]", ",", "=")
 OPERATORS += ("<", ">", "&", "|", "!")
@@ -281,6 +282,14 @@ class _Parser:
         if not self.at("END"):
             raise self.unexpected(self.tok, "an operator between terms")
         _check_structure(rhs, self.src, in_sum=True)
+        bound = _term_bound(rhs)
+        if bound > MAX_TERMS:
+            raise _err(
+                f"the formula expands to up to {bound} terms; the limit is {MAX_TERMS}",
+                self.src,
+                0,
+                len(self.src),
+            )
         return Formula(lhs=lhs, rhs=rhs, source=self.src)
 
     def fterm(self, min_bp: int) -> Node:
@@ -479,6 +488,20 @@ def _check_structure(node: Node, src: str, *, in_sum: bool) -> None:
                 node.pos,
                 **span,
             )
+
+
+def _term_bound(node: Node) -> int:
+    """Upper bound of the number of model terms a right-hand side expands to (before anything is built)."""
+    if isinstance(node, Binary) and node.formula:
+        a = _term_bound(node.left)
+        if node.op == "**":
+            k = int(node.right.value)  # type: ignore[attr-defined]
+            return sum(math.comb(a, j) for j in range(1, min(k, a) + 1))
+        b = _term_bound(node.right)
+        return {"+": a + b, "-": a, ":": a * b, "*": a + b + a * b, "/": a + a * b}[node.op]
+    if isinstance(node, Unary):
+        return _term_bound(node.operand)
+    return 1
 
 
 def _reposition(node: Node, pos: int, end: int) -> Node:

@@ -134,8 +134,18 @@ def test_size_limits() -> None:
         check_formula(parse_formula("y ~ lag(x, 1000)"), scope)
     with pytest.raises(FormulaError, match="powers must be between"):
         check_formula(parse_formula("y ~ (x + density)**5"), scope)
+    with pytest.raises(FormulaError, match="expands to up to"):
+        parse_formula("y ~ (" + " + ".join(f"x{i}" for i in range(40)) + ")**4")
     with pytest.raises(FormulaError, match="string longer"):
         parse_expression("x == '" + "a" * 300 + "'")
+
+
+def test_design_width_limit(pop: pd.DataFrame) -> None:
+    wide = pd.DataFrame({"year": range(3000), "y": 1.0, "id": [f"o{i}" for i in range(3000)]})
+    with pytest.raises(FormulaError, match="up to 3001 columns"):
+        build_design("y ~ C(id)", wide, unit="population")
+    with pytest.raises(FormulaError, match="columns"):
+        build_design("y ~ year:C(id)", wide, unit="population")
 
 
 def test_parse_and_render_canonical() -> None:

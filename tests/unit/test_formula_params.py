@@ -140,3 +140,21 @@ def test_bundled_params_are_formulas_and_give_the_same_sequences() -> None:
         ]
     )
     assert copy.deepcopy(default) == default
+
+
+def test_readme_dataset_example_with_formulas_resolves() -> None:
+    import re
+
+    import yaml
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"```yaml\n(  my_ngos:\n.*?)```", readme, flags=re.S)
+    assert block, "README example block not found"
+    example = yaml.safe_load(block.group(1))
+    params = load_params(ROOT / "params.yaml")
+    raw = {k: v for k, v in params.items() if k != "datasets"}
+    raw["datasets"] = {"my_ngos": example["my_ngos"]}
+    raw["render_report"] = {**raw["render_report"], "titles": {}, "literature": {}}
+    validated = validate_params(raw)
+    spec = FoundingSpec.from_mapping(stage_params(validated, "fit_founding", "my_ngos")["spec"])
+    assert spec.all_terms[-3:] == ["lag(budget, 1)", "failures_lag", "C(policy_period, ref='pre')"]
