@@ -58,6 +58,7 @@ import pandas as pd
 import statsmodels.api as sm
 from statsmodels.discrete.discrete_model import NegativeBinomial
 
+from analysis.inference.design import collinear_terms
 from analysis.inference.vcov import sandwich
 from analysis.nb2_likelihood import nb2_loglik, nb2_score_obs, theta_ml_se
 
@@ -84,7 +85,6 @@ def _blas_single_thread() -> contextlib.AbstractContextManager[Any]:
 
 #: α̂ below this is treated as the boundary α = 0.
 ALPHA_BOUNDARY = 1e-8
-_COLLINEAR_TOL = 1e-9
 
 
 @dataclass
@@ -165,35 +165,6 @@ def _failed(family: str, names: list[str], nobs: int, reason: str, se_type: str,
         se_type,
         **kw,
     )
-
-
-def collinear_terms(x: pd.DataFrame, tol: float = _COLLINEAR_TOL) -> dict[str, list[str]]:
-    """Find perfectly collinear columns of a design matrix before fitting.
-
-    Columns are scaled to unit length and added one at a time; a column whose squared residual on the
-    columns already kept is below ``tol`` is redundant. Works on the k×k cross-product matrix, so the cost
-    does not grow with the number of rows beyond one X'X. Returns ``{redundant: [kept columns it is a
-    linear combination of]}`` (empty when the design has full column rank; an all-zero column maps to []).
-    """
-    arr = x.to_numpy(dtype=float)
-    norms = np.linalg.norm(arr, axis=0)
-    safe = np.where(norms > 0, norms, 1.0)
-    gram = (arr / safe).T @ (arr / safe)
-    out: dict[str, list[str]] = {}
-    kept: list[int] = []
-    for j, name in enumerate(x.columns):
-        if norms[j] == 0:
-            out[str(name)] = []
-            continue
-        if kept:
-            g = gram[np.ix_(kept, kept)]
-            b = np.linalg.solve(g, gram[kept, j])
-            resid2 = gram[j, j] - gram[kept, j] @ b
-            if resid2 < tol:
-                out[str(name)] = [str(x.columns[kept[i]]) for i in range(len(kept)) if abs(b[i]) > 1e-6]
-                continue
-        kept.append(j)
-    return out
 
 
 def _check_inputs(

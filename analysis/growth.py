@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from analysis.inference.design import ALIAS_TOL, independent_columns
 from analysis.inference.vcov import sandwich
 from analysis.results import ModelResult, Term
 from analysis.scaling import scaled_density
@@ -52,7 +53,6 @@ SURVIVOR_NOTE = (
 )
 Effects = Literal["none", "org", "twoway"]
 KConvention = Literal["nested", "dummies"]
-_ALIAS_TOL = 1e-7  # R's lm() tolerance for declaring a column aliased (relative to its norm)
 
 AGE_TERMS = {
     "age": lambda a: a,
@@ -69,25 +69,6 @@ def _demean(values: np.ndarray, codes: np.ndarray, n_groups: int) -> np.ndarray:
         means = np.bincount(codes, weights=values[:, j], minlength=n_groups) / counts
         out[:, j] = values[:, j] - means[codes]
     return out
-
-
-def _independent_columns(x: np.ndarray, tol: float = _ALIAS_TOL) -> list[int]:
-    """Indices of columns kept when adding columns left to right and dropping those (almost) in the span
-    of the columns already kept — R's convention of reporting later aliased columns as NA."""
-    kept: list[int] = []
-    basis = np.zeros((x.shape[0], 0))
-    for j in range(x.shape[1]):
-        col = x[:, j]
-        norm = float(np.linalg.norm(col))
-        if norm == 0.0:
-            continue
-        resid = col - basis @ (basis.T @ col) if basis.shape[1] else col
-        resid = resid - basis @ (basis.T @ resid) if basis.shape[1] else resid  # re-orthogonalize
-        rn = float(np.linalg.norm(resid))
-        if rn > tol * norm:
-            kept.append(j)
-            basis = np.column_stack([basis, resid / rn])
-    return kept
 
 
 def cluster_vcov(
@@ -263,13 +244,13 @@ def fit_gibrat(
     else:
         yt = _demean(y[:, None], org_codes, g)[:, 0]
         xt = _demean(x, org_codes, g)
-        xt[:, np.linalg.norm(xt, axis=0) <= _ALIAS_TOL * np.linalg.norm(x, axis=0)] = 0.0  # time-constant
+        xt[:, np.linalg.norm(xt, axis=0) <= ALIAS_TOL * np.linalg.norm(x, axis=0)] = 0.0  # time-constant
         if effects == "twoway":
             year_codes, _years = pd.factorize(df[C.YEAR])
             dummies = np.zeros((n, len(_years)))
             dummies[np.arange(n), year_codes] = 1.0
             dt = _demean(dummies, org_codes, g)
-            keep_years = _independent_columns(dt)
+            keep_years = independent_columns(dt)
             dt = dt[:, keep_years]
             r_year = len(keep_years)
             if r_year:
@@ -277,8 +258,8 @@ def fit_gibrat(
                 yt = yt - q @ (q.T @ yt)
                 pre = np.linalg.norm(xt, axis=0)
                 xt = xt - q @ (q.T @ xt)
-                xt[:, np.linalg.norm(xt, axis=0) <= _ALIAS_TOL * pre] = 0.0  # absorbed by year effects
-    keep = _independent_columns(xt)
+                xt[:, np.linalg.norm(xt, axis=0) <= ALIAS_TOL * pre] = 0.0  # absorbed by year effects
+    keep = independent_columns(xt)
     dropped = [names[j] for j in range(len(names)) if j not in keep]
     if dropped:
         notes.append("Dropped as collinear with the fixed effects or other regressors: " + ", ".join(dropped))

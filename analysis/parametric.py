@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize
 
+from analysis.inference.design import collinear_terms
 from analysis.inference.turning_point import turning_point
 from analysis.inference.vcov import CR1_RULE, sandwich
 from analysis.results import ModelResult, Term
@@ -254,9 +255,7 @@ def fit_parametric_ph(
         return ModelResult.failed(
             reason=f"too few observations ({len(d)}) for {len(names)} parameters", **fail
         )
-    from analysis.piecewise import _collinear_terms
-
-    bad = _collinear_terms(z, ["log_lambda", *covariates])
+    bad = list(collinear_terms(z, ["log_lambda", *covariates]))
     if bad:
         return ModelResult.failed(reason=f"collinear or constant terms: {', '.join(bad)}", **fail)
     theta0 = np.zeros(len(names))

@@ -33,6 +33,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from analysis.inference.design import collinear_terms
 from analysis.inference.turning_point import turning_point
 from analysis.inference.vcov import CR1_RULE, sandwich
 from analysis.results import ModelResult, Term
@@ -274,25 +275,6 @@ def _glm_vcov(
     return sandwich(bread, score, clusters, se_type)[0]
 
 
-def _collinear_terms(x: np.ndarray, names: list[str]) -> list[str]:
-    """Terms that are (numerically) linear combinations of earlier terms (all-zero columns included)."""
-    xtx = x.T @ x
-    bad, keep = [], []
-    for j in range(x.shape[1]):
-        if xtx[j, j] == 0:
-            bad.append(names[j])
-            continue
-        idx = [*keep, j]
-        sub = xtx[np.ix_(idx, idx)]
-        d = 1 / np.sqrt(np.diag(sub))
-        ev = np.linalg.eigvalsh(sub * d[:, None] * d[None, :])
-        if ev.min() < 1e-10:
-            bad.append(names[j])
-        else:
-            keep.append(j)
-    return bad
-
-
 def _result_base(model: str, family: str, method: str, dataset: str) -> dict:
     return {"dataset": dataset, "stage": "fit_survival", "model": model, "family": family, "method": method}
 
@@ -335,7 +317,7 @@ def _fit_glm_model(
         )
     if not np.isfinite(x).all():
         return ModelResult.failed(reason="missing or non-finite covariate values", **fail)
-    bad = _collinear_terms(x, names)
+    bad = list(collinear_terms(x, names))
     if bad:
         return ModelResult.failed(reason=f"collinear or constant terms: {', '.join(bad)}", **fail)
     try:

@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 
+from analysis.inference.design import collinear_terms
 from analysis.results import ModelResult, Term
 from analysis.scaling import scaled_density
 from pipeline.core import columns as C
@@ -156,9 +157,11 @@ def _fit_cloglog(
             reason="every row is an event: hazard not estimable", sample=sample, notes=notes, **meta
         )
     x = sm.add_constant(df[regressors].astype(float), has_constant="add")
-    if np.linalg.matrix_rank(x.to_numpy()) < x.shape[1]:
+    aliased = collinear_terms(x)
+    if aliased:
+        named = "; ".join(f"{a} ({' + '.join(b) or 'all zero'})" for a, b in aliased.items())
         return ModelResult.failed(
-            reason="collinear covariates in the risk set", sample=sample, notes=notes, **meta
+            reason=f"collinear covariates in the risk set: {named}", sample=sample, notes=notes, **meta
         )
     groups = pd.factorize(df[C.ORG_ID])[0]
     link = sm.families.links.CLogLog()
