@@ -41,7 +41,7 @@ for _stage in STAGES:
         name:
             _stage.name
         input:
-            deps=[d for d in _stage.deps],
+            deps=lambda wc, _s=_stage: _s.input_files(wc.dataset, PARAMS),
             code=list(_stage.code),
         output:
             [directory(o) for o in _stage.outs] + list(_stage.metrics),

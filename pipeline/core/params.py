@@ -113,19 +113,58 @@ def _fill_block(stage: str, block: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def validate_params(raw: dict[str, Any], *, source: str = "params.yaml") -> dict[str, Any]:
-    """Validate a parsed params mapping, fill defaults, check conventions and that every name resolves."""
+def raw_files(ds: dict[str, Any]) -> list[str]:
+    """The raw files a dataset declares (source paths, then ``truth``), as written in params."""
+    files = [ds[kind]["path"] for kind in SOURCE_KINDS if kind in ds]
+    if ds.get("truth"):
+        files.append(ds["truth"])
+    return files
+
+
+def check_raw_path(dataset: str, key: str, value: str, *, root: Path = Path(".")) -> str | None:
+    """Why a declared raw file is refused, or ``None``.
+
+    The runners track ``data/raw/<dataset>/`` (DVC hashes it; Snakemake watches the declared files), so a
+    raw file must be a relative path inside that folder *after* resolving ``..`` and symlinks: a path
+    that leaves it (``data/raw/d/../x``, an absolute path, a symlink to elsewhere) would be read but not
+    tracked, and its results would go stale unnoticed.
+    """
+    base = RAW_ROOT / dataset
+    path = Path(value)
+    where = f"datasets.{dataset}.{key} is {value!r}"
+    if path.is_absolute() or ".." in path.parts:
+        return f"{where}; raw files are relative paths under {base}/ without '..' (found an escape)."
+    if base not in path.parents:
+        return f"{where}; raw files of dataset '{dataset}' must live under {base}/ (the folder the runners track)."
+    top = root.resolve()
+    real_base = (root / base).resolve()
+    if not real_base.is_relative_to(top):
+        return f"{where}; {base} is a symlink to {real_base}, outside the repository: copy the data in."
+    real = (root / path).resolve()
+    if not real.is_relative_to(real_base):
+        return (
+            f"{where}, a symlink that resolves to {real}, outside {base}/: the runners would not notice "
+            "changes to it; copy the file into the folder instead."
+        )
+    return None
+
+
+def validate_params(
+    raw: dict[str, Any], *, source: str = "params.yaml", root: str | Path = "."
+) -> dict[str, Any]:
+    """Validate a parsed params mapping, fill defaults, check conventions and that every name resolves.
+
+    ``root`` is the repository root that raw paths are relative to (the folder of params.yaml)."""
     params = copy.deepcopy(raw)
     _schema_problems(params, source)
     for name, ds in params["datasets"].items():
-        for kind in SOURCE_KINDS:
-            if kind in ds:
-                path = Path(ds[kind]["path"])
-                if RAW_ROOT / name not in path.parents:
-                    raise ParamsError(
-                        f"{source}: datasets.{name}.{kind}.path is {path}; raw files of dataset '{name}' "
-                        f"must live under {RAW_ROOT / name}/ (that folder is the stage's tracked input)."
-                    )
+        keys = [f"{kind}.path" for kind in SOURCE_KINDS if kind in ds] + (
+            ["truth"] if ds.get("truth") else []
+        )
+        for key, value in zip(keys, raw_files(ds), strict=True):
+            problem = check_raw_path(name, key, value, root=Path(root))
+            if problem:
+                raise ParamsError(f"{source}: {problem}")
         start, end = ds["window"]["start"], ds["window"]["end"]
         if end < start:
             raise ParamsError(f"{source}: datasets.{name}.window ends ({end}) before it starts ({start}).")
@@ -189,7 +228,7 @@ def load_params(path: str | Path = DEFAULT_PARAMS) -> dict[str, Any]:
     raw = parse_params_text(text, source=str(path))
     if not isinstance(raw, dict):
         raise ParamsError(f"{path}: expected a mapping at the top level.")
-    return validate_params(raw, source=str(path))
+    return validate_params(raw, source=str(path), root=path.parent)
 
 
 def stage_params(params: dict[str, Any], stage: str, dataset: str) -> dict[str, Any]:

@@ -157,9 +157,11 @@ def fit_bottleneck(
             density_scale=density_scale,
             dataset=dataset,
         )
-        cif = stagnation_cif(fit.events)
+        # an empty risk set (no organization observed k + 1 consecutive years) is recorded as not fitted
+        cif = stagnation_cif(fit.events) if len(fit.events) else None
         for res in (fit.stagnation, fit.dissolution):
-            res.curves["cif"] = {c: cif[c].tolist() for c in cif.columns}
+            if cif is not None:
+                res.curves["cif"] = {c: cif[c].tolist() for c in cif.columns}
             res.specification.update(
                 {"k": st["k"], "threshold": st["threshold"], "cif_time_label": "Years at risk of stagnation"}
             )

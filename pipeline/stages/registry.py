@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipeline.core import paths as P
+from pipeline.core.params import raw_files
 
 
 def _always(ds: dict[str, Any]) -> bool:
@@ -40,6 +41,18 @@ class Stage:
 
     def paths(self, field: str, dataset: str) -> list[str]:
         return [t.format(dataset=dataset) for t in getattr(self, field)]
+
+    def input_files(self, dataset: str, params: dict[str, Any]) -> list[str]:
+        """Inputs as Snakemake sees them: the dep folders, with the raw folder replaced by the files the
+        dataset declares (Snakemake compares modification times, and a folder's time does not change when
+        a file in it is rewritten in place). DVC hashes the raw folder's content instead."""
+        out: list[str] = []
+        for template in self.deps:
+            if template == P.RAW:
+                out += raw_files(params["datasets"][dataset])
+            else:
+                out.append(template.format(dataset=dataset))
+        return out
 
 
 _COMMON = (
@@ -208,7 +221,14 @@ STAGES += (
     Stage(
         name="render_report",
         module="pipeline.stages.render_report",
-        deps=(P.VALIDATED, P.CLEAN, P.PROCESSED, *(P.RESULTS.replace("{area}", a) for a in RESULT_AREAS)),
+        # the raw folder for the simulator's truth file (``datasets.<d>.truth``), which the report reads
+        deps=(
+            P.RAW,
+            P.VALIDATED,
+            P.CLEAN,
+            P.PROCESSED,
+            *(P.RESULTS.replace("{area}", a) for a in RESULT_AREAS),
+        ),
         outs=(P.REPORT,),
         params=("datasets.{dataset}", "render_report", "seed"),
         code=(*_COMMON, "pipeline/stages/render_report.py", "analysis/assess.py", *_REPORT_CODE),
