@@ -6,10 +6,14 @@ Every stage writes through these helpers so that a failed stage never leaves a h
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import errno
 import hashlib
 import json
 import math
 import os
+import re
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,12 +22,74 @@ from typing import Any
 import pandas as pd
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _temporaries(target: Path) -> Iterator[tuple[Path, int | None]]:
+    """Hidden temporaries of ``target`` in its folder: ``(path, pid of the writer or None)``.
+
+    Names are ``.<name>.<pid>.<random>.tmp`` (``.<name>.<random>.tmp`` from older runs) and
+    ``.<name>.old`` (the previous output while it is being replaced).
+    """
+    if not target.parent.is_dir():
+        return
+    pattern = re.compile(rf"\.{re.escape(target.name)}\.(?:(\d+)\.)?[A-Za-z0-9_]+\.tmp")
+    for path in target.parent.iterdir():
+        if path.name == f".{target.name}.old":
+            yield path, None
+            continue
+        match = pattern.fullmatch(path.name)
+        if match:
+            yield path, int(match.group(1)) if match.group(1) else None
+
+
+def remove_stale_temporaries(target: str | os.PathLike[str]) -> list[Path]:
+    """Remove the hidden temporaries of ``target`` that a killed or crashed run left behind (the writer's
+    process is gone) and return them; a temporary of a live writer is left alone."""
+    removed = []
+    for path, pid in _temporaries(Path(target)):
+        if pid is not None and pid != os.getpid() and _pid_alive(pid):
+            continue
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+        removed.append(path)
+    return removed
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths atomically (Linux ``renameat2(RENAME_EXCHANGE)``); False where unsupported."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP):
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield a temporary path next to ``path``; rename it onto ``path`` only if the block succeeds."""
+    """Yield a temporary path next to ``path``; rename it onto ``path`` only if the block succeeds.
+
+    Temporaries a killed run left for the same file are removed first."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    remove_stale_temporaries(target)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
     tmp_path = Path(tmp)
     try:
@@ -109,25 +175,26 @@ def atomic_dir(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a fresh temporary folder next to ``path``; it replaces ``path`` only if the block succeeds.
 
     Stage outputs are whole folders, so a failing stage leaves either the previous complete output or
-    nothing — never a half-written mix.
+    nothing — never a half-written mix. The swap is one atomic exchange where the system has it (Linux),
+    so even a kill -9 at any moment leaves the previous output in place, never a missing folder.
+    Temporaries a killed run left for the same folder are removed first.
     """
-    import shutil
-
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    remove_stale_temporaries(target)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp", dir=target.parent))
     try:
         yield tmp
         os.chmod(tmp, 0o755)
-        if target.exists():
+        if not target.exists():
+            os.replace(tmp, target)
+        elif not _exchange(tmp, target):  # tmp now holds the previous output (removed below)
             old = target.with_name(f".{target.name}.old")
             if old.exists():
                 shutil.rmtree(old)
             os.replace(target, old)
             os.replace(tmp, target)
             shutil.rmtree(old)
-        else:
-            os.replace(tmp, target)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp)

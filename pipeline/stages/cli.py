@@ -11,6 +11,7 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from pipeline.core.names import unknown_name_message
 from pipeline.core.params import ParamsError, load_params
@@ -21,6 +22,24 @@ from pipeline.core.params import ParamsError, load_params
 # Set before any numerical library is imported (the imports above load none).
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
+
+
+_LOCKS: list[Any] = []  # open lock files, held until the process exits (the kernel frees them on kill)
+
+
+def _lock_stage(path: Path) -> bool:
+    """Take the exclusive lock of one stage and dataset; False when another process holds it."""
+    import fcntl
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = open(path, "a")  # noqa: SIM115 - kept open for the life of the process
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        return False
+    _LOCKS.append(handle)
+    return True
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -59,8 +78,17 @@ def cmd_run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
-    log = logging.getLogger(stage.name)
     log_path = DatasetPaths(args.dataset).log(stage.name)
+    lock = log_path.with_name(f".{args.dataset}.lock")
+    if not _lock_stage(lock):
+        print(
+            f"error: {stage.name} for dataset {args.dataset} is already running in another process "
+            f"(it holds {lock}); wait for it to finish — two runs of one stage would write the same "
+            "output folder.",
+            file=sys.stderr,
+        )
+        return 1
+    log = logging.getLogger(stage.name)
     with StageConsole(stage.name, args.dataset, log_path, own_loggers=tuple(stage_names)) as console:
         log.info("dataset %s: start", args.dataset)
         module = importlib.import_module(stage.module)

@@ -15,6 +15,7 @@ from typing import Any
 from pipeline.core.io import atomic_dir, round_floats, write_json
 from pipeline.core.params import stage_params
 from pipeline.core.paths import DatasetPaths
+from reports.collect import AREAS
 from reports.discussion import discussion_text
 from reports.report import render_report
 from reports.tables import render_tables
@@ -118,11 +119,22 @@ def truth_mapping(truth: dict[str, Any]) -> dict[str, float]:
     return out
 
 
+def result_files(results_root: Path) -> list[Path]:
+    """The result files of the stage folders (``results/<d>/<area>/*.json``), never hidden ones: a
+    temporary folder left by a killed stage (``.survival.<pid>.<random>.tmp``) is not a result."""
+    return [
+        path
+        for area in AREAS
+        for path in sorted((results_root / area).glob("*.json"))
+        if not path.name.startswith(".")
+    ]
+
+
 def result_seeds(results_root: Path) -> dict[str, Any]:
     """Random seeds recorded by the models themselves (``specification.seed``: bootstrap draws,
     simulated p-values), keyed ``area/model``."""
     out: dict[str, Any] = {}
-    for path in sorted(results_root.glob("*/*.json")):
+    for path in result_files(results_root):
         spec = json.loads(path.read_text(encoding="utf-8")).get("specification") or {}
         if spec.get("seed") is not None:
             out[f"{path.parent.name}/{path.stem}"] = spec["seed"]
@@ -133,7 +145,7 @@ def key_metrics(results_root: Path) -> dict[str, Any]:
     """Key numbers per model for ``dvc metrics diff``: log-likelihood, every displayed coefficient, and the
     headline derived quantities (N*, alpha, K, t90, equilibrium, break year)."""
     out: dict[str, Any] = {}
-    for path in sorted(results_root.glob("*/*.json")):
+    for path in result_files(results_root):
         res = json.loads(path.read_text(encoding="utf-8"))
         key = f"{path.parent.name}/{path.stem}"
         entry: dict[str, Any] = {"converged": res["fit"]["converged"], "loglik": res["fit"].get("loglik")}

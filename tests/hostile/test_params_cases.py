@@ -4,11 +4,25 @@ stated behaviour — never a traceback, a partial output or a touched input."""
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 
-from tests.hostile.harness import Project, assert_clean_error, assert_ok
+from tests.hostile.harness import (
+    ORGANIZATIONS_CSV,
+    ROOT,
+    STAGE_ORDER,
+    Project,
+    assert_clean_error,
+    assert_ok,
+)
 
 
 @pytest.fixture
@@ -131,3 +145,214 @@ def test_a_missing_input_names_the_earlier_stages(project):
     assert_clean_error(
         project.run("build_histories"), "input missing", "data/interim/t/clean", "run clean_inputs first"
     )
+
+
+# --- item 10: raw paths resolve inside data/raw/<d>/ -------------------------------------------------
+def test_a_path_with_dotdot_is_refused(project):
+    project.ds["organizations"]["path"] = "data/raw/t/../../../etc/passwd"
+    assert_clean_error(project.run("validate_inputs"), "datasets.t.organizations.path", "'..'")
+
+
+def test_a_symlink_out_of_the_repository_is_refused(project, tmp_path_factory):
+    outside = tmp_path_factory.mktemp("elsewhere") / "register.csv"
+    outside.write_text(ORGANIZATIONS_CSV, encoding="utf-8")
+    (project.raw / "linked.csv").symlink_to(outside)
+    project.ds["organizations"]["path"] = "data/raw/t/linked.csv"
+    assert_clean_error(project.run("validate_inputs"), "linked.csv", "symlink", str(outside.parent))
+
+
+def test_a_symlink_inside_the_raw_folder_is_fine(project):
+    (project.raw / "sub").mkdir()
+    (project.raw / "sub" / "register.csv").write_text(ORGANIZATIONS_CSV, encoding="utf-8")
+    (project.raw / "linked.csv").symlink_to("sub/register.csv")
+    project.ds["organizations"]["path"] = "data/raw/t/linked.csv"
+    assert_ok(project.run("validate_inputs"))
+
+
+# --- item 12: leftovers of a killed stage are removed by the stage and never read --------------------
+def _files(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def _plant_leftovers(project: Project) -> list[Path]:
+    dead = 999_999_999  # above the kernel's pid_max: no such process
+    junk = [
+        project.path(f"results/t/.survival.{dead}.abcd_123.tmp"),
+        project.path("results/t/.survival.old"),
+        project.path("results/t/.survival.k2j4_x9q.tmp"),  # name of a temporary before pids were in names
+    ]
+    for folder in junk:
+        folder.mkdir(parents=True)
+        (folder / "cox_full.json").write_text('{"model": "cox_full", "junk": true}', encoding="utf-8")
+    return junk
+
+
+def test_render_report_reads_no_hidden_folder_and_stages_remove_their_leftovers(project):
+    for stage in STAGE_ORDER:
+        assert_ok(project.run(stage))
+    metrics = project.path("metrics/t.json").read_bytes()
+    survival = _files(project.path("results/t/survival"))
+    junk = _plant_leftovers(project)
+    assert_ok(project.run("render_report"))
+    assert project.path("metrics/t.json").read_bytes() == metrics
+    assert ".survival" not in metrics.decode()
+    assert all(p.exists() for p in junk)  # not render_report's own temporaries
+    assert_ok(project.run("fit_survival"))
+    assert not any(p.exists() for p in junk)
+    assert _files(project.path("results/t/survival")) == survival
+
+
+def test_kill_9_mid_stage_keeps_the_previous_output_and_the_rerun_is_byte_identical(project):
+    for stage in STAGE_ORDER[:5]:
+        assert_ok(project.run(stage))
+    before = _files(project.path("results/t/survival"))
+    env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONDONTWRITEBYTECODE="1")
+    cmd = [sys.executable, "-m", "pipeline", "run", "fit_survival", "--dataset", "t"]
+    proc = subprocess.Popen(cmd, cwd=project.root, env=env, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while proc.poll() is None and time.monotonic() < deadline:
+        if list(project.path("results/t").glob(".survival.*.tmp")):
+            break  # the stage is writing its output: kill it now
+        time.sleep(0.002)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    # whenever the kill came, the previous output is complete and in place (atomic exchange)
+    assert _files(project.path("results/t/survival")) == before
+    assert_ok(project.run("fit_survival"))
+    assert _files(project.path("results/t/survival")) == before
+    assert not list(project.path("results/t").glob(".survival.*"))
+
+
+# --- concurrent runs of one stage: one runs, the other is refused clearly ----------------------------
+def test_a_second_run_of_a_running_stage_is_refused(project):
+    for stage in STAGE_ORDER[:3]:
+        assert_ok(project.run(stage))
+    lock = project.path("logs/fit_founding/.t.lock")
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock, "a") as handle:  # another process holds the stage's lock
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        run = project.run("fit_founding")
+    assert_clean_error(run, "fit_founding for dataset t is already running")
+    assert_ok(project.run("fit_founding"))
+
+
+def test_two_simultaneous_runs_leave_one_complete_output(project):
+    for stage in STAGE_ORDER[:3]:
+        assert_ok(project.run(stage))
+    env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONDONTWRITEBYTECODE="1")
+    cmd = [sys.executable, "-m", "pipeline", "run", "fit_founding", "--dataset", "t"]
+    procs = [
+        subprocess.Popen(cmd, cwd=project.root, env=env, stderr=subprocess.PIPE, text=True) for _ in range(2)
+    ]
+    outs = [(p.wait(timeout=300), p.stderr.read()) for p in procs]
+    for code, err in outs:
+        assert "Traceback" not in err
+        assert code == 0 or "already running" in err
+    assert any(code == 0 for code, _ in outs)
+    reference = _files(project.path("results/t/founding"))
+    assert_ok(project.run("fit_founding"))
+    assert _files(project.path("results/t/founding")) == reference
+
+
+# --- read-only raw data: every stage runs, nothing is written into data/raw ---------------------------
+def test_read_only_raw_data(project):
+    for path in [*project.raw.rglob("*"), project.raw]:
+        path.chmod(0o555 if path.is_dir() else 0o444)
+    try:
+        for stage in STAGE_ORDER:
+            assert_ok(project.run(stage))
+    finally:
+        for path in [project.raw, *project.raw.rglob("*")]:
+            path.chmod(0o755 if path.is_dir() else 0o644)
+    assert sorted(p.name for p in project.raw.iterdir()) == [
+        "environment.csv",
+        "organizations.csv",
+        "panel.csv",
+    ]
+
+
+# --- items 10, 13: the runners on a tiny project with this checkout's code ----------------------------
+CODE = ("pipeline", "analysis", "reports", "Snakefile", ".dvcignore", ".dvc/config")
+
+
+def _runner(project: Project, *cmd: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, PYTHONPATH=str(project.root), PYTHONDONTWRITEBYTECODE="1")
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    proc = subprocess.run(
+        [sys.executable, "-m", *cmd], cwd=project.root, env=env, capture_output=True, text=True, timeout=900
+    )
+    if check:
+        assert proc.returncode == 0, f"{cmd} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    return proc
+
+
+def _planned(proc: subprocess.CompletedProcess[str]) -> set[str]:
+    """Rules a Snakemake dry run plans (from its job-stats table)."""
+    text = proc.stdout + proc.stderr
+    if "Nothing to be done" in text:
+        return set()
+    table = text.split("Job stats:", 1)[1].split("total", 1)[0]
+    return {line.split()[0] for line in table.splitlines()[3:] if line.strip()}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """A tiny project with this checkout's code, built once by Snakemake."""
+    import shutil
+
+    project = Project(tmp_path_factory.mktemp("built"))
+    for rel in CODE:
+        src, dst = ROOT / rel, project.root / rel
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        if src.is_dir():
+            shutil.copytree(src, dst, ignore=shutil.ignore_patterns("__pycache__", "out"))
+        else:
+            shutil.copy2(src, dst)
+    project.save_params()
+    (project.root / "dvc.yaml").write_text(_runner(project, "pipeline", "dvc-yaml").stdout, encoding="utf-8")
+    _runner(project, "snakemake", "--cores", "2")
+    return project
+
+
+@pytest.fixture
+def copy_of(built, tmp_path):
+    import shutil
+
+    dst = tmp_path / "p"
+    shutil.copytree(built.root, dst, symlinks=True)  # copy2: time stamps kept, Snakemake metadata valid
+    project = Project.__new__(Project)
+    project.root, project.params, project.dataset = dst, built.copy(), built.dataset
+    return project
+
+
+@pytest.mark.slow
+def test_snakemake_inputs_are_the_declared_raw_files(copy_of):
+    assert _planned(_runner(copy_of, "snakemake", "-n", "reports/out/t")) == set()
+    register = copy_of.raw / "organizations.csv"
+    register.write_text(register.read_text(encoding="utf-8").replace("Alpha", "Alphb"), encoding="utf-8")
+    planned = _planned(_runner(copy_of, "snakemake", "-n", "reports/out/t"))
+    assert {"validate_inputs", "render_report"} <= planned
+
+
+@pytest.mark.slow
+def test_a_missing_result_folder_is_rebuilt_before_the_report(copy_of):
+    import shutil
+
+    shutil.rmtree(copy_of.path("results/t/survival"))
+    dry = _runner(copy_of, "snakemake", "-n", "reports/out/t")
+    assert _planned(dry) == {"fit_survival", "render_report"}
+    assert "results/t/survival is missing" in dry.stderr
+    _runner(copy_of, "snakemake", "--cores", "2", "reports/out/t")
+    assert copy_of.path("results/t/survival/cox_full.json").exists()
+    assert _planned(_runner(copy_of, "snakemake", "-n", "reports/out/t")) == set()
+    assert _planned(_runner(copy_of, "snakemake", "-n")) == set()
+
+
+@pytest.mark.slow
+def test_snakemake_bookkeeping_does_not_make_dvc_outputs_modified(copy_of):
+    _runner(copy_of, "dvc", "init", "--no-scm", "-f", check=False)
+    _runner(copy_of, "dvc", "repro", "--quiet")
+    assert "up to date" in _runner(copy_of, "dvc", "status").stdout
+    _runner(copy_of, "snakemake", "--cores", "1", "--forcerun", "fit_growth", "--until", "fit_growth")
+    assert copy_of.path("results/t/growth/.snakemake_timestamp").exists()
+    assert "up to date" in _runner(copy_of, "dvc", "status").stdout
