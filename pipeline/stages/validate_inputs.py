@@ -54,9 +54,21 @@ def end_reason_from_flags(raw: pd.DataFrame, flags: dict[str, str], *, file: str
             ]
         )
     reason = pd.Series(pd.NA, index=raw.index, dtype="string")
+    n_set = pd.Series(0, index=raw.index)
     for col, label in reversed(list(flags.items())):
         value = pd.to_numeric(raw[col], errors="coerce")
         reason = reason.mask(value.fillna(0) > 0, label)
+        n_set += (value.fillna(0) > 0).astype(int)
+    several = n_set > 1
+    if several.any():
+        counts = reason[several].value_counts().sort_index()
+        log.info(
+            "%s: %d rows have several end-reason flags set; the first in params order (%s) names the reason: %s",
+            file,
+            int(several.sum()),
+            ", ".join(flags),
+            ", ".join(f"{k} {v}" for k, v in counts.items()),
+        )
     return reason
 
 

@@ -253,3 +253,30 @@ def test_left_truncated_density_at_founding_is_flagged_and_stated(project):
     assert_ok(project.run("build_histories"))
     orgs = pd.read_parquet(project.root / "data/processed/t/organizations.parquet").set_index("org_id")
     assert pd.isna(orgs.loc["A01", "density_at_founding"]) and orgs.loc["A02", "density_at_founding"] == 1
+
+
+# --- item 14: exit kinds from COW-style flags -----------------------------------------------------------
+def test_cow_style_flags_succession_before_dead(project):
+    import pandas as pd
+
+    project.write(
+        "organizations.csv",
+        "ioname,sdate,deaddate,dead,integrated,replaced\n"
+        "A01,2001,,0,0,0\nA02,2002,2005,1,0,0\nA03,2002,2006,1,1,0\nA04,2003,2008,1,0,1\nA05,2004,2009,0,0,0\n",
+    )
+    project.write("panel.csv", PANEL_CSV.replace("A06", "A05").replace("A07", "A05").replace("A08", "A01"))
+    org = project.ds["organizations"]
+    org["columns"] = {"org_id": "ioname", "founded": "sdate", "ended": "deaddate"}
+    org["attributes"] = []
+    org["end_reason_flags"] = {"integrated": "integrated", "replaced": "replaced", "dead": "dissolved"}
+    project.ds["end_reasons"] = {"dissolved": "death", "integrated": "competing", "replaced": "competing"}
+    run = project.run_through("build_histories")
+    assert_ok(run)
+    orgs = pd.read_parquet(project.root / "data/processed/t/organizations.parquet").set_index("org_id")
+    assert orgs["end_kind"].to_dict() == {
+        "A01": "censored",
+        "A02": "death",
+        "A03": "competing:integrated",
+        "A04": "competing:replaced",
+        "A05": "death",  # an end year without a flag: missing_end_reason
+    }
