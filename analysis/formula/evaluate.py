@@ -296,6 +296,11 @@ def _call(node: Call, env: Env) -> Value:
         return Value(inner - lagged if node.func == "diff" else lagged)
     if node.func == "C":
         v = evaluate(node.args[0], env)
+        if not v.categorical:
+            vals = pd.to_numeric(v.values, errors="coerce")
+            finite = vals[np.isfinite(vals)]
+            if len(finite) and bool((finite % 1 == 0).all()):  # whole numbers (years, codes): integer levels
+                v = Value(vals.round().astype("Int64").astype(object).where(vals.notna(), None))
         levels = lits.get("levels")
         return Value(
             v.values,

@@ -251,3 +251,15 @@ def test_nested_steps(pop: pd.DataFrame) -> None:
 def test_every_builtin_is_documented_once() -> None:
     for name, b in BUILTINS.items():
         assert b.math and b.doc and b.r and b.units, name
+
+
+def test_whole_number_codes_as_factors_keep_integer_labels() -> None:
+    pop = pd.DataFrame({"year": [2000, 2001, 2002, 2003], "y": [1.0, 2, 3, 4], "code": [1.0, 2.0, None, 1.0]})
+    d = build_design("y ~ C(year, ref=2001) + C(code)", pop, unit="population")
+    assert d.x.columns.tolist() == [
+        "const",
+        "C(year, ref=2001)[2000]",
+        "C(year, ref=2001)[2003]",
+        "C(code)[2]",
+    ]
+    assert d.dropped == {"C(code)": 1} and d.x["C(code)[2]"].tolist() == [0.0, 1.0, 0.0]
