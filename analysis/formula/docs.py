@@ -26,6 +26,17 @@ built-in term below or a column of the dataset's tables, and every call must be 
 Attribute access (`x.y`), subscripts, lambdas, comprehensions, names starting with `__`, imports and any other
 function are rejected with a message naming the position and the nearest valid names.
 
+## Where formulas are used
+
+* `fit_founding.spec.steps` (and a dataset's `models.fit_founding.spec.steps`): the nested founding
+  sequence, on population-years and on every subpopulation-year panel (where `density` is the
+  subpopulation's own and lags are taken within subpopulation). Every name is resolved when `params.yaml`
+  is loaded; each result records its step's formula in `specification.model_formula`.
+* The other model families (survival, growth, bottleneck) still take lists of covariate names in this
+  version; the engine (`analysis.formula.build_design`) already builds their designs (`Surv(start, stop,
+  event) ~ … + strata(x) + cluster(org_id)` on spells, organization-years) and is checked against R's
+  `coxph` in `tests/fixtures/formula/`.
+
 ## Grammar
 
 * Between terms: `+` (add), `-` (remove), `:` (interaction), `*` (`a*b` = `a + b + a:b`), `/` (`a/b` =
