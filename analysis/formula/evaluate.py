@@ -244,7 +244,8 @@ def _evaluate(node: Node, env: Env) -> Value:
     if isinstance(node, Name):
         b = BUILTINS.get(node.id)
         if b is not None and env.unit in b.units:
-            if b.population_level and env.unit in ORG_LEVEL and not env.has_column(node.id):
+            if b.population_level and env.unit in ORG_LEVEL:
+                # yearly population quantities come from the population series (its scale, its lags)
                 pe = env.population_env()
                 if pe is not None:
                     v = evaluate(node, pe)

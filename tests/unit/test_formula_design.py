@@ -193,6 +193,9 @@ def test_organization_level_terms(spells: pd.DataFrame, pop: pd.DataFrame, group
     assert d.x["age"].tolist() == [1.0, 2.0, 1.0]
     assert d.x["foundings_lag"].tolist() == [3.0, 1.0, 1.0]  # population F_(t-1) by year
     assert d.x["mass"].tolist() == [4.5, 5.0, 5.0]  # population mass by year, auto scale 100
+    # a mass column on the spells (e.g. only some years) does not change the scale: the series decides
+    d2 = build_design("Surv(start, stop, event) ~ mass", spells.assign(mass=1.0), unit="spell", ctx=ctx)
+    assert d2.x["mass"].tolist() == [3.0, 4.5, 5.0, 4.5, 5.0] and d2.scales["mass"] == 100.0
     # A in D1 (2002, 2003), B in D2 (2003)
     assert np.allclose(d.x["group_density('district')"], [10.2, 10.3, 20.3])
     assert np.allclose(d.x["cross_density('type', 'b')"], [20.2, 20.3, 20.3])
