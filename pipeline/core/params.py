@@ -168,6 +168,11 @@ def validate_params(
         start, end = ds["window"]["start"], ds["window"]["end"]
         if end < start:
             raise ParamsError(f"{source}: datasets.{name}.window ends ({end}) before it starts ({start}).")
+        if end == start:
+            raise ParamsError(
+                f"{source}: datasets.{name}.window covers the single year {start}: density, foundings and "
+                "exits over time need a window of at least two years (window: {start: ..., end: ...})."
+            )
     problems = check_names(params, lambda stage, dataset: stage_params(params, stage, dataset))
     if problems:
         lines = [f"{source}: {len(problems)} name(s) that do not resolve:"]

@@ -29,8 +29,10 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import json
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -62,6 +64,7 @@ _KIND_NAMES = {
     "gzip": "a gzip-compressed file",
     "html": "an HTML page",
     "binary": "an unrecognized binary format",
+    "utf16": "UTF-16 text without a byte-order mark (save it as UTF-8, or as UTF-16 with a BOM)",
 }
 
 _EXPECTED_KIND = {
@@ -104,13 +107,26 @@ def sniff_kind(head: bytes) -> str:
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "text"
     if b"\x00" in head:
-        return "binary"
+        return _utf16_without_bom(head) or "binary"
     stripped = head.lstrip(codecs.BOM_UTF8).lstrip().lower()
     if stripped.startswith((b"<!doctype html", b"<html")):
         return "html"
     # No NUL bytes and no known magic number: text. Whether it decodes is checked when it is read, so that
     # an unknown encoding is reported as such rather than as a wrong format.
     return "text"
+
+
+def _utf16_without_bom(head: bytes) -> str | None:
+    """``utf16`` when NUL bytes sit regularly on one side of each byte pair (UTF-16 text of mostly ASCII
+    characters, as some Windows tools write without a byte-order mark)."""
+    pairs = len(head) // 2
+    if pairs < 4:
+        return None
+    even = head[0 : 2 * pairs : 2].count(0) / pairs
+    odd = head[1 : 2 * pairs : 2].count(0) / pairs
+    if (odd > 0.3 and even < 0.02) or (even > 0.3 and odd < 0.02):
+        return "utf16"
+    return None
 
 
 def _check_file(path: Path, file: str) -> tuple[str, bytes]:
@@ -140,10 +156,15 @@ def _check_file(path: Path, file: str) -> tuple[str, bytes]:
     expected = _EXPECTED_KIND[ext]
     ok = kind == expected or (ext in (".xls",) and kind == "zip")  # an .xlsx saved as .xls is still readable
     if not ok:
+        link = f" (a symlink to {os.readlink(path)})" if path.is_symlink() else ""
+        fix = (
+            "save it again as UTF-8"
+            if kind == "utf16"
+            else f"rename it to match its content or export it again as {ext}"
+        )
         raise file_error(
             file,
-            f"file {file} has extension {ext} but its content looks like {_KIND_NAMES[kind]}; "
-            f"rename it to match its content or export it again as {ext}",
+            f"file {file}{link} has extension {ext} but its content looks like {_KIND_NAMES[kind]}; {fix}",
             rule="wrong_format",
         )
     return kind, head
@@ -398,6 +419,31 @@ def _read_parquet(path: Path, file: str) -> pd.DataFrame:
     return out
 
 
+def read_json(path: str | os.PathLike[str], *, what: str = "JSON file") -> Any:
+    """A small JSON input (e.g. a simulator's ``truth:`` file), with a clear error naming the file, what it
+    is instead (by its first bytes) or where the JSON breaks."""
+    p, file = Path(path), str(path)
+    if not p.exists():
+        raise file_error(file, f"{what} not found", rule="missing_file")
+    if p.is_dir():
+        raise file_error(file, f"{what} is a folder", rule="not_a_file")
+    data = p.read_bytes()
+    kind = sniff_kind(data[:4096])
+    if kind != "text":
+        raise file_error(
+            file, f"{what} expected, but its content looks like {_KIND_NAMES[kind]}", rule="wrong_format"
+        )
+    text = _decode(data, file, None).lstrip("\ufeff")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise file_error(
+            file,
+            f"{what} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}",
+            rule="not_json",
+        ) from None
+
+
 def read_table(
     path: str | os.PathLike[str],
     *,
@@ -456,3 +502,15 @@ def read_table(
     if ext in SPSS_EXTENSIONS:
         return _read_stat(p, file, value_labels, stata=False)
     return _read_parquet(p, file)
+
+
+def load_truth(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """A dataset's ``truth:`` file (true parameters of simulated data): a JSON object."""
+    obj = read_json(path, what="truth file (JSON with the true parameters)")
+    if not isinstance(obj, dict):
+        raise file_error(
+            str(path),
+            f"truth file must hold a JSON object (keys founding, mortality, ...), found {type(obj).__name__}",
+            rule="not_json",
+        )
+    return obj

@@ -15,6 +15,7 @@ from typing import Any
 from pipeline.core.io import atomic_dir, round_floats, write_json
 from pipeline.core.params import stage_params
 from pipeline.core.paths import DatasetPaths
+from pipeline.data.read import load_truth
 from reports.collect import AREAS
 from reports.discussion import discussion_text
 from reports.report import render_report
@@ -173,7 +174,7 @@ def run(dataset: str, params: dict[str, Any]) -> None:
     validation = json.loads((paths.validated / "validation_report.json").read_text(encoding="utf-8"))
     truth = None
     if ds.get("truth"):
-        truth = truth_mapping(json.loads(Path(ds["truth"]).read_text(encoding="utf-8")))
+        truth = truth_mapping(load_truth(ds["truth"]))
     provenance = {
         "commit": git_commit(inputs=report_inputs(dataset, ds)),
         "inputs": validation["inputs"],

@@ -21,7 +21,7 @@ from pipeline.core.params import ParamsError
 from pipeline.core.paths import DatasetPaths
 from pipeline.data.dates import Numbers, register_date_precision
 from pipeline.data.future import extraction_limit, future_date_issues, future_year_issues
-from pipeline.data.read import read_table
+from pipeline.data.read import load_truth, read_table
 from pipeline.data.validate import (
     validate_environment,
     validate_organizations,
@@ -138,6 +138,8 @@ def validate_dataset(
         for kind, col in src["exits"].items():
             columns[f"exits_{kind}"] = col
         tables["population"] = validate_population(raw, file=src["path"], columns=columns, keep=src["keep"])
+    if ds.get("truth"):
+        load_truth(ds["truth"])  # checked here, before anything is fitted, though only the report reads it
     limit, source = extraction_limit(ds.get("extraction_date"), today=today)
     future: list[Issue] = []
     if "organizations" in tables:

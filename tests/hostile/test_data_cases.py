@@ -280,3 +280,39 @@ def test_cow_style_flags_succession_before_dead(project):
         "A04": "competing:replaced",
         "A05": "death",  # an end year without a flag: missing_end_reason
     }
+
+
+# --- item 18 (data part): messages instead of tracebacks ------------------------------------------------
+def test_one_year_window(project):
+    project.ds["window"] = {"start": 2005, "end": 2005}
+    assert_clean_error(
+        project.run("validate_inputs"), "window covers the single year 2005", "at least two years"
+    )
+
+
+def test_attribute_column_missing_from_the_file(project):
+    project.ds["organizations"]["attributes"] = ["name", "district", "no_such_attr"]
+    project.ds["group_columns"] = ["no_such_attr"]
+    run = project.run("validate_inputs")
+    assert_clean_error(run, "organizations.csv", "no_such_attr", "not in the file", "district")
+
+
+def test_truth_file_not_json(project):
+    project.write("truth.json", "true parameters: founding 0.3\n")
+    project.ds["truth"] = "data/raw/t/truth.json"
+    run = project.run("validate_inputs")
+    assert_clean_error(run, "truth.json", "not valid JSON", "at line 1, column 6")
+
+
+def test_symlink_to_a_pdf(project):
+    (project.raw / "organizations.csv").unlink()
+    project.write("scan.pdf", b"%PDF-1.7\n binary scan of the register")
+    (project.raw / "organizations.csv").symlink_to("scan.pdf")
+    run = project.run("validate_inputs")
+    assert_clean_error(run, "organizations.csv", "a symlink to scan.pdf", "PDF document")
+
+
+def test_utf16_file_without_bom(project):
+    project.write("organizations.csv", ORGANIZATIONS_CSV.encode("utf-16-le"))
+    run = project.run("validate_inputs")
+    assert_clean_error(run, "organizations.csv", "UTF-16 text without a byte-order mark", "UTF-8")

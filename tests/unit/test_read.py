@@ -345,3 +345,37 @@ def test_huge_single_line_is_an_error(tmp_path, monkeypatch):
     path.write_text("org_id,founded\n" + "A,2015;" * 500)
     err = _error(path)
     assert err.issues[0].rule == "huge_line" and "line 2 is 3,500 characters" in str(err)
+
+
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_bom_is_named_as_such(tmp_path, codec):
+    path = tmp_path / "reg.csv"
+    path.write_bytes("org_id,founded\nA,2015\nB,2016\n".encode(codec))
+    text = str(_error(path))
+    assert "UTF-16 text without a byte-order mark" in text and "save it again as UTF-8" in text
+
+
+def test_symlink_to_another_kind_of_file_says_what_it_is(tmp_path):
+    target = tmp_path / "scan.pdf"
+    target.write_bytes(b"%PDF-1.7 not a table")
+    link = tmp_path / "reg.csv"
+    link.symlink_to(target)
+    text = str(_error(link))
+    assert f"a symlink to {target}" in text and "a PDF document" in text
+
+
+def test_truth_file_must_be_a_json_object(tmp_path):
+    from pipeline.data.read import load_truth
+
+    path = tmp_path / "truth.json"
+    path.write_text('{"founding": {"a": 1},\n "mortality": }')
+    with pytest.raises(InputError, match="not valid JSON: Expecting value at line 2, column 15"):
+        load_truth(path)
+    path.write_text("[1, 2]")
+    with pytest.raises(InputError, match="JSON object"):
+        load_truth(path)
+    path.write_bytes(b"PK\x03\x04zip")
+    with pytest.raises(InputError, match="ZIP archive"):
+        load_truth(path)
+    path.write_text('{"founding": {}}')
+    assert load_truth(path) == {"founding": {}}
