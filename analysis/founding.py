@@ -84,6 +84,8 @@ class FoundingSpec:
         [1, 10)).
     period_column : categorical column for the ``period`` term.
     period_reference : reference level of the period dummies (default: the first level in sort order).
+    subset : condition restricting the years (rows) the models are fitted on (safe subset grammar,
+        docs/terms.md); terms are computed on the whole series first, excluded rows are counted.
     outcome : count column (foundings) of steps given as term tuples.
     offset, exposure : optional column names (log-scale offset; exposure enters as log(exposure)).
     grid_points : points of the multiplier curve.
@@ -95,6 +97,7 @@ class FoundingSpec:
     mass_scale: float | str = "auto"
     period_column: str | None = None
     period_reference: str | None = None
+    subset: str | None = None
     outcome: str = FOUNDINGS
     offset: str | None = None
     exposure: str | None = None
@@ -158,6 +161,7 @@ class FoundingDesign:
     n_dropped_lag: int
     fe_terms: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    n_excluded_subset: int = 0
     column_terms: dict[str, str] = field(default_factory=dict)
     step_terms: dict[str, set[str]] = field(default_factory=dict)
     formulas: dict[str, str] = field(default_factory=dict)
@@ -218,7 +222,8 @@ def build_founding_design(
         group_col=group_col or "group",
     )
     unit = "subpopulation" if group_col else "population"
-    design = build_design(text, df, unit=unit, ctx=ctx)
+    design = build_design(text, df, unit=unit, ctx=ctx, subset=spec.subset)
+    n_excluded = design.n_excluded_subset
     # rows lost to lags and to other missing values, counted before subpopulations are dropped
     y_known = np.ones(n_input, dtype=bool)
     lhs = design.outcome.columns[0]
@@ -246,7 +251,7 @@ def build_founding_design(
         zero = sorted(tot.index[tot == 0].astype(str))
         if zero:
             keep = ~df[group_col].astype(str).isin(zero).to_numpy()
-            design = build_design(text, df, unit=unit, ctx=ctx, restrict=keep)
+            design = build_design(text, df, unit=unit, ctx=ctx, subset=spec.subset, restrict=keep)
             notes.append(
                 f"{len(zero)} subpopulation(s) without foundings in the sample dropped: {', '.join(zero)}"
             )
@@ -275,6 +280,7 @@ def build_founding_design(
         n_input=n_input,
         n_dropped_missing=max(n_missing, 0),
         n_dropped_lag=n_lag,
+        n_excluded_subset=n_excluded,
         fe_terms=fe_terms,
         notes=notes,
         column_terms=dict(design.column_terms),
@@ -348,6 +354,7 @@ def _result_from_fit(
     specification = {
         "formula": _formula(spec.outcome, cols, design.fe_terms, fe_var),
         "model_formula": design.formulas.get(step),
+        **({"subset": spec.subset} if spec.subset else {}),
         "terms": [c for c in cols if c not in design.fe_terms],
         "family": family,
         "density_scale": design.density_scale,
@@ -382,6 +389,7 @@ def _result_from_fit(
         "n_input": design.n_input,
         "dropped_missing": design.n_dropped_missing,
         "dropped_lag": design.n_dropped_lag,
+        **({"excluded_by_subset": design.n_excluded_subset} if spec.subset else {}),
     }
     base: dict[str, Any] = {
         "dataset": dataset,

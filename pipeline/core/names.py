@@ -152,6 +152,13 @@ def check_founding_formulas(at: str, spec: dict[str, Any], cols: Columns, ds: di
             continue
         for _, term in summands(formula.rhs):
             used += [n for n in names_in(term) if n not in used]
+    if spec.get("subset"):
+        from analysis.formula import check_subset, parse_expression
+
+        try:
+            check_subset(parse_expression(spec["subset"]), scope, spec["subset"])
+        except FormulaError as exc:
+            problems.append(str(exc.located(f"{at}: fit_founding.spec.subset")))
     if "mass" in used and not cols.has_mass:
         problems.append(
             f"{where}: the term 'mass' needs a size measure (panel measures: size), which this dataset lacks"

@@ -158,3 +158,40 @@ def test_readme_dataset_example_with_formulas_resolves() -> None:
     validated = validate_params(raw)
     spec = FoundingSpec.from_mapping(stage_params(validated, "fit_founding", "my_ngos")["spec"])
     assert spec.all_terms[-3:] == ["lag(budget, 1)", "failures_lag", "C(policy_period, ref='pre')"]
+
+
+def test_founding_subset_restricts_years_and_lags_reach_outside() -> None:
+    from analysis.founding import build_founding_design, fit_founding_models, simulate_founding_series
+
+    pop = simulate_founding_series(seed=2, years=40)
+    spec = FoundingSpec(
+        steps=(("b", "foundings ~ density + foundings_lag"),), subset="year >= 1910", density_scale=100
+    )
+    d = build_founding_design(pop, spec)
+    assert d.years.min() == 1910 and len(d.y) == 30 and d.n_excluded_subset == 10
+    assert d.n_dropped_lag == 0  # 1910's lag is 1909's foundings, outside the subset
+    assert d.x["foundings_lag"].iloc[0] == pop.loc[pop["year"] == 1909, "foundings"].item()
+    res = fit_founding_models(pop, spec=spec, families=("poisson",))[0]
+    assert res.specification["subset"] == "year >= 1910" and res.sample["excluded_by_subset"] == 10
+    assert any("subset 'year >= 1910': 10 of 40 row(s) excluded" in n for n in res.notes)
+
+
+@pytest.mark.parametrize(
+    ("subset", "fragment"),
+    [
+        ("yaer >= 1950", "'yaer'"),
+        ("policy == 1", None),
+        ("__import__('os').system('x')", "'__'"),
+        ("open('/etc/passwd')", "open() is not allowed in a subset"),
+        ("budget.real > 1", "attribute access"),
+    ],
+)
+def test_founding_subset_is_checked_at_load(subset: str, fragment: str | None) -> None:
+    p = _with_steps(
+        {"baseline": "foundings ~ 1", "density": "+ density", "density2": "+ density_sq"}, subset=subset
+    )
+    if fragment is None:
+        validate_params(p)  # well-formed; a type mismatch shows when the data are known
+        return
+    message = _problem(p)
+    assert "fit_founding.spec.subset" in message and fragment in message, message
