@@ -32,6 +32,7 @@ function are rejected with a message naming the position and the nearest valid n
   sequence, on population-years and on every subpopulation-year panel (where `density` is the
   subpopulation's own and lags are taken within subpopulation). Every name is resolved when `params.yaml`
   is loaded; each result records its step's formula in `specification.model_formula`.
+  `fit_founding.spec.subset` (e.g. `year >= 1950`) restricts the years, in the subset grammar below.
 * The other model families (survival, growth, bottleneck) still take lists of covariate names in this
   version; the engine (`analysis.formula.build_design`) already builds their designs (`Surv(start, stop,
   event) ~ … + strata(x) + cluster(org_id)` on spells, organization-years) and is checked against R's
