@@ -13,6 +13,7 @@ from typing import Any
 
 from pipeline.core import paths as P
 from pipeline.core.params import raw_files
+from pipeline.stages.code_deps import code_deps
 
 
 def _always(ds: dict[str, Any]) -> bool:
@@ -25,7 +26,8 @@ def _organizations(ds: dict[str, Any]) -> bool:
 
 @dataclass(frozen=True)
 class Stage:
-    """One step of the graph: a module with ``run(dataset, params)``, folders in and out, params keys."""
+    """One step of the graph: a module with ``run(dataset, params)``, folders in and out, params keys;
+    its code dependencies are derived (:attr:`code`)."""
 
     name: str
     module: str
@@ -33,8 +35,13 @@ class Stage:
     outs: tuple[str, ...]
     params: tuple[str, ...]
     applies: Callable[[dict[str, Any]], bool] = _always
-    code: tuple[str, ...] = ()  # source files whose change reruns the stage
     metrics: tuple[str, ...] = ()  # small JSON files of key numbers (DVC metrics, kept in git)
+
+    @property
+    def code(self) -> tuple[str, ...]:
+        """Source and data files whose change reruns the stage: its import closure with the entry point
+        and the data files those modules read (:mod:`pipeline.stages.code_deps`), never a hand-kept list."""
+        return code_deps(self.module)
 
     def cmd(self, dataset: str = "{dataset}") -> str:
         return f"python -m pipeline run {self.name} --dataset {dataset}"
@@ -55,13 +62,6 @@ class Stage:
         return out
 
 
-_COMMON = (
-    "pipeline/core/io.py",
-    "pipeline/core/parquet.py",
-    "pipeline/core/columns.py",
-    "pipeline/core/paths.py",
-)
-
 STAGES: tuple[Stage, ...] = (
     Stage(
         name="validate_inputs",
@@ -69,18 +69,6 @@ STAGES: tuple[Stage, ...] = (
         deps=(P.RAW,),
         outs=(P.VALIDATED,),
         params=("datasets.{dataset}",),
-        code=(
-            *_COMMON,
-            "pipeline/stages/validate_inputs.py",
-            "pipeline/data/validate.py",
-            "pipeline/data/read.py",
-            "pipeline/data/records.py",
-            "pipeline/data/future.py",
-            "pipeline/data/shares.py",
-            "pipeline/data/lifetimes.py",
-            "pipeline/data/dates.py",
-            "pipeline/core/errors.py",
-        ),
     ),
     Stage(
         name="clean_inputs",
@@ -88,15 +76,6 @@ STAGES: tuple[Stage, ...] = (
         deps=(P.VALIDATED,),
         outs=(P.CLEAN,),
         params=("datasets.{dataset}", "clean_inputs"),
-        code=(
-            *_COMMON,
-            "pipeline/stages/clean_inputs.py",
-            "pipeline/data/clean.py",
-            "pipeline/data/ids.py",
-            "pipeline/data/lifetimes.py",
-            "pipeline/data/dates.py",
-            "pipeline/core/errors.py",
-        ),
     ),
     Stage(
         name="build_histories",
@@ -104,14 +83,6 @@ STAGES: tuple[Stage, ...] = (
         deps=(P.CLEAN,),
         outs=(P.PROCESSED,),
         params=("datasets.{dataset}", "build_histories"),
-        code=(
-            *_COMMON,
-            "pipeline/stages/build_histories.py",
-            "pipeline/data/histories.py",
-            "pipeline/data/ids.py",
-            "pipeline/data/lifetimes.py",
-            "pipeline/data/dates.py",
-        ),
     ),
 )
 
@@ -119,22 +90,6 @@ STAGES: tuple[Stage, ...] = (
 #: Result folders of the fitting stages, in report order.
 RESULT_AREAS = ("founding", "survival", "growth", "bottleneck")
 
-_RESULTS_CODE = (
-    "analysis/results.py",
-    "analysis/result.schema.json",
-    "analysis/assess.py",
-    "pipeline/stages/common.py",
-    *_COMMON,
-)
-
-#: The formula engine (founding models are specified as formulas) and the density-scale rule.
-_FORMULA_CODE = (
-    *(
-        f"analysis/formula/{m}.py"
-        for m in ("__init__", "design", "errors", "evaluate", "grammar", "steps", "terms", "vocabulary")
-    ),
-    "analysis/scaling.py",
-)
 
 STAGES += (
     Stage(
@@ -143,14 +98,6 @@ STAGES += (
         deps=(P.PROCESSED,),
         outs=(P.RESULTS.replace("{area}", "founding"),),
         params=("datasets.{dataset}", "fit_founding", "assessment"),
-        code=(
-            *_RESULTS_CODE,
-            "pipeline/stages/fit_founding.py",
-            "analysis/founding.py",
-            *_FORMULA_CODE,
-            "analysis/count_models.py",
-            "analysis/nb2_likelihood.py",
-        ),
     ),
     Stage(
         name="fit_bottleneck",
@@ -158,18 +105,6 @@ STAGES += (
         deps=(P.PROCESSED, P.RESULTS.replace("{area}", "founding")),
         outs=(P.RESULTS.replace("{area}", "bottleneck"),),
         params=("datasets.{dataset}", "fit_bottleneck", "seed", "assessment"),
-        code=(
-            *_RESULTS_CODE,
-            "pipeline/stages/fit_bottleneck.py",
-            "analysis/logistic.py",
-            "analysis/breaks.py",
-            "analysis/equilibrium.py",
-            "analysis/stagnation.py",
-            "analysis/founding.py",
-            *_FORMULA_CODE,
-            "analysis/count_models.py",
-            "analysis/nb2_likelihood.py",
-        ),
     ),
     Stage(
         name="fit_survival",
@@ -177,17 +112,6 @@ STAGES += (
         deps=(P.PROCESSED,),
         outs=(P.RESULTS.replace("{area}", "survival"),),
         params=("datasets.{dataset}", "fit_survival", "assessment"),
-        code=(
-            *_RESULTS_CODE,
-            "pipeline/stages/fit_survival.py",
-            "analysis/cox.py",
-            "analysis/cox_core.py",
-            "analysis/cox_result.py",
-            "analysis/cox_zph.py",
-            "analysis/nonparametric.py",
-            "analysis/piecewise.py",
-            "analysis/parametric.py",
-        ),
     ),
     Stage(
         name="fit_growth",
@@ -195,27 +119,9 @@ STAGES += (
         deps=(P.PROCESSED,),
         outs=(P.RESULTS.replace("{area}", "growth"),),
         params=("datasets.{dataset}", "fit_growth", "seed", "assessment"),
-        code=(*_RESULTS_CODE, "pipeline/stages/fit_growth.py", "analysis/growth.py"),
     ),
 )
 
-
-_REPORT_CODE = tuple(
-    f"reports/{m}"
-    for m in (
-        "__init__.py",
-        "collect.py",
-        "discussion.py",
-        "figures.py",
-        "fonts.py",
-        "labels.py",
-        "model_tables.py",
-        "selection.py",
-        "report.py",
-        "tables.py",
-        "templates/report.typ",
-    )
-)
 
 STAGES += (
     Stage(
@@ -231,7 +137,6 @@ STAGES += (
         ),
         outs=(P.REPORT,),
         params=("datasets.{dataset}", "render_report", "seed"),
-        code=(*_COMMON, "pipeline/stages/render_report.py", "analysis/assess.py", *_REPORT_CODE),
         metrics=("metrics/{dataset}.json",),
     ),
 )

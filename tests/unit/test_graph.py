@@ -68,3 +68,90 @@ def test_every_stage_module_has_run_and_code_files_exist():
         assert callable(module.run)
         for path in stage.code:
             assert (ROOT / path).is_file(), f"{stage.name}: code dependency {path} missing"
+
+
+# --- code dependencies are the import closure (issue 9 item 11) ---------------------------------------
+def test_code_dependencies_include_what_the_hand_kept_lists_missed():
+    from pipeline.stages.registry import by_name
+
+    for stage in STAGES:  # every stage loads params through the CLI
+        assert {
+            "pipeline/core/params.py",
+            "pipeline/core/params.schema.json",
+            "pipeline/stages/cli.py",
+        } <= set(stage.code), stage.name
+    assert "analysis/nonparametric.py" in by_name("fit_bottleneck").code
+    report = set(by_name("render_report").code)
+    assert {"analysis/results.py", "analysis/result.schema.json", "reports/templates/report.typ"} <= report
+    assert "analysis/cox.py" not in report  # not imported by the report: editing it does not rerun it
+
+
+_PROBE = """
+import importlib, json, os, pathlib, sys
+for name in ("numpy", "pandas", "scipy.stats", "statsmodels.api", "matplotlib", "jsonschema", "yaml"):
+    importlib.import_module(name)  # third-party only: each stage's project imports happen in its fork
+root = pathlib.Path.cwd().resolve()
+out = {}
+for stage, module in json.loads(sys.argv[1]).items():
+    read, write = os.pipe()
+    if os.fork() == 0:
+        importlib.import_module("pipeline.stages.cli")
+        importlib.import_module(module)
+        files = [getattr(m, "__file__", None) for m in list(sys.modules.values())]
+        rel = [pathlib.Path(f).resolve().relative_to(root).as_posix()
+               for f in files if f and pathlib.Path(f).resolve().is_relative_to(root)]
+        os.write(write, json.dumps(rel).encode())
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as fh:
+        out[stage] = json.loads(fh.read())
+    os.wait()
+print(json.dumps(out))
+"""
+
+
+def test_every_module_a_stage_imports_at_run_time_is_a_code_dependency():
+    import json
+
+    modules = json.dumps({s.name: s.module for s in STAGES})
+    proc = subprocess.run(
+        [sys.executable, "-c", _PROBE, modules], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    loaded = json.loads(proc.stdout)
+    for stage in STAGES:
+        mine = {p for p in loaded[stage.name] if p.split("/")[0] in ("pipeline", "analysis", "reports")}
+        assert stage.module.replace(".", "/") + ".py" in mine
+        missing = mine - set(stage.code)
+        assert not missing, f"{stage.name}: imported at run time but not a code dependency: {sorted(missing)}"
+
+
+def test_import_closure_on_a_tiny_package(tmp_path):
+    from pipeline.stages.code_deps import code_deps
+
+    files = {
+        "pipeline/__init__.py": "",
+        "pipeline/__main__.py": "from pipeline import cli\n",
+        "pipeline/cli.py": "import json\n",
+        "analysis/__init__.py": "",
+        "analysis/a.py": "from .c import thing\n\ndef f():\n    from . import b\n    return b\n",
+        "analysis/b.py": "import numpy\n",
+        "analysis/c.py": "from pathlib import Path\nSCHEMA = Path(__file__).with_name('c.schema.json')\n",
+        "analysis/c.schema.json": "{}",
+        "analysis/unused.py": "",
+        "analysis/templates/t.typ": "",
+        "analysis/d.py": "TEMPLATES = 'templates'\n",
+    }
+    for rel, text in files.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text, encoding="utf-8")
+    assert code_deps("analysis.a", root=tmp_path) == (
+        "analysis/__init__.py",
+        "analysis/a.py",
+        "analysis/b.py",
+        "analysis/c.py",
+        "analysis/c.schema.json",
+        "pipeline/__init__.py",
+        "pipeline/__main__.py",
+        "pipeline/cli.py",
+    )
+    assert "analysis/templates/t.typ" in code_deps("analysis.d", root=tmp_path)
