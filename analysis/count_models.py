@@ -59,6 +59,7 @@ import statsmodels.api as sm
 from statsmodels.discrete.discrete_model import NegativeBinomial
 
 from analysis.inference.design import collinear_terms
+from analysis.inference.fitstats import information_criteria
 from analysis.inference.vcov import sandwich
 from analysis.nb2_likelihood import nb2_loglik, nb2_score_obs, theta_ml_se
 
@@ -130,13 +131,13 @@ class CountFit:
 
     @property
     def aic(self) -> float:
-        """Akaike information criterion, −2·logL + 2k."""
-        return -2.0 * self.loglik + 2.0 * self.k_params
+        """Akaike information criterion, −2·logL + 2k (``analysis.inference.fitstats``)."""
+        return information_criteria(self.loglik, self.k_params, self.nobs)[0]
 
     @property
     def bic(self) -> float:
         """Bayesian information criterion, −2·logL + k·log(n)."""
-        return -2.0 * self.loglik + self.k_params * math.log(self.nobs) if self.nobs > 0 else math.nan
+        return information_criteria(self.loglik, self.k_params, self.nobs)[1]
 
     @property
     def alpha(self) -> float:

@@ -15,6 +15,7 @@ import numpy as np
 
 from analysis.cox import CoxPH
 from analysis.cox_zph import zph_tests
+from analysis.inference.fitstats import fit_statistics
 from analysis.inference.turning_point import turning_point
 from analysis.results import ModelResult, Term
 
@@ -114,19 +115,16 @@ def to_model_result(
     terms = [Term.from_estimate(n, fitted.params_[n], se[n], level) for n in fitted.covariates_]
     k = int(np.sum(fitted._keep))
     ll = fitted.loglik_
-    fit = {
-        "converged": True,
-        "reason": None,
-        "loglik": ll,
-        "loglik_null": fitted.loglik_null_,
-        "aic": -2 * ll + 2 * k,
-        "bic": -2 * ll + k * math.log(fitted.n_events_),
-        "df_model": k,
-        "nobs": fitted.n_obs_,
-        "se_type": "cluster-robust (org)" if robust else "observed information",
-        "iterations": fitted.iterations_,
-        "ties": fitted.ties,
-    }
+    fit = fit_statistics(
+        ll,
+        k,
+        fitted.n_obs_,
+        n_bic=fitted.n_events_,
+        se_type="cluster-robust (org)" if robust else "observed information",
+        loglik_null=fitted.loglik_null_,
+        iterations=fitted.iterations_,
+        ties=fitted.ties,
+    )
     derived: dict[str, Any] = {
         "naive_se": {n: float(v) for n, v in fitted.se_.items()},
         "hazard_ratio": {

@@ -41,6 +41,7 @@ import pandas as pd
 from scipy import stats
 
 from analysis.inference.design import ALIAS_TOL, independent_columns
+from analysis.inference.fitstats import fit_statistics
 from analysis.inference.vcov import sandwich
 from analysis.results import ModelResult, Term
 from analysis.scaling import scaled_density
@@ -308,16 +309,14 @@ def fit_gibrat(
     res.set_vcov(names, vcov)
     ls = res.term(C.LOG_SIZE)
     t_g = ls.z
-    res.fit = {
-        "converged": True,
-        "reason": None,
-        "loglik": loglik,
-        "aic": 2 * k_ll - 2 * loglik,
-        "bic": math.log(n) * k_ll - 2 * loglik,
-        "df_model": p,
-        "nobs": n,
-        "se_type": f"cluster-robust by organization (CR1, K={n_params} [{k_convention}]), "
-        f"t({df_t}) reference",
+    res.fit = fit_statistics(
+        loglik,
+        k_ll,
+        n,
+        df_model=p,
+        se_type=f"cluster-robust by organization (CR1, K={n_params} [{k_convention}]), t({df_t}) reference",
+    )
+    res.fit |= {
         "k_small_sample": n_params,
         "df_t": df_t,
         "sigma": math.sqrt(sigma2),

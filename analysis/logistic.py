@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
+from analysis.inference.fitstats import fit_statistics
 from analysis.results import ModelResult, Term
 from pipeline.core import columns as C
 
@@ -252,19 +253,18 @@ def fit_logistic(
     res = ModelResult(**meta, sample=sample, notes=notes, derived=derived, curves=curves)
     res.terms = terms
     res.set_vcov(["K", "r", "t0"], vcov)
-    res.fit = {
-        "converged": True,
-        "reason": None,
-        "loglik": loglik,
-        "aic": 8 - 2 * loglik,
-        "bic": 4 * math.log(n) - 2 * loglik,
-        "df_model": 3,
-        "nobs": n,
+    res.fit = fit_statistics(  # k = 4: K, r, t0 and sigma; df_model counts the curve's 3
+        loglik,
+        4,
+        n,
+        df_model=3,
+        se_type="sigma^2 (J'J)^-1 at the optimum (as R nls); Wald CI with t(n-3)",
+    )
+    res.fit |= {
         "rss": rss,
         "sigma": math.sqrt(sigma2),
         "df_resid": dof,
         "nfev": int(sol.nfev),
-        "se_type": "sigma^2 (J'J)^-1 at the optimum (as R nls); Wald CI with t(n-3)",
     }
     return res
 

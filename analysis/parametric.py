@@ -25,6 +25,7 @@ import pandas as pd
 from scipy import optimize
 
 from analysis.inference.design import collinear_terms
+from analysis.inference.fitstats import fit_statistics
 from analysis.inference.turning_point import turning_point
 from analysis.inference.vcov import CR1_RULE, sandwich
 from analysis.results import ModelResult, Term
@@ -308,21 +309,18 @@ def fit_parametric_ph(
     res.set_vcov(names, vcov)
     k = len(theta)
     ll = -nll
-    res.fit = {
-        "converged": True,
-        "reason": None,
-        "loglik": ll,
-        "aic": -2 * ll + 2 * k,
-        "bic": -2 * ll + k * np.log(n_events),
-        "df_model": k,
-        "nobs": len(d),
-        "se_type": "observed information"
+    res.fit = fit_statistics(
+        ll,
+        k,
+        len(d),
+        n_bic=n_events,
+        se_type="observed information"
         if se_type == "model"
         else f"cluster-robust CR0 by {id_col}"
         if se_type == "cluster_cr0"
         else f"cluster-robust CR1 ({CR1_RULE}) by {id_col}",
-        "iterations": int(opt.nit),
-    }
+        iterations=int(opt.nit),
+    )
     res.notes.append("BIC uses the number of deaths as the sample size (event-history convention).")
     shp = res.term(base.shape_term)
     if distribution == "weibull":

@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.inference.design import collinear_terms
+from analysis.inference.fitstats import fit_statistics
 from analysis.inference.turning_point import turning_point
 from analysis.inference.vcov import CR1_RULE, sandwich
 from analysis.results import ModelResult, Term
@@ -375,17 +376,7 @@ def _fit_glm_model(
         "cluster_cr0": f"cluster-robust CR0 by {id_col}",
         "cluster_cr1": f"cluster-robust CR1 ({CR1_RULE}) by {id_col}",
     }[se_type]
-    res.fit = {
-        "converged": True,
-        "reason": None,
-        "loglik": ll,
-        "aic": -2 * ll + 2 * k,
-        "bic": -2 * ll + k * np.log(len(y)),
-        "df_model": k,
-        "nobs": len(y),
-        "se_type": se_label,
-        "iterations": n_iter,
-    }
+    res.fit = fit_statistics(ll, k, len(y), se_type=se_label, iterations=n_iter)
     d1, d2 = density_terms
     if d1 in names and d2 in names:
         i, j = names.index(d1), names.index(d2)

@@ -24,7 +24,6 @@ that cumulative incidence functions (Aalen–Johansen in discrete time) can be c
 
 from __future__ import annotations
 
-import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -35,6 +34,7 @@ import pandas as pd
 import statsmodels.api as sm
 
 from analysis.inference.design import collinear_terms
+from analysis.inference.fitstats import fit_statistics
 from analysis.results import ModelResult, Term
 from analysis.scaling import scaled_density
 from pipeline.core import columns as C
@@ -184,16 +184,13 @@ def _fit_cloglog(
     res = ModelResult(**meta, sample=sample, notes=notes)
     res.terms = [Term.from_estimate(n, fit.params[n], fit.bse[n]) for n in x.columns]
     res.set_vcov(list(x.columns), np.asarray(fit.cov_params()))
-    res.fit = {
-        "converged": True,
-        "reason": None,
-        "loglik": float(fit.llf),
-        "aic": float(fit.aic),
-        "bic": float(-2 * fit.llf + math.log(len(df)) * x.shape[1]),
-        "df_model": int(x.shape[1] - 1),
-        "nobs": int(len(df)),
-        "se_type": "cluster-robust by organization (G/(G-1)(n-1)/(n-K))",
-    }
+    res.fit = fit_statistics(
+        float(fit.llf),
+        x.shape[1],
+        len(df),
+        df_model=int(x.shape[1] - 1),
+        se_type="cluster-robust by organization (G/(G-1)(n-1)/(n-K))",
+    )
     return res
 
 
