@@ -14,6 +14,7 @@ from pipeline.core.columns import DENSITY, DENSITY_SQ, FOUNDINGS, YEAR
 from pipeline.core.io import atomic_dir, write_json, write_parquet
 from pipeline.core.params import stage_params
 from pipeline.core.paths import DatasetPaths
+from pipeline.data.coverage import usable_values
 from pipeline.data.histories import (
     build_org_years,
     build_organizations,
@@ -114,4 +115,5 @@ def run(dataset: str, params: dict[str, Any]) -> None:
         for name, frame in outputs.items():
             write_parquet(out / f"{name}.parquet", frame)
             log.info("%s: %d rows", name, len(frame))
+        metadata["usable"] = usable_values(outputs, ("spells", "org_years", "population"))
         write_json(out / "histories.json", metadata)

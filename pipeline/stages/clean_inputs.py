@@ -12,6 +12,7 @@ from pipeline.core.io import atomic_dir, write_csv, write_json, write_parquet
 from pipeline.core.params import stage_params
 from pipeline.core.paths import DatasetPaths
 from pipeline.data.clean import CleaningLog, clean_environment, clean_organizations, clean_panel
+from pipeline.data.coverage import usable_values
 from pipeline.data.dates import register_date_precision
 
 log = logging.getLogger("clean_inputs")
@@ -58,19 +59,6 @@ def clean_tables(
     return out, cleaning
 
 
-def usable_values(tables: dict[str, pd.DataFrame]) -> dict[str, dict[str, dict[str, int]]]:
-    """Per table and numeric covariate: rows after cleaning and rows with a value (what a model can use)."""
-    skip = {"org_id", "year", "source_row", "founded", "ended", "founded_year", "ended_year"}
-    out: dict[str, dict[str, dict[str, int]]] = {}
-    for name in ("panel", "environment"):
-        frame = tables.get(name)
-        if frame is None:
-            continue
-        cols = [c for c in frame.columns if c not in skip and pd.api.types.is_numeric_dtype(frame[c])]
-        out[name] = {c: {"rows": int(len(frame)), "usable": int(frame[c].notna().sum())} for c in cols}
-    return out
-
-
 def run(dataset: str, params: dict[str, Any]) -> None:
     """Stage entry point."""
     ds = params["datasets"][dataset]
@@ -83,7 +71,7 @@ def run(dataset: str, params: dict[str, Any]) -> None:
             write_parquet(out / f"{name}.parquet", frame)
             log.info("%s: %d rows after cleaning (%d before)", name, len(frame), len(tables[name]))
         summary = cleaning.summary()
-        usable = usable_values(cleaned)
+        usable = usable_values(cleaned, ("panel", "environment"))
         write_json(
             out / "cleaning_log.json",
             {

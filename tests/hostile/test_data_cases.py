@@ -217,6 +217,10 @@ def test_share_column_declared_percent_is_converted_and_usable_rows_logged(proje
     assert panel["funding_share"].max() == pytest.approx(0.9)
     usable = _cleaning_log(project)["usable"]["panel"]["funding_share"]
     assert usable["usable"] == usable["rows"] > 0
+    assert_ok(project.run("build_histories"))
+    meta = json.loads((project.root / "data/processed/t/histories.json").read_text())
+    spells = meta["usable"]["spells"]
+    assert 0 < spells["funding_share"]["usable"] < spells["funding_share"]["rows"]  # panel years only
 
 
 # --- item 16: date precision counts in the validation report and the cleaning log -----------------------
