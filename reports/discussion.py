@@ -127,7 +127,7 @@ def _bottleneck_sentence(root: Path) -> str:
 
 
 def _mortality_sentence(root: Path) -> str:
-    from reports.tables import _density_minimum
+    from reports.regression import _density_minimum
 
     cox = _load(root, "survival", "cox_density")
     g1, g2 = _coef(cox, "density"), _coef(cox, "density_sq")

@@ -2,7 +2,7 @@
 
 Density terms are rescaled by the models (``specification.density_scale``, e.g. N/100) and the label says
 so, because a coefficient per organization and one per hundred organizations differ by that factor.
-Labels are plain Unicode; each output format escapes them (see ``reports.tables``).
+Labels are plain Unicode; each output format escapes them (see ``reports.render``).
 """
 
 from __future__ import annotations

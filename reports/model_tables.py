@@ -2,7 +2,7 @@
 size–variance scaling and the data-quality flags of a population series.
 
 Each builder takes result dictionaries (the JSON contract) and returns a format-neutral
-:class:`reports.tables.Table` whose long ``data`` frame keeps every number at full precision for CSV.
+:class:`reports.table_model.Table` whose long ``data`` frame keeps every number at full precision for CSV.
 """
 
 from __future__ import annotations
@@ -12,14 +12,15 @@ from typing import Any
 
 import pandas as pd
 
+from reports.regression import assessment_notes
 from reports.selection import series_label
-from reports.tables import Cell, Table, assessment_notes, fmt
+from reports.table_model import Cell, Table, fmt
 
 Result = Mapping[str, Any]
 
 
 def qfmt(value: Any, digits: int) -> str:
-    """:func:`reports.tables.fmt`, with thousands separators and no decimals from 10,000 up (national
+    """:func:`reports.table_model.fmt`, with thousands separators and no decimals from 10,000 up (national
     counts of organizations run into the hundreds of thousands)."""
     try:
         x = float(value)

@@ -1,6 +1,6 @@
 """The per-dataset PDF report: a JSON bundle of formatted strings laid out by a Typst template.
 
-Every number in the report comes from a result file or derived table through ``reports.tables`` (the same
+Every number in the report comes from a result file or derived table through ``reports.assemble`` (the same
 strings as the LaTeX/HTML/Markdown tables) and every figure from ``reports.figures``; the Typst template
 (``templates/report.typ``) only lays the bundle out. Provenance (commit, input hashes, params, package
 versions, seeds) is passed in by the caller, never looked up here. The PDF carries no creation date
@@ -21,7 +21,9 @@ import pandas as pd
 from analysis.assess import is_weak
 from pipeline.core.io import atomic_path, to_json_text
 from reports import fonts
-from reports.tables import Cell, Table, build_tables_from_dirs, fmt, to_typst
+from reports.assemble import build_tables_from_dirs
+from reports.render import to_typst
+from reports.table_model import Cell, Table, fmt
 
 TEMPLATE = Path(__file__).with_name("templates") / "report.typ"
 

@@ -16,10 +16,10 @@ from pipeline.core.io import atomic_dir, round_floats, write_json
 from pipeline.core.params import stage_params
 from pipeline.core.paths import DatasetPaths
 from pipeline.data.read import load_truth
+from reports.assemble import render_tables
 from reports.collect import AREAS
 from reports.discussion import discussion_text
 from reports.report import render_report
-from reports.tables import render_tables
 
 log = logging.getLogger("render_report")
 

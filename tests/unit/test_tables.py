@@ -11,25 +11,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from reports.assemble import build_tables, render_tables
 from reports.collect import load_results, read_cleaning_log
-from reports.tables import (
-    FORMATS,
-    build_tables,
-    derived_table,
-    fmt,
-    km_table,
-    latex_escape,
-    model_tests_table,
-    nesting_order,
-    population_summary,
-    regression_table,
-    render_tables,
-    stars,
-    to_csv_frame,
-    to_html,
-    to_latex,
-    to_markdown,
-)
+from reports.descriptives import km_table, population_summary
+from reports.regression import derived_table, model_tests_table, nesting_order, regression_table
+from reports.render import latex_escape, to_csv_frame, to_html, to_latex, to_markdown
+from reports.table_model import FORMATS, fmt, stars
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "results_example"
 RESULTS = FIX / "results" / "default"

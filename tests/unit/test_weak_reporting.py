@@ -7,7 +7,8 @@ import json
 from analysis.assess import assess
 from reports.discussion import discussion_text
 from reports.model_tables import capacity_table
-from reports.tables import md_escape, regression_table, to_markdown
+from reports.regression import regression_table
+from reports.render import md_escape, to_markdown
 
 
 def _term(name, coef, se, p):
