@@ -35,7 +35,9 @@ def dvc_stages(params: dict[str, Any]) -> dict[str, Any]:
                 "cmd": stage.cmd("${item}"),
                 "deps": [_dvc_template(d) for d in stage.deps] + list(stage.code),
                 "params": [_dvc_template(p) for p in stage.params],
-                "outs": [_dvc_template(o) for o in stage.outs],
+                # not cached: outputs are rebuilt from raw data + code + params (no DVC remote), and a
+                # cache-less fresh clone can then still tell modified outputs from dvc.lock (`dvc status`)
+                "outs": [{_dvc_template(o): {"cache": False}} for o in stage.outs],
             },
         }
         if stage.metrics:
