@@ -36,7 +36,7 @@ mkdir -p logs
 export ORGECOLOGY_JOBS_TOTAL="$total" ORGECOLOGY_JOBS_DONE="$PWD/logs/.jobs_done"
 echo "==> running $total jobs on $CORES cores (details: logs/<stage>/<dataset>.log)"
 start=$SECONDS
-if ! snakemake --cores "$CORES" --quiet all "$@"; then
+if ! snakemake --cores "$CORES" --quiet=all "$@"; then
   echo "error: the pipeline stopped: the failing stage's message is above; full logs in logs/<stage>/<dataset>.log and .snakemake/log/ (VERBOSE=1 shows Snakemake's own output)" >&2
   exit 1
 fi
