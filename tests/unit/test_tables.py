@@ -96,7 +96,7 @@ def test_every_family_renders_in_every_format(all_results):
             tables.append(km_table(res))
         for table in tables:
             out = _render_all(table)
-            assert "\\begin{tabular}" in out["tex"] and "\\bottomrule" in out["tex"]
+            assert "\\begin{tabular" in out["tex"] and "\\bottomrule" in out["tex"]
             ET.fromstring(out["html"])  # well-formed
             assert out["md"].count("|") > 2
             assert set(out) == set(FORMATS)
@@ -231,6 +231,7 @@ def test_latex_escapes_specials():
     tex = to_latex(table)
     assert "Share \\& 100\\% of \\$\\_\\#" in tex
     assert "m\\_1" in tex
+    assert latex_escape("p < 0.05, x > 1 | y") == "p \\textless{} 0.05, x \\textgreater{} 1 \\textbar{} y"
 
 
 def _synthetic(model: str, **kw) -> dict:
