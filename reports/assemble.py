@@ -3,13 +3,21 @@ their rendering to files."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from reports.descriptives import cleaning_summary, frame_table, population_summary, sample_construction
+from reports.descriptives import (
+    cleaning_summary,
+    date_precision_frame,
+    frame_table,
+    population_summary,
+    sample_construction,
+    usable_rows_frame,
+)
 from reports.regression import model_tests_table, nesting_order, regression_table
 from reports.render import write_table
 from reports.table_model import FORMATS, Table, dig
@@ -238,10 +246,14 @@ def build_tables(
     spells: pd.DataFrame | None = None,
     org_years: pd.DataFrame | None = None,
     cleaning_log: pd.DataFrame | None = None,
+    data_quality: Mapping[str, Any] | None = None,
     labels: Mapping[str, str] | None = None,
     period: int = 5,
 ) -> dict[str, Table]:
     """Every table of one dataset, keyed by a stable file stem, in report order.
+
+    ``data_quality`` is the cleaning log's JSON summary (``date_precision``, ``usable``): it gives the tables
+    ``data_date_precision`` and ``data_usable_rows``.
 
     Founding: one table per nested sequence (``founding_poisson``, ``founding_nb``,
     ``founding_panel_<var>_poisson``, ``founding_panel_<var>_nb``), at most five model columns each
@@ -277,6 +289,22 @@ def build_tables(
                 ]
             )
         tables["cleaning_log"] = frame_table(summary, caption="Cleaning log: rows touched per rule")
+    dq = data_quality or {}
+    if dq.get("date_precision"):
+        tables["data_date_precision"] = frame_table(
+            date_precision_frame(dq["date_precision"]),
+            caption="Dates by recorded precision (after cleaning)",
+            notes=[
+                "Dates known only to the month or year are placed inside their period by the date precision "
+                "rule; unknown dates keep the organization out of age-dependent models."
+            ],
+        )
+    if dq.get("usable"):
+        tables["data_usable_rows"] = frame_table(
+            usable_rows_frame(dq["usable"]),
+            caption="Rows with a usable value per covariate",
+            digits=3,
+        )
     sample = sample_construction(organizations, spells, org_years, results)
     if len(sample):
         tables["sample_construction"] = frame_table(sample, caption="Sample construction")
@@ -308,6 +336,12 @@ def build_tables_from_dirs(
     from reports.collect import read_cleaning_log, read_table
 
     processed = Path(processed_dir)
+    quality_file = Path(clean_dir) / "cleaning_log.json" if clean_dir is not None else None
+    quality = (
+        json.loads(quality_file.read_text(encoding="utf-8"))
+        if quality_file is not None and quality_file.exists()
+        else None
+    )
     return build_tables(
         results,
         population=read_table(processed / "population.parquet"),
@@ -315,6 +349,7 @@ def build_tables_from_dirs(
         spells=read_table(processed / "spells.parquet"),
         org_years=read_table(processed / "org_years.parquet"),
         cleaning_log=read_cleaning_log(clean_dir) if clean_dir is not None else None,
+        data_quality=quality,
         labels=labels,
         period=period,
     )

@@ -4,6 +4,7 @@ log summary and the sample construction (rows in, rows dropped and why)."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -178,3 +179,40 @@ def sample_construction(
 
 # --------------------------------------------------------------------------------------------------------
 # Renderers
+
+
+PRECISION_LEVELS = ("day", "month", "year", "unknown")
+
+
+def date_precision_frame(precision: Mapping[str, Mapping[str, Mapping[str, int]]]) -> pd.DataFrame:
+    """Dates by recorded precision, one row per file and date column (the cleaning log's ``date_precision``):
+    how many dates are known to the day, only to the month or year (placed by the date precision rule), or
+    missing."""
+    rows = []
+    for path, columns in sorted(precision.items()):
+        for col, counts in sorted(columns.items()):
+            row = {"File: column": f"{Path(path).name}: {col}"}
+            row |= {lvl.capitalize(): int(counts.get(lvl, 0)) for lvl in PRECISION_LEVELS}
+            row["Total"] = sum(row[lvl.capitalize()] for lvl in PRECISION_LEVELS)
+            rows.append(row)
+    return pd.DataFrame(
+        rows, columns=["File: column", *(lvl.capitalize() for lvl in PRECISION_LEVELS), "Total"]
+    )
+
+
+def usable_rows_frame(usable: Mapping[str, Mapping[str, Mapping[str, int]]]) -> pd.DataFrame:
+    """Rows with a usable value per covariate (the cleaning log's ``usable``), so a covariate that lost most of
+    its rows (e.g. shares recorded in percent and set missing) is visible before any model uses it."""
+    rows = []
+    for table, columns in sorted(usable.items()):
+        for col, c in sorted(columns.items()):
+            n, ok = int(c.get("rows", 0)), int(c.get("usable", 0))
+            rows.append(
+                {
+                    "Table: covariate": f"{table}: {col}",
+                    "Rows": n,
+                    "Usable": ok,
+                    "Share usable": ok / n if n else float("nan"),
+                }
+            )
+    return pd.DataFrame(rows, columns=["Table: covariate", "Rows", "Usable", "Share usable"])

@@ -312,8 +312,8 @@ def build_bundle(
             "title": "Cleaning log",
             "present": "cleaning_log" in tables,
             "absent_text": "No cleaning log was recorded for this dataset.",
-            "blocks": tabs("cleaning_log"),
-            "text": [],
+            "blocks": tabs("cleaning_log") + tabs("data_date_precision") + tabs("data_usable_rows"),
+            "text": list(prov.get("data_notes") or []),
         },
         {
             "title": "Descriptives",

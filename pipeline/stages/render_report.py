@@ -165,6 +165,16 @@ def key_metrics(results_root: Path) -> dict[str, Any]:
     return out
 
 
+def history_notes(processed: Path) -> list[str]:
+    """Statements the event histories recorded about themselves (``histories.json``), e.g. how many
+    organizations have a left-truncated density at founding and whether it entered the models."""
+    path = processed / "histories.json"
+    if not path.exists():
+        return []
+    info = json.loads(path.read_text(encoding="utf-8"))
+    return [v["statement"] for _, v in sorted(info.items()) if isinstance(v, dict) and v.get("statement")]
+
+
 def run(dataset: str, params: dict[str, Any]) -> None:
     """Stage entry point."""
     ds = params["datasets"][dataset]
@@ -195,6 +205,7 @@ def run(dataset: str, params: dict[str, Any]) -> None:
         "packages": package_versions(),
         "seeds": {"seed (params.yaml)": params["seed"], **result_seeds(results_root)},
         "description": ds.get("description", ""),
+        "data_notes": history_notes(paths.processed),
     }
     with atomic_dir(paths.report) as out:
         tables = render_tables(
