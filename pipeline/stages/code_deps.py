@@ -42,7 +42,8 @@ def _is_package(path: Path) -> bool:
     return path.name == "__init__.py"
 
 
-def imported_modules(path: Path, name: str, root: Path = ROOT) -> set[str]:
+@cache  # every stage's closure walks the same modules: parse each once per process
+def imported_modules(path: Path, name: str, root: Path = ROOT) -> frozenset[str]:
     """Project modules imported anywhere in the module ``name`` at ``path`` (absolute and relative)."""
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
     package = name if _is_package(path) else name.rpartition(".")[0]
@@ -70,10 +71,11 @@ def imported_modules(path: Path, name: str, root: Path = ROOT) -> set[str]:
         for cand in candidates:
             if module_path(cand, root) is not None:
                 found.add(cand)
-    return found
+    return frozenset(found)
 
 
-def data_files(path: Path) -> set[Path]:
+@cache
+def data_files(path: Path) -> frozenset[Path]:
     """Files next to a module that its string literals name (``"params.schema.json"``, a data folder)."""
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
     out: set[Path] = set()
@@ -91,7 +93,7 @@ def data_files(path: Path) -> set[Path]:
                 out.update(p for p in cand.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
         except OSError:
             continue
-    return out
+    return frozenset(out)
 
 
 def closure(roots: tuple[str, ...], root: Path = ROOT) -> set[str]:
