@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {stage:<16} {dataset:<28} {seconds:6.1f} s")
 
         datasets = sorted({d for _, s, d in jobs if s == "render_report"})
-        print("\nrender_report, warm (best of %d):" % args.repeat)
+        print(f"\nrender_report, warm (best of {args.repeat}):")
         for dataset in datasets:
             cmd = [sys.executable, "-m", "pipeline", "run", "render_report", "--dataset", dataset]
             best = min(_timed(cmd, clone, env)[0] for _ in range(args.repeat))
