@@ -18,7 +18,9 @@ def km_table(result: Mapping[str, Any], *, ages: Sequence[float] = (1, 5, 10), c
     from reports.collect import km_frame
 
     km = km_frame(result)
-    table = Table(caption=caption, header=[["Group", *[f"S({a:g})" for a in ages]]])
+    table = Table(
+        caption=caption, header=[["Group", *[f"S({a:g})" for a in ages]]], sources=[str(result["model"])]
+    )
     long = []
     for group, g in km.groupby("group", sort=False):
         g = g.sort_values("time")

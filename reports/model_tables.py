@@ -51,7 +51,12 @@ def capacity_table(
 ) -> Table:
     """Logistic carrying capacity (K, r, t0 and the year 90% of K is reached, with SE and 95% CI) and
     the equilibrium density where expected foundings equal expected exits (with its CI and all roots)."""
-    table = Table(caption=caption, header=[["Quantity", "Estimate", "SE", "95% CI"]], align="lrrr")
+    table = Table(
+        caption=caption,
+        header=[["Quantity", "Estimate", "SE", "95% CI"]],
+        align="lrrr",
+        sources=[str(r["model"]) for r in (logistic, equilibrium) if r is not None],
+    )
     long: list[dict[str, Any]] = []
 
     def add(label: str, est: Any, se: Any = None, lo: Any = None, hi: Any = None, digits: int | None = None):
@@ -158,6 +163,7 @@ def breaks_table(results: Sequence[Result], *, caption: str = "Structural breaks
         caption=caption,
         header=[["Series", "Break year", "sup-F", "p-value", "5% critical value", "Candidate years"]],
         align="lrrrrr",
+        sources=[str(r["model"]) for r in results],
     )
     long = []
     for res in results:
@@ -214,7 +220,12 @@ def km_summary_table(
     from reports.collect import km_frame
 
     header = ["Group", "Organizations", "Deaths", "Median age", *[f"S({a:g})" for a in ages]]
-    table = Table(caption=caption, header=[header], align="l" + "r" * (len(header) - 1))
+    table = Table(
+        caption=caption,
+        header=[header],
+        align="l" + "r" * (len(header) - 1),
+        sources=[str(r["model"]) for r in results],
+    )
     long = []
     for res in results:
         km = km_frame(res)
@@ -260,7 +271,12 @@ def size_variance_table(
 ) -> Table:
     """The slope of log sd(growth) on log size (0: volatility independent of size; −0.5: independent
     sub-units) with SE, 95% CI and the number of units."""
-    table = Table(caption=caption, header=[["Model", "Slope", "SE", "95% CI", "Units"]], align="lrrrr")
+    table = Table(
+        caption=caption,
+        header=[["Model", "Slope", "SE", "95% CI", "Units"]],
+        align="lrrrr",
+        sources=[str(r["model"]) for r in results],
+    )
     long = []
     for res in results:
         s = (res.get("derived") or {}).get("scaling_slope")
@@ -315,6 +331,7 @@ def data_quality_table(logistic: Result, *, caption: str = "Rows used in the log
         caption=caption,
         header=[["Year", "Density", "Precision", "Status", "Secondary/derived"]],
         align="lrllc",
+        sources=[str(logistic["model"])],
     )
     long = []
     for row in frame.itertuples(index=False):

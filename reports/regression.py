@@ -186,7 +186,7 @@ def regression_table(
     scale = _density_scale(results)
     names = list(column_names) if column_names else [r["model"] for r in results]
     header = [[""] + [f"({i + 1})" for i in range(k)], [""] + names]
-    table = Table(caption=caption, header=header)
+    table = Table(caption=caption, header=header, sources=[str(r["model"]) for r in results])
     long: list[dict[str, Any]] = []
     empty = [Cell() for _ in range(k)]
     weak = {i for i, r in enumerate(results) if is_weak(r)}
@@ -400,7 +400,9 @@ def _colrange(cols: list[int]) -> str:
 
 def model_tests_table(result: Mapping[str, Any], *, caption: str = "", digits: int = 3) -> Table:
     """All recorded tests of one model (e.g. the Grambsch–Therneau PH tests per term and global)."""
-    table = Table(caption=caption, header=[["Test", "Statistic", "df", "p"]], align="r")
+    table = Table(
+        caption=caption, header=[["Test", "Statistic", "df", "p"]], align="r", sources=[str(result["model"])]
+    )
     long = []
     for test in result.get("tests", []):
         table.rows.append(
@@ -426,7 +428,12 @@ _DIAGNOSTIC_KEYS = ("status", "condition", "iteration", "unconstrained", "level"
 
 def derived_table(results: Sequence[Mapping[str, Any]], *, caption: str = "", digits: int = 3) -> Table:
     """Model-specific quantities (K, r, t0, t90, break year, sup-F, …) with SE and 95% CI where recorded."""
-    table = Table(caption=caption, header=[["Model", "Quantity", "Estimate", "SE", "95% CI"]], align="llrrr")
+    table = Table(
+        caption=caption,
+        header=[["Model", "Quantity", "Estimate", "SE", "95% CI"]],
+        align="llrrr",
+        sources=[str(r["model"]) for r in results],
+    )
     long = []
     for res in results:
         for key in sorted(res.get("derived", {})):

@@ -69,7 +69,8 @@ class Table:
     """Format-neutral table: header rows, body rows (label + cells + kind), notes, and the long data.
 
     ``kind`` of a row is ``coef``, ``se``, ``stat`` or ``text``; a ``rule`` row draws a midrule.
-    ``data`` holds the same numbers at full precision (one row per model × row × statistic) for CSV.
+    ``data`` holds the same numbers at full precision (one row per model × row × statistic) for CSV;
+    ``sources`` names the results it was built from.
     """
 
     caption: str
@@ -78,6 +79,8 @@ class Table:
     notes: list[str] = field(default_factory=list)
     data: pd.DataFrame = field(default_factory=pd.DataFrame)
     align: str = "c"
+    #: Models (result ``model`` names) whose numbers the table shows: its provenance.
+    sources: list[str] = field(default_factory=list)
 
     def colspec(self) -> str:
         """One alignment letter per column: ``align`` is either one letter for all value columns (the
