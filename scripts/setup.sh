@@ -6,12 +6,19 @@
 #      anything else from .venv. Nothing is resolved at install time; a newer release on the registry
 #      changes nothing. A second call takes a fraction of a second: it only checks that .venv still equals the lock.
 # `--no-sync` stops after step 2 (used by scripts/lock.sh). ORGECOLOGY_NO_SETUP=1 skips all of it and uses
-# the environment on PATH (conda users; the fresh-clone test, which reuses the repository's locked .venv).
+# the environment on PATH (conda users; the fresh-clone test, which reuses the repository's locked .venv);
+# so does a .venv that is a symbolic link (a worktree sharing another checkout's environment).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [[ "${ORGECOLOGY_NO_SETUP:-0}" == 1 ]]; then
   # e.g. a conda environment made from environment.yml, or a test reusing the locked .venv of another clone
   echo "==> ORGECOLOGY_NO_SETUP=1: using the Python environment on PATH as it is" >&2
+  exit 0
+fi
+if [[ -L .venv ]]; then
+  # a git worktree or clone sharing another checkout's .venv: syncing from here would re-point that
+  # checkout's editable install of the project at this folder, so the environment is used as it is
+  echo "==> .venv links to $(readlink -f .venv): using it as it is (run setup.sh in that checkout to sync it)" >&2
   exit 0
 fi
 
