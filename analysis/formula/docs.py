@@ -33,10 +33,17 @@ function are rejected with a message naming the position and the nearest valid n
   subpopulation's own and lags are taken within subpopulation). Every name is resolved when `params.yaml`
   is loaded; each result records its step's formula in `specification.model_formula`.
   `fit_founding.spec.subset` (e.g. `year >= 1950`) restricts the years, in the subset grammar below.
-* The other model families (survival, growth, bottleneck) still take lists of covariate names in this
-  version; the engine (`analysis.formula.build_design`) already builds their designs (`Surv(start, stop,
-  event) ~ … + strata(x) + cluster(org_id)` on spells, organization-years) and is checked against R's
-  `coxph` in `tests/fixtures/formula/`.
+* `fit_survival.steps` (and a dataset's `models.fit_survival.steps`): the nested Cox sequence on
+  counting-process spells, `Surv(start, stop, event) ~ log_size + funding_share + cluster(org_id)`, then
+  `+ density + density_sq`, …; the largest step also specifies the piecewise-exponential, discrete cloglog,
+  parametric (Weibull, Gompertz) and cause-specific Cox models. Accepted specials: `strata(x)` (separate
+  Cox baseline hazards; the other models have no strata and say so) and `cluster(x)`. Without `steps` the
+  legacy lists `controls` / `environment` define the same sequence, clustered by organization.
+* Clustering has one spelling in every family that takes formulas: `cluster(org_id)` in the formula
+  (`se_type` then only chooses CR0 / CR1 / model-based; a clustered `se_type` without `cluster()` is an
+  error at load). Panel measures may be named by the user's own column names (`gov_share`).
+* Growth and bottleneck models (fit_growth, fit_bottleneck) still take lists of covariate names in this
+  version; the engine builds designs on organization-years too.
 
 ## Grammar
 

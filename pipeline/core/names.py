@@ -171,6 +171,80 @@ def check_founding_formulas(at: str, spec: dict[str, Any], cols: Columns, ds: di
     return problems
 
 
+def measure_aliases(ds: dict[str, Any]) -> dict[str, str]:
+    """The user's own names of renamed panel measures (``gov_share`` → ``funding_share``) for formulas."""
+    if ds.get("kind") != "organizations":
+        return {}
+    measures = (ds.get("panel") or {}).get("measures", {})
+    return {str(v): str(k) for k, v in measures.items() if str(v) != str(k) and str(v) not in measures}
+
+
+def spell_columns(cols: Columns) -> list[str]:
+    """Columns of the counting-process spells (``spells.parquet``) a survival formula may name."""
+    base = ["org_id", "year", "start", "stop", "event", "entry", "t_start", "t_stop", "exit_kind", "cohort"]
+    dens = ["density", "density_sq", "density_at_founding"]
+    return [*base, *dens, *cols.survival_controls(), *cols.env_numeric, *cols.env_categorical, *cols.groups]
+
+
+def check_survival_formulas(at: str, cfg: dict[str, Any], cols: Columns, ds: dict[str, Any]) -> list[str]:
+    """The nested Cox steps parse, nest, accept only strata()/cluster() and name only terms and columns."""
+    from analysis.formula import FormulaError, check_formula, scope_for
+    from analysis.formula.vocabulary import names_in, summands
+    from analysis.survival_spec import cluster_of, survival_formulas, uses_legacy_names
+
+    where = f"{at}: fit_survival.steps"
+    legacy = uses_legacy_names(cfg)
+    if not legacy and (cfg.get("controls") is not None or cfg.get("environment") is not None):
+        return [
+            f"{at}: fit_survival gives both steps (formulas) and controls/environment (names); the steps replace "
+            "them: put those names into the formulas (e.g. '+ procurement_budget') and remove controls/environment"
+        ]
+    try:
+        formulas = survival_formulas(cfg, where=where)
+    except FormulaError as exc:
+        return [str(exc)]
+    problems: list[str] = []
+    if cfg["se_type"] != "model" and cluster_of(formulas[-1][1]) is None:
+        problems.append(
+            f"{where}: fit_survival.se_type is {cfg['se_type']} but the formulas have no cluster() term; add "
+            "'+ cluster(org_id)' (clustered by organization) or set se_type: model"
+        )
+    if legacy:
+        return problems  # the names of controls/environment are checked one by one by the caller
+    columns = spell_columns(cols)
+    aliases = measure_aliases(ds)
+    scope = scope_for("spell", columns, aliases=aliases)
+    used: list[str] = []
+    for name, formula in formulas:
+        try:
+            check_formula(formula, scope)
+        except FormulaError as exc:
+            if exc.name and exc.reason.startswith("unknown term"):
+                problems.append(
+                    unknown_name_message(
+                        f"{where}.{name}",
+                        exc.name,
+                        [*scope.builtins(), *columns, *aliases],
+                        "a survival-model term of this dataset (spell columns and built-in terms)",
+                    )
+                )
+            else:
+                problems.append(str(exc.located(f"{where}.{name}")))
+            continue
+        for _, term in summands(formula.rhs):
+            used += [n for n in names_in(term) if n not in used]
+    if "mass" in used and not cols.has_mass:
+        problems.append(
+            f"{where}: the term 'mass' needs a size measure (panel measures: size), which this dataset lacks"
+        )
+    if "period" in used:
+        problems.append(
+            f"{where}: the term 'period' is defined for founding models (fit_founding.spec.period_column); in "
+            f"survival formulas name the column itself, e.g. C({(cols.env_categorical or ('policy_period',))[0]})"
+        )
+    return problems
+
+
 def _check_list(problems: list[str], where: str, names: Iterable[str], valid: list[str], what: str) -> None:
     for name in names:
         if name not in valid:
@@ -238,26 +312,31 @@ def check_dataset_names(name: str, ds: dict[str, Any], block: Callable[[str], di
         return problems
 
     survival = block("fit_survival")
-    _check_list(
-        problems,
-        f"{at}: fit_survival.controls",
-        survival["controls"],
-        cols.survival_controls(),
-        "a spell column of this dataset (panel measures, log_size and mass with a size measure)",
-    )
-    for env in survival["environment"]:
-        if env in cols.env_categorical:
-            problems.append(
-                f"{at}: fit_survival.environment: {env!r} is a categorical environment column; only numeric "
-                f"covariates (environment.covariates: {', '.join(cols.env_numeric) or 'none'}) enter the models"
-            )
-    _check_list(
-        problems,
-        f"{at}: fit_survival.environment",
-        [e for e in survival["environment"] if e not in cols.env_categorical],
-        list(cols.env_numeric),
-        "a numeric environment covariate declared in environment.covariates",
-    )
+    problems += check_survival_formulas(at, survival, cols, ds)
+    from analysis.survival_spec import DEFAULT_CONTROLS, uses_legacy_names
+
+    if uses_legacy_names(survival):
+        _check_list(
+            problems,
+            f"{at}: fit_survival.controls",
+            list(DEFAULT_CONTROLS) if survival["controls"] is None else survival["controls"],
+            cols.survival_controls(),
+            "a spell column of this dataset (panel measures, log_size and mass with a size measure)",
+        )
+        environment = survival["environment"] or []
+        for env in environment:
+            if env in cols.env_categorical:
+                problems.append(
+                    f"{at}: fit_survival.environment: {env!r} is a categorical environment column; only numeric "
+                    f"covariates (environment.covariates: {', '.join(cols.env_numeric) or 'none'}) enter the models"
+                )
+        _check_list(
+            problems,
+            f"{at}: fit_survival.environment",
+            [e for e in environment if e not in cols.env_categorical],
+            list(cols.env_numeric),
+            "a numeric environment covariate declared in environment.covariates",
+        )
     _check_list(
         problems,
         f"{at}: fit_survival.km_groups",

@@ -1,6 +1,7 @@
 """Stage ``fit_survival``: organizational mortality on the counting-process spells of a dataset.
 
-Models (specifications from ``params.yaml: fit_survival``): Kaplan–Meier / Nelson–Aalen curves by group
+Models (specifications from ``params.yaml: fit_survival``; the nested Cox steps are formulas,
+``analysis/survival_spec.py`` and docs/terms.md): Kaplan–Meier / Nelson–Aalen curves by group
 with log-rank tests; nested Cox models (controls → +density, density² → +density at founding and
 environment) with Efron ties, delayed entry and SEs clustered by organization, with LR tests between
 nested models and the Grambsch–Therneau PH test; the piecewise-constant exponential model (age pieces,
@@ -8,8 +9,8 @@ Poisson likelihood with log exposure), a discrete-time complementary log-log mod
 Gompertz baselines with the full covariate set; cause-specific Cox models for each exit kind and
 Aalen–Johansen cumulative incidence of competing exits.
 
-All models of a dataset are fitted on one complete-case sample of spells (rows with a missing covariate
-of the full model are dropped and counted), so nested models are comparable by LR tests. Density terms
+All models of a dataset are fitted on one complete-case sample of spells (rows with a missing value of a
+term of the largest step are dropped and counted), so nested models are comparable by LR tests. Density terms
 are divided by the dataset's density scale (N/s, (N/s)², N_founding/s); derived densities (where mortality
 is lowest) are reported back in organizations.
 """
@@ -17,18 +18,32 @@ is lowest) are reported back in organizations.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from analysis.cox import CoxPH
 from analysis.cox_result import to_model_result
+from analysis.formula import FormulaError, TermContext, build_design, expanded_terms
+from analysis.formula.terms import BUILTINS
+from analysis.formula.vocabulary import names_in, summands
 from analysis.nonparametric import aalen_johansen, kaplan_meier, logrank_test
 from analysis.parametric import fit_parametric_ph
 from analysis.piecewise import fit_discrete_cloglog, fit_piecewise_exponential, split_episodes
 from analysis.results import ModelResult, lr_test
 from analysis.scaling import scale_density_columns
+from analysis.survival_spec import (
+    DEFAULT_CONTROLS,
+    cluster_of,
+    step_formula_texts,
+    survival_formulas,
+    uses_legacy_names,
+    without_strata,
+)
 from pipeline.core.columns import COMPETING_PREFIX, DEATH
+from pipeline.core.names import measure_aliases
 from pipeline.core.params import ParamsError, stage_params
 from pipeline.core.paths import DatasetPaths
 from pipeline.stages.common import assessment_rules, not_applicable, read_inputs, usable_terms, write_results
@@ -41,6 +56,154 @@ DENSITY_TERMS = ("density", "density_sq", "density_at_founding")
 def scale_density(spells: pd.DataFrame, scale: float) -> pd.DataFrame:
     """Density terms in units of ``scale`` organizations (density² in units of scale²)."""
     return scale_density_columns(spells, scale, extra=("density_at_founding",))
+
+
+@dataclass
+class SurvivalDesign:
+    """The common complete-case sample and design of a dataset's mortality models (largest Cox step).
+
+    ``steps`` are ``(step, design columns)`` of the nested Cox sequence, ``full`` the columns of the largest
+    step (used by every other model), ``formulas`` the whole formula of each step; ``cluster_col`` /
+    ``strata_cols`` the frame columns behind ``cluster()`` / ``strata()``.
+    """
+
+    rows: np.ndarray
+    x: pd.DataFrame
+    steps: list[tuple[str, list[str]]]
+    formulas: dict[str, str]
+    other_formula: str
+    cluster: str | None
+    cluster_values: pd.Series | None
+    strata: list[str]
+    strata_values: pd.DataFrame | None
+    left_out: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def full(self) -> list[str]:
+        return list(self.x.columns)
+
+    @property
+    def cluster_col(self) -> str | None:
+        if self.cluster is None:
+            return None
+        return (
+            self.cluster
+            if self.cluster_values is not None and self.cluster_values.name == self.cluster
+            else None
+        )
+
+    @property
+    def strata_cols(self) -> list[str]:
+        return [f"_strata{i}" for i in range(len(self.strata))]
+
+    @property
+    def strata_note(self) -> str | None:
+        if not self.strata:
+            return None
+        return (
+            f"strata({', '.join(self.strata)}) of the Cox formula applies to the Cox models only (separate baseline "
+            "hazards); this model has no strata (for separate levels add C(...) terms)."
+        )
+
+    def conventions(self, strata: bool = True) -> dict[str, Any]:
+        return {"cluster": self.cluster, "strata": (list(self.strata) or None) if strata else None}
+
+    def frame(self, scaled: pd.DataFrame) -> pd.DataFrame:
+        """The complete-case spells (density terms scaled) with the design columns, cluster and strata."""
+        out = scaled.iloc[self.rows].copy()
+        for c in self.x.columns:
+            out[c] = self.x[c].to_numpy()
+        if self.cluster is not None and self.cluster_col is None:
+            self.cluster_values = self.cluster_values.rename("_cluster")  # type: ignore[union-attr]
+            out["_cluster"] = self.cluster_values.to_numpy()
+        elif self.cluster_col is not None:
+            out[self.cluster_col] = self.cluster_values.to_numpy()  # type: ignore[union-attr]
+        for i, col in enumerate(self.strata_cols):
+            out[col] = self.strata_values.iloc[:, i].astype(str).to_numpy()  # type: ignore[union-attr]
+        return out
+
+
+def survival_design(
+    spells: pd.DataFrame,
+    cfg: dict[str, Any],
+    *,
+    dataset: str,
+    density_scale: float,
+    environment: list[str],
+    population: pd.DataFrame | None = None,
+    population_groups: pd.DataFrame | None = None,
+    aliases: dict[str, str] | None = None,
+) -> SurvivalDesign:
+    """Resolve the nested Cox formulas of ``cfg`` and build their common sample on raw (unscaled) spells.
+
+    Rows with a missing or non-finite value of any term of the largest step (or of its cluster / strata
+    variables) are dropped for every model, so nested models are comparable by LR tests.
+    """
+    where = f"datasets.{dataset}: fit_survival.steps"
+    left_out: list[str] = []
+    cfg_use = dict(cfg)
+    if uses_legacy_names(cfg):
+        controls, left_out = usable_terms(
+            spells,
+            DEFAULT_CONTROLS if cfg.get("controls") is None else cfg["controls"],
+            what="fit_survival.controls",
+        )
+        env, left_env = usable_terms(spells, cfg.get("environment") or [], what="fit_survival.environment")
+        left_out += left_env
+        not_numeric = [c for c in env if not pd.api.types.is_numeric_dtype(spells[c])]
+        if not_numeric or any(c not in environment for c in env):
+            raise ParamsError(
+                f"datasets.{dataset}: fit_survival.environment names {', '.join(env)}; only numeric covariates "
+                f"declared in environment.covariates ({', '.join(environment) or 'none'}) enter the models"
+            )
+        cfg_use.update(controls=controls, environment=env)
+    try:
+        formulas = survival_formulas(cfg_use, where=where)
+    except FormulaError as exc:
+        raise ParamsError(str(exc)) from None
+    largest = formulas[-1][1]
+    cluster = cluster_of(largest)
+    if cluster is None and cfg["se_type"] != "model":
+        raise ParamsError(
+            f"{where}: fit_survival.se_type is {cfg['se_type']} but the formulas have no cluster() term; add "
+            "'+ cluster(org_id)' (clustered by organization) or set se_type: model"
+        )
+    for name, formula in formulas:
+        for node in [formula.lhs, *(t for _, t in summands(formula.rhs))]:
+            for col in names_in(node):
+                col = (aliases or {}).get(col, col)
+                if col in spells.columns and col not in BUILTINS and spells[col].isna().all():
+                    raise ParamsError(
+                        f"{where}.{name}: column {col!r} has no values in this dataset's spells (every value is "
+                        "missing); remove it from the formula"
+                    )
+    ctx = TermContext(
+        density_scale=density_scale, population=population, groups=population_groups, aliases=aliases or {}
+    )
+    try:
+        design = build_design(largest, spells, unit="spell", ctx=ctx, intercept=False, where=where)
+    except FormulaError as exc:
+        raise ParamsError(str(exc)) from None
+    steps = []
+    for name, formula in formulas:
+        wanted = set(expanded_terms(formula))
+        steps.append((name, [c for c in design.x.columns if design.column_terms.get(c) in wanted]))
+    strata = [str(c) for c in design.strata.columns] if design.strata is not None else []
+    notes = [n for n in design.notes if "dropped for missing" not in n]
+    return SurvivalDesign(
+        rows=design.rows,
+        x=design.x,
+        steps=steps,
+        formulas=step_formula_texts(formulas),
+        other_formula=without_strata(largest),
+        cluster=cluster,
+        cluster_values=design.cluster,
+        strata=strata,
+        strata_values=design.strata,
+        left_out=left_out,
+        notes=notes,
+    )
 
 
 def km_results(spells: pd.DataFrame, groups: list[str], *, dataset: str) -> list[ModelResult]:
@@ -90,6 +253,9 @@ def fit_survival(
     cfg: dict[str, Any],
     environment: list[str],
     groups: list[str],
+    population: pd.DataFrame | None = None,
+    population_groups: pd.DataFrame | None = None,
+    aliases: dict[str, str] | None = None,
 ) -> list[ModelResult]:
     """All mortality models of one dataset in a stable order."""
     if spells is None or spells.empty or spells["event"].sum() == 0:
@@ -102,29 +268,27 @@ def fit_survival(
             )
         ]
     sp = scale_density(spells, density_scale)
-    controls, left_out = usable_terms(sp, cfg["controls"], what="fit_survival.controls")
-    env, left_env = usable_terms(sp, cfg["environment"], what="fit_survival.environment")
-    left_out += left_env
-    not_numeric = [c for c in env if not pd.api.types.is_numeric_dtype(sp[c])]
-    if not_numeric or any(c not in environment for c in env):
-        raise ParamsError(
-            f"datasets.{dataset}: fit_survival.environment names {', '.join(env)}; only numeric covariates "
-            f"declared in environment.covariates ({', '.join(environment) or 'none'}) enter the models"
-        )
-    steps = [
-        ("controls", controls),
-        ("density", ["density", "density_sq"]),
-        ("full", ["density_at_founding", *env]),
-    ]
-    full = [t for _, terms in steps for t in terms]
-    complete = sp.dropna(subset=full)
+    design = survival_design(
+        spells,
+        cfg,
+        dataset=dataset,
+        density_scale=density_scale,
+        environment=environment,
+        population=population,
+        population_groups=population_groups,
+        aliases=aliases,
+    )
+    complete = design.frame(sp)
+    full = design.full
     dropped = len(sp) - len(complete)
     note = (
         f"Complete-case sample: {dropped} of {len(sp)} spells dropped for a missing covariate "
         f"({', '.join(full)}); density terms per {density_scale:g} organizations."
     )
-    if left_out:
-        note = f"{note} {' '.join(left_out)}"
+    if design.left_out:
+        note = f"{note} {' '.join(design.left_out)}"
+    for extra in design.notes:
+        note = f"{note} {extra}"
     cc = {"spells_available": int(len(sp)), "spells_used": int(len(complete))}
 
     def complete_case(res: ModelResult, text: str) -> None:
@@ -140,19 +304,24 @@ def fit_survival(
     )
     spec_common = {"density_scale": density_scale, "clock": "age", "delayed_entry": True}
     previous = None
-    acc: list[str] = []
-    for name, terms in steps:
-        acc = acc + [t for t in terms if t not in acc]
-        if not acc:
+    cox_kw = {"cluster": design.cluster_col, "strata": design.strata_cols or None}
+    for name, cols in design.steps:
+        if not cols:
             continue
         model = CoxPH(ties=cfg["cox"]["ties"], robust=True).fit(
-            complete, start="start", stop="stop", event="event", covariates=acc, cluster="org_id"
+            complete, start="start", stop="stop", event="event", covariates=cols, **cox_kw
         )
         res = to_model_result(
             model,
             dataset=dataset,
             model=f"cox_{name}",
-            spec={**spec_common, "terms": list(acc), "ties": cfg["cox"]["ties"]},
+            spec={
+                **spec_common,
+                "terms": list(cols),
+                "ties": cfg["cox"]["ties"],
+                "model_formula": design.formulas[name],
+                **design.conventions(),
+            },
             window=window,
             density_range=observed,
             density_scale=density_scale,
@@ -164,48 +333,59 @@ def fit_survival(
                     f"LR vs {previous.model}",
                     previous.fit["loglik"],
                     res.fit["loglik"],
-                    df=len(acc) - len(previous.specification["terms"]),
+                    df=len(cols) - len(previous.specification["terms"]),
                 )
             )
         results.append(res)
         previous = res
+    others = {"model_formula": design.other_formula, **design.conventions(strata=False)}
+    other_note = f"{note} {design.strata_note}" if design.strata_note else note
+    id_col = design.cluster_col or "org_id"
     cuts = list(cfg["age_pieces"])
     episodes = split_episodes(complete, cuts)
     pwe = fit_piecewise_exponential(
         episodes,
         full,
         cuts=cuts,
+        id_col=id_col,
         se_type=cfg["se_type"],
         dataset=dataset,
         window=window,
         density_scale=density_scale,
     )
-    complete_case(pwe, note)
+    pwe.specification.update(others)
+    complete_case(pwe, other_note)
     results.append(pwe)
     org_years = complete.assign(age=complete["start"])
     cll = fit_discrete_cloglog(
         org_years,
         full,
         cuts=cuts,
+        id_col=id_col,
         se_type=cfg["se_type"],
         dataset=dataset,
         window=window,
         density_scale=density_scale,
     )
-    complete_case(cll, note + " Organization-years are the yearly spells; age = age at the spell's start.")
+    cll.specification.update(others)
+    complete_case(
+        cll, other_note + " Organization-years are the yearly spells; age = age at the spell's start."
+    )
     results.append(cll)
     for dist in cfg["parametric"]:
         res = fit_parametric_ph(
             complete,
             full,
             distribution=dist,
+            id_col=id_col,
             density_scale=density_scale,
             se_type=cfg["se_type"],
             dataset=dataset,
             model=dist,
             window=window,
         )
-        complete_case(res, note)
+        res.specification.update(others)
+        complete_case(res, other_note)
         results.append(res)
     kinds = sorted(
         k for k in complete["exit_kind"].astype(str).unique() if k == DEATH or k.startswith(COMPETING_PREFIX)
@@ -215,13 +395,19 @@ def fit_survival(
             label = kind.replace(COMPETING_PREFIX, "")
             data = complete.assign(event_k=(complete["exit_kind"].astype(str) == kind).astype(int))
             model = CoxPH(ties=cfg["cox"]["ties"], robust=True).fit(
-                data, start="start", stop="stop", event="event_k", covariates=full, cluster="org_id"
+                data, start="start", stop="stop", event="event_k", covariates=full, **cox_kw
             )
             res = to_model_result(
                 model,
                 dataset=dataset,
                 model=f"cox_cause_{label}",
-                spec={**spec_common, "terms": full, "cause": kind},
+                spec={
+                    **spec_common,
+                    "terms": full,
+                    "cause": kind,
+                    "model_formula": design.formulas[design.steps[-1][0]],
+                    **design.conventions(),
+                },
                 window=window,
                 density_range=observed,
                 density_scale=density_scale,
@@ -259,7 +445,10 @@ def run(dataset: str, params: dict[str, Any]) -> None:
     ds = params["datasets"][dataset]
     cfg = stage_params(params, "fit_survival", dataset)
     paths = DatasetPaths(dataset)
-    frames, hashes = read_inputs([paths.processed / "spells.parquet"])
+    files = [
+        paths.processed / f for f in ("spells.parquet", "population.parquet", "population_groups.parquet")
+    ]
+    frames, hashes = read_inputs(files)
     env = ds.get("environment", {}).get("covariates", []) if ds["kind"] == "organizations" else []
     results = fit_survival(
         frames.get("spells"),
@@ -269,6 +458,9 @@ def run(dataset: str, params: dict[str, Any]) -> None:
         cfg=cfg,
         environment=env,
         groups=[*cfg["km_groups"], *ds["group_columns"]],
+        population=frames.get("population"),
+        population_groups=frames.get("population_groups"),
+        aliases=measure_aliases(ds),
     )
     write_results(
         paths.results("survival"),

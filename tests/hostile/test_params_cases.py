@@ -40,7 +40,13 @@ def project(tmp_path):
             ["datasets.t.models.fit_founding", "familes", "families"],
         ),
         (
-            lambda p: p["fit_survival"].update(controls=["log_size", "no_such_var"]),
+            lambda p: p["fit_survival"]["steps"].update(
+                controls="Surv(start, stop, event) ~ log_size + no_such_var + cluster(org_id)"
+            ),
+            ["datasets.t", "fit_survival.steps.controls", "'no_such_var'", "log_size"],
+        ),
+        (
+            lambda p: p["fit_survival"].update(steps=None, controls=["log_size", "no_such_var"]),
             ["datasets.t", "fit_survival.controls", "no_such_var", "valid: funding_share, log_size"],
         ),
         (
@@ -65,17 +71,20 @@ def test_unknown_names_stop_every_stage_before_anything_is_written(project, muta
 
 
 def test_unknown_names_stop_the_graph_tools_too(project):
-    project.params["fit_survival"]["controls"] = ["no_such_var"]
+    project.params["fit_survival"]["steps"]["full"] = "+ no_such_var"
     for args in (("dvc-yaml",), ("list-stages",)):
-        assert_clean_error(project.cli(*args), "no_such_var", "fit_survival.controls")
+        assert_clean_error(project.cli(*args), "no_such_var", "fit_survival.steps.full")
 
 
 # --- item 2: an override replaces the block it names; the effective block is in every result -------------
 def test_override_replaces_steps_and_every_result_records_its_effective_params(project):
-    project.params["fit_survival"]["environment"] = []
+    survival_steps = {
+        "controls": "Surv(start, stop, event) ~ log_size + cluster(org_id)",
+        "full": "+ density + budget",
+    }
     project.ds["models"] = {
         "fit_founding": {"spec": {"steps": {"baseline": [], "full": ["density"]}}},
-        "fit_survival": {"environment": ["budget"]},
+        "fit_survival": {"steps": survival_steps},
     }
     project.params["fit_bottleneck"]["equilibrium"]["founding_step"] = "baseline"
     for stage in ("validate_inputs", "clean_inputs", "build_histories", "fit_founding", "fit_survival"):
@@ -89,8 +98,12 @@ def test_override_replaces_steps_and_every_result_records_its_effective_params(p
         eff = json.loads(path.read_text(encoding="utf-8"))["effective_params"]
         assert eff["spec"]["steps"] == {"baseline": [], "full": ["density"]}
     cox = json.loads(project.path("results/t/survival/cox_full.json").read_text(encoding="utf-8"))
-    assert cox["effective_params"]["environment"] == ["budget"]
-    assert "budget" in cox["specification"]["terms"]
+    assert cox["effective_params"]["steps"] == survival_steps
+    assert cox["specification"]["terms"] == ["log_size", "density", "budget"]
+    assert (
+        cox["specification"]["model_formula"]
+        == "Surv(start, stop, event) ~ log_size + cluster(org_id) + density + budget"
+    )
 
 
 # --- item 19: YAML anchors/aliases and object tags are refused -----------------------------------------

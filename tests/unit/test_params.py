@@ -107,7 +107,13 @@ def _problem(params):
 
 def test_organization_minimal_params_resolve():
     params = validate_params(_org_minimal())
-    assert stage_params(params, "fit_survival", "o")["controls"] == ["log_size", "funding_share"]
+    from analysis.survival_spec import survival_step_texts
+
+    # without steps, the legacy default sequence (controls log_size, funding_share; clustered by organization)
+    assert survival_step_texts(stage_params(params, "fit_survival", "o"))[0] == (
+        "controls",
+        "Surv(start, stop, event) ~ log_size + funding_share + cluster(org_id)",
+    )
 
 
 @pytest.mark.parametrize(
