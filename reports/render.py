@@ -142,20 +142,53 @@ def to_latex(table: Table) -> str:
     return "\n".join(lines) + "\n"
 
 
-def to_html(table: Table) -> str:
-    """A plain HTML ``<table>`` (escaped) with caption, header, body and notes in the footer."""
+#: Style of the HTML tables (booktabs look: rules above and below the header and at the bottom only, SE
+#: rows in grey beneath their coefficients, numbers right-aligned in tabular figures). Shared by the
+#: standalone table pages and the HTML report.
+TABLE_CSS = """\
+table.orgecology-table { border-collapse: collapse; margin: 1em 0; font-size: 0.9em;
+  font-variant-numeric: tabular-nums; border-top: 2px solid #222; border-bottom: 2px solid #222; }
+table.orgecology-table caption { caption-side: top; text-align: left; font-weight: 600;
+  padding-bottom: 0.4em; }
+table.orgecology-table thead tr:last-child th { border-bottom: 1px solid #222; }
+table.orgecology-table th, table.orgecology-table td { padding: 0.15em 0.7em; vertical-align: top; }
+table.orgecology-table thead th { font-weight: 600; }
+table.orgecology-table tbody th { text-align: left; font-weight: normal; }
+table.orgecology-table tbody th.indent { padding-left: 1.8em; }
+table.orgecology-table .a-l { text-align: left; }
+table.orgecology-table .a-c { text-align: center; }
+table.orgecology-table .a-r { text-align: right; }
+table.orgecology-table tr.se td { color: #555; font-size: 0.92em; }
+table.orgecology-table tr.rule td { border-top: 1px solid #999; padding: 0; }
+table.orgecology-table tfoot td { font-size: 0.85em; color: #333; text-align: left; padding-top: 0.3em; }
+"""
+
+
+def to_html(table: Table, number: str = "") -> str:
+    """An HTML ``<table>`` fragment (escaped) with caption, header, body and notes in the footer; cells
+    carry their column's alignment (``a-l``/``a-c``/``a-r``, styled by :data:`TABLE_CSS`). ``number``
+    (e.g. "Table 3") goes before the caption."""
     esc = html.escape
+    align = [f"a-{a}" for a in table.colspec()]
 
     def cell_html(c: Cell) -> str:
         body = esc(f"{c.wrap[0]}{c.text}{c.wrap[1]}" if c.wrap and c.text else c.text)
         return body + (f"<sup>{esc(c.stars)}</sup>" if c.stars else "")
 
+    def indent(label: str) -> str:
+        return ' class="indent"' if label.startswith("  ") else ""
+
     out = ['<table class="orgecology-table">']
-    if table.caption:
-        out.append(f"<caption>{esc(table.caption)}</caption>")
+    if table.caption or number:
+        prefix = f'<span class="number">{esc(number)}:</span> ' if number else ""
+        out.append(f"<caption>{prefix}{esc(table.caption)}</caption>")
     out.append("<thead>")
     for hdr in table.header:
-        out.append("<tr>" + "".join(f"<th>{esc(h)}</th>" for h in hdr) + "</tr>")
+        out.append(
+            "<tr>"
+            + "".join(f'<th class="{align[j] if j else "a-l"}">{esc(h)}</th>' for j, h in enumerate(hdr))
+            + "</tr>"
+        )
     out.append("</thead>")
     out.append("<tbody>")
     for label, cells, kind in table.rows:
@@ -163,8 +196,8 @@ def to_html(table: Table) -> str:
             out.append(f'<tr class="rule"><td colspan="{table.ncols}"></td></tr>')
             continue
         out.append(
-            f'<tr class="{kind}"><th scope="row">{esc(label.strip())}</th>'
-            + "".join(f"<td>{cell_html(c)}</td>" for c in cells)
+            f'<tr class="{kind}"><th scope="row"{indent(label)}>{esc(label.strip())}</th>'
+            + "".join(f'<td class="{align[j + 1]}">{cell_html(c)}</td>' for j, c in enumerate(cells))
             + "</tr>"
         )
     out.append("</tbody>")
@@ -175,6 +208,21 @@ def to_html(table: Table) -> str:
         out.append("</tfoot>")
     out.append("</table>")
     return "\n".join(out) + "\n"
+
+
+def html_page(title: str, body: str, css: str = TABLE_CSS, lang: str = "en") -> str:
+    """A standalone HTML5 document (UTF-8, inline style, no scripts, nothing fetched from the network)."""
+    return (
+        f'<!DOCTYPE html>\n<html lang="{lang}">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{html.escape(title)}</title>\n<style>\n{css}</style>\n</head>\n<body>\n{body}</body>\n</html>\n"
+    )
+
+
+def to_html_page(table: Table) -> str:
+    """The table as a standalone, styled HTML page (what ``tables/<stem>.html`` holds)."""
+    css = "body { font-family: system-ui, sans-serif; margin: 2em; color: #111; }\n" + TABLE_CSS
+    return html_page(table.caption or "table", to_html(table), css)
 
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|~#])")
@@ -244,7 +292,7 @@ def write_table(table: Table, stem: str | Path, formats: Sequence[str] = FORMATS
         if f == "tex":
             write_text(path, to_latex(table))
         elif f == "html":
-            write_text(path, to_html(table))
+            write_text(path, to_html_page(table))
         elif f == "md":
             write_text(path, to_markdown(table))
         elif f == "csv":

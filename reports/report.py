@@ -9,6 +9,7 @@ versions, seeds) is passed in by the caller, never looked up here. The PDF carri
 
 from __future__ import annotations
 
+import base64
 import fnmatch
 import shutil
 import tempfile
@@ -19,10 +20,11 @@ from typing import Any
 import pandas as pd
 
 from analysis.assess import is_weak
-from pipeline.core.io import atomic_path, to_json_text
+from pipeline.core.io import atomic_path, to_json_text, write_text
 from reports import fonts
 from reports.assemble import build_tables_from_dirs
-from reports.render import to_typst
+from reports.html import report_html
+from reports.render import to_html, to_typst
 from reports.table_model import Cell, Table, fmt
 
 TEMPLATE = Path(__file__).with_name("templates") / "report.typ"
@@ -221,9 +223,15 @@ def _area_blocks(
             continue
         if title:
             blocks.append({"kind": "heading", "text": title})
-        blocks += [{"kind": "table", "table": to_typst(tables[s])} for s in ts]
+        blocks += [table_block(s, tables[s]) for s in ts]
         blocks += [{"kind": "figures", "row": row} for row in _figure_rows(fs)]
     return blocks
+
+
+def table_block(stem: str, table: Table) -> dict[str, Any]:
+    """A table block of the bundle: the Typst form for the PDF and the HTML fragment for the HTML report
+    (the same strings), keyed by the table's file stem."""
+    return {"kind": "table", "stem": stem, "table": to_typst(table), "html": to_html(table)}
 
 
 def _window(params: Any) -> str | None:
@@ -271,7 +279,7 @@ def build_bundle(
 
     def tabs(prefix: str) -> list[dict[str, Any]]:
         return [
-            {"kind": "table", "table": to_typst(t)}
+            table_block(stem, t)
             for stem, t in tables.items()
             if stem == prefix or stem.startswith(prefix + "_")
         ]
@@ -366,7 +374,7 @@ def build_bundle(
                 "title": "True versus estimated parameters",
                 "present": True,
                 "absent_text": "",
-                "blocks": [{"kind": "table", "table": to_typst(truth_table(truth, results))}],
+                "blocks": [table_block("truth_vs_estimated", truth_table(truth, results))],
                 "text": [
                     "The default dataset is simulated with known parameters; a parameter is covered "
                     "when its true value lies inside the 95% confidence interval."
@@ -448,8 +456,10 @@ def render_report(
     date_rule: str = "midpoint",
     font_cache_dir: str | None = None,
     figures: tuple[str | Path, Sequence[Mapping[str, str]]] | None = None,
+    out_html: str | Path | None = None,
+    html_figures: str = "embed",
 ) -> Path:
-    """Render the PDF report of ``dataset`` from its result files and derived data.
+    """Render the PDF report of ``dataset`` (and its HTML report) from its result files and derived data.
 
     Parameters
     ----------
@@ -473,6 +483,12 @@ def render_report(
     figures
         Figures already drawn by :func:`reports.figures.render_figures` with SVG among their formats:
         ``(folder, records)``; drawn afresh (SVG only, in a temporary folder) when omitted.
+    out_html
+        Where to write the HTML report (atomically), or None for none.
+    html_figures
+        How the HTML report shows the figures: ``"embed"`` (SVG inside the page as ``data:`` URIs, a
+        self-contained file) or a format of ``figures`` (``"png"``, ``"svg"``) linked as
+        ``figures/<stem>.<format>`` beside the page.
 
     Returns
     -------
@@ -504,4 +520,24 @@ def render_report(
             date_rule=date_rule,
             not_applicable=not_applicable_reasons(results_dir),
         )
+        if out_html is not None:
+            write_html_report(bundle, records, out_html, html_figures)
         return compile_pdf(bundle, figdir, out_pdf, font_cache_dir=font_cache_dir)
+
+
+def write_html_report(
+    bundle: Mapping[str, Any], records: Sequence[Mapping[str, str]], out_html: str | Path, html_figures: str
+) -> Path:
+    """Write the HTML report of ``bundle``; figures embedded from their SVG files or linked beside it."""
+    src = {}
+    for rec in records:
+        path = f"figures/{rec['stem']}.svg"
+        if html_figures == "embed":
+            data = base64.b64encode(Path(rec["svg"]).read_bytes()).decode("ascii")
+            src[path] = f"data:image/svg+xml;base64,{data}"
+        elif html_figures in rec:
+            src[path] = f"figures/{rec['stem']}.{html_figures}"
+        else:
+            raise ValueError(f"figure {rec['stem']} was not drawn as {html_figures!r} for the HTML report")
+    write_text(out_html, report_html(bundle, src))
+    return Path(out_html)

@@ -1,5 +1,5 @@
-"""Stage ``render_report``: tables (LaTeX/HTML/Markdown/CSV), figures (PDF/SVG/PNG) and the PDF report of
-one dataset, rendered only from its result files and derived data, plus the DVC metrics file of its key
+"""Stage ``render_report``: tables (LaTeX/HTML/Markdown/CSV), figures (PDF/SVG/PNG) and the PDF and HTML
+reports of one dataset, rendered only from its result files and derived data, plus the DVC metrics file of its key
 numbers. Provenance (commit, input SHA-256, params, package versions, seeds) is gathered here, at the edge.
 """
 
@@ -218,6 +218,7 @@ def run(dataset: str, params: dict[str, Any]) -> None:
         )
         log.info("%d tables", len(tables))
         figures = None
+        html_figures = "embed"  # SVG inside the page when no figure files are kept beside it
         if cfg["figures"]:
             from reports.figures import render_figures
 
@@ -231,6 +232,7 @@ def run(dataset: str, params: dict[str, Any]) -> None:
                 formats=tuple(dict.fromkeys((*wanted, "svg"))),
             )
             figures = (out / "figures", records)
+            html_figures = next((f for f in ("png", "svg") if f in wanted), "embed")
             log.info("%d figures", len(records))
         discussion = discussion_text(dataset, results_root, cfg.get("literature", {}).get(dataset))
         pdf = render_report(
@@ -245,6 +247,8 @@ def run(dataset: str, params: dict[str, Any]) -> None:
             date_rule=ds["date_rule"],
             title=cfg.get("titles", {}).get(dataset),
             figures=figures,
+            out_html=out / "report.html",
+            html_figures=html_figures,
         )
         log.info("report: %s", pdf)
         if figures is not None and "svg" not in wanted:
