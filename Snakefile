@@ -6,10 +6,13 @@ import os
 import sys
 import time
 
-from pipeline.core.params import load_params
+from pipeline.core.params import ParamsError, load_params
 from pipeline.stages.registry import STAGES, datasets_for
 
-PARAMS = load_params("params.yaml")
+try:
+    PARAMS = load_params("params.yaml")
+except ParamsError as _exc:  # one clear message, no traceback
+    sys.exit(f"error: {_exc}")
 
 
 def _params_value(stage, dataset):
