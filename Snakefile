@@ -7,7 +7,7 @@ import sys
 import time
 
 from pipeline.core.params import ParamsError, load_params
-from pipeline.stages.registry import STAGES, datasets_for
+from pipeline.stages.registry import CROSS_STAGES, STAGES, datasets_for
 
 try:
     PARAMS = load_params("params.yaml")
@@ -15,7 +15,7 @@ except ParamsError as _exc:  # one clear message, no traceback
     sys.exit(f"error: {_exc}")
 
 
-def _params_value(stage, dataset):
+def _params_value(stage, dataset=""):
     """The params blocks a stage reads, so that editing them reruns exactly the affected jobs."""
     out = {}
     for key in stage.params:
@@ -32,6 +32,9 @@ def _all_targets():
         for ds in datasets_for(stage, PARAMS):
             targets.extend(stage.paths("outs", ds))
             targets.extend(stage.paths("metrics", ds))
+    for cross in CROSS_STAGES:
+        if cross.datasets(PARAMS):
+            targets.extend(cross.outs)
     return targets
 
 
@@ -95,5 +98,25 @@ for _stage in STAGES:
             f"logs/{_stage.name}/{{dataset}}.log",
         wildcard_constraints:
             dataset="|".join(datasets_for(_stage, PARAMS)) or "__none__",
+        shell:
+            "{params.cmd}"
+
+
+# Stages across datasets (the index page): one job each, after every dataset's report.
+for _cross in CROSS_STAGES:
+
+    rule:
+        name:
+            _cross.name
+        input:
+            deps=_cross.dep_paths(PARAMS),
+            code=list(_cross.code),
+        output:
+            list(_cross.outs),
+        params:
+            cmd=_cross.cmd(),
+            config=_params_value(_cross),
+        log:
+            f"logs/{_cross.name}/all.log",
         shell:
             "{params.cmd}"

@@ -11,6 +11,8 @@ CLEAN = "data/interim/{dataset}/clean"
 PROCESSED = "data/processed/{dataset}"
 RESULTS = "results/{dataset}/{area}"
 REPORT = "reports/out/{dataset}"
+#: The index page across datasets (stage ``render_index``).
+REPORT_INDEX = "reports/out/index.html"
 LOG = "logs/{stage}/{dataset}.log"
 
 

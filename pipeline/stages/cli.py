@@ -46,17 +46,23 @@ def cmd_run(args: argparse.Namespace) -> int:
     from pipeline.core.console import StageConsole
     from pipeline.core.errors import InputError
     from pipeline.core.paths import DatasetPaths
-    from pipeline.stages.registry import STAGES, by_name
+    from pipeline.stages.registry import CROSS_STAGES, STAGES, by_name
 
-    stage_names = [s.name for s in STAGES]
+    stage_names = [s.name for s in STAGES] + [s.name for s in CROSS_STAGES]
 
     if args.stage not in stage_names:
         print(
             f"error: {unknown_name_message('run', args.stage, stage_names, 'a known stage')}", file=sys.stderr
         )
         return 2
-    stage = by_name(args.stage)
     params = load_params(args.params)
+    cross = next((s for s in CROSS_STAGES if s.name == args.stage), None)
+    if cross is not None:
+        return _run_cross(cross, params, stage_names)
+    stage = by_name(args.stage)
+    if args.dataset is None:
+        print(f"error: stage {stage.name} runs per dataset: give --dataset NAME", file=sys.stderr)
+        return 2
     if args.dataset not in params["datasets"]:
         what = f"a dataset declared in {args.params}"
         print(
@@ -110,6 +116,39 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_cross(stage: Any, params: dict[str, Any], stage_names: list[str]) -> int:
+    """Run a stage across all datasets (``python -m pipeline run render_index``)."""
+    from pipeline.core.console import StageConsole
+
+    missing = [d for d in stage.dep_paths(params) if not Path(d).exists()]
+    if missing:
+        print(
+            f"error: {stage.name}: input missing: {', '.join(missing)} (run {stage.over} first; "
+            "`snakemake` or `dvc repro` run the stages in order)",
+            file=sys.stderr,
+        )
+        return 1
+    log_path = Path("logs") / stage.name / "all.log"
+    lock = log_path.with_name(".all.lock")
+    if not _lock_stage(lock):
+        print(f"error: {stage.name} is already running in another process (it holds {lock})", file=sys.stderr)
+        return 1
+    log = logging.getLogger(stage.name)
+    with StageConsole(stage.name, "all", log_path, own_loggers=tuple(stage_names)) as console:
+        module = importlib.import_module(stage.module)
+        try:
+            module.run(params)
+        except OSError as exc:
+            log.error("%s failed: %s", stage.name, describe_os_error(exc))
+            console.finished(ok=False)
+            return 1
+        except BaseException:
+            console.finished(ok=False)
+            raise
+        console.finished(ok=True)
+    return 0
+
+
 def describe_os_error(exc: OSError) -> str:
     """A failed read or write in the researcher's terms: what, which file, and what was (not) written."""
     where = f" ({exc.filename})" if exc.filename else ""
@@ -142,11 +181,13 @@ def cmd_dvc_yaml(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from pipeline.stages.registry import STAGES, datasets_for
+    from pipeline.stages.registry import CROSS_STAGES, STAGES, datasets_for
 
     params = load_params(args.params)
     for stage in STAGES:
         print(f"{stage.name}: {', '.join(datasets_for(stage, params))}")
+    for cross in CROSS_STAGES:
+        print(f"{cross.name}: across {', '.join(cross.datasets(params))}")
     return 0
 
 
@@ -173,9 +214,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m pipeline", description=__doc__)
     parser.add_argument("--params", default="params.yaml", help="parameters file (default: params.yaml)")
     sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="run one stage for one dataset")
+    run = sub.add_parser("run", help="run one stage for one dataset (render_index: across all datasets)")
     run.add_argument("stage")
-    run.add_argument("--dataset", required=True)
+    run.add_argument("--dataset", help="dataset name (every stage but render_index)")
     run.set_defaults(func=cmd_run)
     dvc = sub.add_parser("dvc-yaml", help="print dvc.yaml generated from the stage registry")
     dvc.add_argument(

@@ -1,7 +1,8 @@
 """Render the stage registry as ``dvc.yaml`` (``python -m pipeline dvc-yaml > dvc.yaml``).
 
 Each stage becomes a DVC ``foreach`` over the datasets it applies to, running the same command as the
-Snakefile rule of the same name, with the same folders as deps/outs and the same params keys.
+Snakefile rule of the same name, with the same folders as deps/outs and the same params keys; a stage
+across datasets (``render_index``) is one plain DVC stage depending on every dataset's folder.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from pipeline.stages.registry import STAGES, datasets_for
+from pipeline.stages.registry import CROSS_STAGES, STAGES, datasets_for
 
 HEADER = (
     "# GENERATED from pipeline/stages/registry.py by `python -m pipeline dvc-yaml > dvc.yaml` -- do not edit.\n"
@@ -42,6 +43,14 @@ def dvc_stages(params: dict[str, Any]) -> dict[str, Any]:
         }
         if stage.metrics:
             out[stage.name]["do"]["metrics"] = [{_dvc_template(m): {"cache": False}} for m in stage.metrics]
+    for cross in CROSS_STAGES:
+        if cross.datasets(params):
+            out[cross.name] = {
+                "cmd": cross.cmd(),
+                "deps": cross.dep_paths(params) + list(cross.code),
+                "params": list(cross.params),
+                "outs": list(cross.outs),
+            }
     return out
 
 

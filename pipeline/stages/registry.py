@@ -142,6 +142,46 @@ STAGES += (
 )
 
 
+@dataclass(frozen=True)
+class CrossStage:
+    """A step over all datasets at once (no ``{dataset}`` wildcard): its deps are per-dataset templates
+    expanded over every dataset ``over`` applies to; it runs as ``python -m pipeline run <name>``."""
+
+    name: str
+    module: str
+    deps: tuple[str, ...]
+    outs: tuple[str, ...]
+    params: tuple[str, ...]
+    over: str  # the per-dataset stage whose datasets the deps range over
+
+    @property
+    def code(self) -> tuple[str, ...]:
+        """Source and data files whose change reruns the stage (its import closure, as for :class:`Stage`)."""
+        return code_deps(self.module)
+
+    def cmd(self) -> str:
+        return f"python -m pipeline run {self.name}"
+
+    def datasets(self, params: dict[str, Any]) -> list[str]:
+        return datasets_for(by_name(self.over), params)
+
+    def dep_paths(self, params: dict[str, Any]) -> list[str]:
+        return [t.format(dataset=d) for d in self.datasets(params) for t in self.deps]
+
+
+#: Stages across datasets, run after every per-dataset stage they depend on.
+CROSS_STAGES: tuple[CrossStage, ...] = (
+    CrossStage(
+        name="render_index",
+        module="pipeline.stages.render_index",
+        deps=(P.REPORT,),
+        outs=(P.REPORT_INDEX,),
+        params=("datasets", "render_report"),
+        over="render_report",
+    ),
+)
+
+
 def by_name(name: str) -> Stage:
     """The registered stage called ``name``."""
     for stage in STAGES:

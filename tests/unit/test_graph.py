@@ -10,7 +10,7 @@ import yaml
 
 from pipeline.core.params import load_params
 from pipeline.stages.graph import dvc_yaml_text
-from pipeline.stages.registry import STAGES, datasets_for
+from pipeline.stages.registry import CROSS_STAGES, STAGES, datasets_for
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -32,7 +32,7 @@ def test_snakemake_rules_equal_registry():
         check=True,
     )
     rules = {line.strip() for line in out.stdout.splitlines() if line.strip()}
-    assert rules == {"all"} | {s.name for s in STAGES}
+    assert rules == {"all"} | {s.name for s in STAGES} | {s.name for s in CROSS_STAGES}
 
 
 def test_dvc_stages_use_the_same_commands_and_params_keys():
