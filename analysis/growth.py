@@ -133,6 +133,8 @@ def fit_gibrat(
     dataset: str = "default",
     model: str | None = None,
     level: float = 0.95,
+    regressors: pd.DataFrame | None = None,
+    model_formula: str | None = None,
 ) -> ModelResult:
     """Fit a Gibrat growth regression with organization-clustered standard errors.
 
@@ -153,6 +155,10 @@ def fit_gibrat(
         Density enters as N/scale and (N/scale)²; the scale is recorded in the specification.
     k_convention
         ``"nested"`` (fixest/xtreg default) or ``"dummies"`` (lm + vcovCL HC1): see the module docstring.
+    regressors, model_formula
+        The design of a formula (``analysis.growth_spec``; columns with the formula's labels, ``log_size``
+        among them, index aligned with ``org_years``, NaN where a row is not in its sample) and its text;
+        they replace ``covariates`` / ``age_terms`` / ``environment`` and the built-in density terms.
 
     Returns
     -------
@@ -169,10 +175,18 @@ def fit_gibrat(
     model = model or {"none": "gibrat_pooled", "org": "gibrat_org_fe", "twoway": "gibrat_twoway_fe"}[effects]
     if k_convention not in ("nested", "dummies"):
         raise ValueError("k_convention must be 'nested' or 'dummies'")
+    fe = {"none": "", "org": " | org_id", "twoway": " | org_id + year"}[effects]
+    if regressors is not None:
+        if C.LOG_SIZE not in regressors:
+            raise ValueError("the Gibrat regressors need a log_size column")
+        extra = [c for c in regressors.columns if c not in (C.LOG_SIZE, C.DENSITY, C.DENSITY_SQ)]
+        covariates, age_terms, environment = extra, [], []
+        formula = f"growth ~ {' + '.join(regressors.columns)}{fe}"
+    else:
+        legacy = ["log_size", "density", "density_sq", *covariates, *age_terms, *environment]
+        formula = "growth ~ " + " + ".join(legacy) + fe
     spec = {
-        "formula": "growth ~ log_size + density + density_sq + "
-        + " + ".join([*covariates, *age_terms, *environment])
-        + {"none": "", "org": " | org_id", "twoway": " | org_id + year"}[effects],
+        "formula": formula,
         "effects": effects,
         "density_scale": density_scale,
         "k_convention": k_convention,
@@ -183,6 +197,9 @@ def fit_gibrat(
             "level": level,
         },
     }
+    if model_formula is not None:
+        spec["model_formula"] = model_formula
+        spec["cluster"] = "org_id"
     meta: dict[str, Any] = {
         "dataset": dataset,
         "stage": STAGE,
@@ -203,13 +220,17 @@ def fit_gibrat(
             "organization the log-size coefficient is biased downward (Nickell 1981); a rejection of "
             "Gibrat's law in the FE versions should be read against the pooled version."
         )
-    x_df = _gibrat_design(
-        org_years,
-        covariates=covariates,
-        age_terms=age_terms,
-        environment=environment,
-        density_scale=density_scale,
-        size_col=size_col,
+    x_df = (
+        regressors
+        if regressors is not None
+        else _gibrat_design(
+            org_years,
+            covariates=covariates,
+            age_terms=age_terms,
+            environment=environment,
+            density_scale=density_scale,
+            size_col=size_col,
+        )
     )
     y_all = org_years[growth_col].astype(float)
     ok = y_all.notna() & x_df.notna().all(axis=1) & org_years[C.ORG_ID].notna()

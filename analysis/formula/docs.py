@@ -42,8 +42,12 @@ function are rejected with a message naming the position and the nearest valid n
 * Clustering has one spelling in every family that takes formulas: `cluster(org_id)` in the formula
   (`se_type` then only chooses CR0 / CR1 / model-based; a clustered `se_type` without `cluster()` is an
   error at load). Panel measures may be named by the user's own column names (`gov_share`).
-* Growth and bottleneck models (fit_growth, fit_bottleneck) still take lists of covariate names in this
-  version; the engine builds designs on organization-years too.
+* `fit_growth.formula`: the Gibrat regression on organization-years, `growth ~ log_size + density +
+  density_sq + funding_share + cluster(org_id)`, fitted pooled, with organization FE and with organization
+  + year FE; `log_size` is required (its coefficient is the Gibrat test) and the clustering is by
+  organization. Without `formula` the legacy lists `covariates` / `age_terms` / `environment` define it.
+* Bottleneck models (fit_bottleneck: stagnation, exit rates, equilibrium) still take lists of names in
+  this version.
 
 ## Grammar
 

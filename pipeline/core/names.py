@@ -186,10 +186,76 @@ def spell_columns(cols: Columns) -> list[str]:
     return [*base, *dens, *cols.survival_controls(), *cols.env_numeric, *cols.env_categorical, *cols.groups]
 
 
-def check_survival_formulas(at: str, cfg: dict[str, Any], cols: Columns, ds: dict[str, Any]) -> list[str]:
-    """The nested Cox steps parse, nest, accept only strata()/cluster() and name only terms and columns."""
+def resolve_formula_names(
+    problems: list[str],
+    where: str,
+    formulas: Iterable[tuple[str, Any]],
+    unit: str,
+    columns: list[str],
+    aliases: dict[str, str],
+    what: str,
+) -> list[str]:
+    """Check every name of ``formulas`` on ``unit`` (unknown: the one message with nearest names); the names used."""
     from analysis.formula import FormulaError, check_formula, scope_for
     from analysis.formula.vocabulary import names_in, summands
+
+    scope = scope_for(unit, columns, aliases=aliases)
+    used: list[str] = []
+    for name, formula in formulas:
+        place = f"{where}.{name}" if name else where
+        try:
+            check_formula(formula, scope)
+        except FormulaError as exc:
+            if exc.name and exc.reason.startswith("unknown term"):
+                valid = [*scope.builtins(), *columns, *aliases]
+                problems.append(unknown_name_message(place, exc.name, valid, what))
+            else:
+                problems.append(str(exc.located(place)))
+            continue
+        for _, term in summands(formula.rhs):
+            used += [n for n in names_in(term) if n not in used]
+    return used
+
+
+def org_year_columns(cols: Columns) -> list[str]:
+    """Columns of the organization-years (``org_years.parquet``) a growth formula may name."""
+    base = ["org_id", "year", "age", "founded_year", "growth", "density", "density_sq"]
+    return [*base, *cols.survival_controls(), *cols.env_numeric, *cols.env_categorical, *cols.groups]
+
+
+def check_growth_formula(at: str, cfg: dict[str, Any], cols: Columns, ds: dict[str, Any]) -> list[str]:
+    """The Gibrat formula parses, has log_size and cluster(org_id), and names only terms and columns."""
+    from analysis.formula import FormulaError
+    from analysis.growth_spec import growth_formula, uses_legacy_names
+
+    where = f"{at}: fit_growth.formula"
+    if uses_legacy_names(cfg):
+        return []  # the legacy lists are checked one by one by the caller
+    if any(cfg.get(k) is not None for k in ("covariates", "age_terms", "environment")):
+        return [
+            f"{at}: fit_growth gives both formula and covariates/age_terms/environment (names); the formula "
+            "replaces them: put those names into it and remove the lists"
+        ]
+    try:
+        formula = growth_formula(cfg, where=where)
+    except FormulaError as exc:
+        return [str(exc)]
+    problems: list[str] = []
+    what = "a growth-model term of this dataset (organization-year columns and built-in terms)"
+    used = resolve_formula_names(
+        problems, where, [("", formula)], "org_year", org_year_columns(cols), measure_aliases(ds), what
+    )
+    if "period" in used:
+        problems.append(
+            f"{where}: the term 'period' is defined for founding models (fit_founding.spec.period_column); in "
+            f"growth formulas name the column itself, e.g. C({(cols.env_categorical or ('policy_period',))[0]})"
+        )
+    return problems
+
+
+def check_survival_formulas(at: str, cfg: dict[str, Any], cols: Columns, ds: dict[str, Any]) -> list[str]:
+    """The nested Cox steps parse, nest, accept only strata()/cluster() and name only terms and columns."""
+    from analysis.formula import FormulaError
     from analysis.survival_spec import cluster_of, survival_formulas, uses_legacy_names
 
     where = f"{at}: fit_survival.steps"
@@ -211,28 +277,10 @@ def check_survival_formulas(at: str, cfg: dict[str, Any], cols: Columns, ds: dic
         )
     if legacy:
         return problems  # the names of controls/environment are checked one by one by the caller
-    columns = spell_columns(cols)
-    aliases = measure_aliases(ds)
-    scope = scope_for("spell", columns, aliases=aliases)
-    used: list[str] = []
-    for name, formula in formulas:
-        try:
-            check_formula(formula, scope)
-        except FormulaError as exc:
-            if exc.name and exc.reason.startswith("unknown term"):
-                problems.append(
-                    unknown_name_message(
-                        f"{where}.{name}",
-                        exc.name,
-                        [*scope.builtins(), *columns, *aliases],
-                        "a survival-model term of this dataset (spell columns and built-in terms)",
-                    )
-                )
-            else:
-                problems.append(str(exc.located(f"{where}.{name}")))
-            continue
-        for _, term in summands(formula.rhs):
-            used += [n for n in names_in(term) if n not in used]
+    what = "a survival-model term of this dataset (spell columns and built-in terms)"
+    used = resolve_formula_names(
+        problems, where, formulas, "spell", spell_columns(cols), measure_aliases(ds), what
+    )
     if "mass" in used and not cols.has_mass:
         problems.append(
             f"{where}: the term 'mass' needs a size measure (panel measures: size), which this dataset lacks"
@@ -347,20 +395,26 @@ def check_dataset_names(name: str, ds: dict[str, Any], block: Callable[[str], di
     if not cols.has_size:
         return problems  # growth and stagnation need a size measure: those stages record "not applicable"
     growth = block("fit_growth")
-    _check_list(
-        problems,
-        f"{at}: fit_growth.covariates",
-        growth["covariates"],
-        cols.growth_covariates(),
-        "a panel measure of this dataset other than size",
-    )
-    _check_list(
-        problems,
-        f"{at}: fit_growth.environment",
-        growth["environment"],
-        list(cols.env_numeric),
-        "a numeric environment covariate declared in environment.covariates",
-    )
+    problems += check_growth_formula(at, growth, cols, ds)
+    from analysis.growth_spec import legacy_lists
+    from analysis.growth_spec import uses_legacy_names as growth_legacy
+
+    if growth_legacy(growth):
+        covariates, _, environment = legacy_lists(growth)
+        _check_list(
+            problems,
+            f"{at}: fit_growth.covariates",
+            covariates,
+            cols.growth_covariates(),
+            "a panel measure of this dataset other than size",
+        )
+        _check_list(
+            problems,
+            f"{at}: fit_growth.environment",
+            environment,
+            list(cols.env_numeric),
+            "a numeric environment covariate declared in environment.covariates",
+        )
     _check_list(
         problems,
         f"{at}: fit_bottleneck.stagnation.covariates",

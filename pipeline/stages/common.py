@@ -49,6 +49,24 @@ def usable_terms(frame: pd.DataFrame, names: Iterable[str], *, what: str) -> tup
     return [n for n in names if n not in empty], notes
 
 
+def require_observed_columns(
+    frame: pd.DataFrame, formulas: Iterable[tuple[str, Any]], *, aliases: dict[str, str] | None, where: str
+) -> None:
+    """A column named in a formula whose every value is missing in ``frame`` is an error (never left out)."""
+    from analysis.formula.terms import BUILTINS
+    from analysis.formula.vocabulary import names_in, summands
+
+    for name, formula in formulas:
+        for node in [formula.lhs, *(t for _, t in summands(formula.rhs))]:
+            for col in names_in(node):
+                col = (aliases or {}).get(col, col)
+                if col in frame.columns and col not in BUILTINS and frame[col].isna().all():
+                    raise ParamsError(
+                        f"{where}.{name}: column {col!r} has no values in this dataset (every value is missing); "
+                        "remove it from the formula"
+                    )
+
+
 def not_applicable(*, dataset: str, stage: str, reason: str, unit: str) -> ModelResult:
     """The recorded outcome of a stage whose models need data this dataset does not have."""
     return ModelResult.failed(

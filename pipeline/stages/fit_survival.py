@@ -27,8 +27,6 @@ import pandas as pd
 from analysis.cox import CoxPH
 from analysis.cox_result import to_model_result
 from analysis.formula import FormulaError, TermContext, build_design, expanded_terms
-from analysis.formula.terms import BUILTINS
-from analysis.formula.vocabulary import names_in, summands
 from analysis.nonparametric import aalen_johansen, kaplan_meier, logrank_test
 from analysis.parametric import fit_parametric_ph
 from analysis.piecewise import fit_discrete_cloglog, fit_piecewise_exponential, split_episodes
@@ -46,7 +44,14 @@ from pipeline.core.columns import COMPETING_PREFIX, DEATH
 from pipeline.core.names import measure_aliases
 from pipeline.core.params import ParamsError, stage_params
 from pipeline.core.paths import DatasetPaths
-from pipeline.stages.common import assessment_rules, not_applicable, read_inputs, usable_terms, write_results
+from pipeline.stages.common import (
+    assessment_rules,
+    not_applicable,
+    read_inputs,
+    require_observed_columns,
+    usable_terms,
+    write_results,
+)
 
 log = logging.getLogger("fit_survival")
 
@@ -169,15 +174,7 @@ def survival_design(
             f"{where}: fit_survival.se_type is {cfg['se_type']} but the formulas have no cluster() term; add "
             "'+ cluster(org_id)' (clustered by organization) or set se_type: model"
         )
-    for name, formula in formulas:
-        for node in [formula.lhs, *(t for _, t in summands(formula.rhs))]:
-            for col in names_in(node):
-                col = (aliases or {}).get(col, col)
-                if col in spells.columns and col not in BUILTINS and spells[col].isna().all():
-                    raise ParamsError(
-                        f"{where}.{name}: column {col!r} has no values in this dataset's spells (every value is "
-                        "missing); remove it from the formula"
-                    )
+    require_observed_columns(spells, formulas, aliases=aliases, where=where)
     ctx = TermContext(
         density_scale=density_scale, population=population, groups=population_groups, aliases=aliases or {}
     )

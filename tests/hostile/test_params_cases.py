@@ -50,8 +50,8 @@ def project(tmp_path):
             ["datasets.t", "fit_survival.controls", "no_such_var", "valid: funding_share, log_size"],
         ),
         (
-            lambda p: p["fit_growth"].update(environment=["budgte"]),
-            ["datasets.t", "fit_growth.environment", "budgte", "did you mean 'budget'"],
+            lambda p: p["fit_growth"].update(formula="growth ~ log_size + budgte + cluster(org_id)"),
+            ["datasets.t", "fit_growth.formula", "budgte", "did you mean 'budget'"],
         ),
         (
             lambda p: p["fit_bottleneck"]["stagnation"].update(covariates=["funding_shar"]),

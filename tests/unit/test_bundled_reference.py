@@ -30,6 +30,7 @@ import pandas as pd
 import pytest
 
 from analysis.growth import fit_gibrat_models
+from analysis.growth_spec import legacy_lists
 from analysis.logistic import fit_logistic
 from analysis.piecewise import fit_piecewise_exponential, split_episodes
 from analysis.results import ModelResult
@@ -222,14 +223,16 @@ def test_gibrat_models_match_lm_vcovcl(dataset: str) -> None:
     ds = PARAMS["datasets"][dataset]
     cfg = stage_params(PARAMS, "fit_growth", dataset)
     oy = _read(f"org_years_{dataset}.csv.gz")
+    covariates, age_terms, environment = legacy_lists(cfg) if not cfg["formula"] else ([], [], [])
     stage = {
         r.model: r
         for r in fit_growth(
             oy,
             dataset=dataset,
-            covariates=cfg["covariates"],
-            age_terms=cfg["age_terms"],
-            environment=cfg["environment"],
+            covariates=covariates,
+            age_terms=age_terms,
+            environment=environment,
+            formula=cfg["formula"],
             density_scale=ds["density_scale"],
             k_convention=cfg["k_convention"],
             scaling=cfg["size_variance"],
