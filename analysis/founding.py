@@ -39,6 +39,7 @@ linear density term only).
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
@@ -52,6 +53,7 @@ from analysis.count_models import ALPHA, SE_LABELS, CountFit, fit_count
 from analysis.formula import TermContext, build_design, expanded_terms, nested_formulas, render_formula
 from analysis.formula.grammar import Formula
 from analysis.formula.steps import quote_name
+from analysis.inference.profile import profile_interval
 from analysis.inference.turning_point import turning_point
 from analysis.results import ModelResult, Term, lr_test
 from analysis.scaling import auto_scale as auto_scale  # re-exported
@@ -473,7 +475,53 @@ def _result_from_fit(
                 level=spec.level,
                 tests=True,
             ) | {"legitimation_competition": bool(b1 > 0 and b2 < 0)}
+            ns = res.derived["n_star"]
+            if ns["estimate"] is not None and ns["se"]:
+                ns["profile"] = n_star_profile(
+                    fit,
+                    design.y,
+                    design.x[cols],
+                    offset=design.offset,
+                    scale=design.density_scale,
+                    level=spec.level,
+                )
     return res
+
+
+def n_star_profile(
+    fit: CountFit,
+    y: np.ndarray,
+    x: pd.DataFrame,
+    *,
+    offset: np.ndarray | None,
+    scale: float,
+    level: float = 0.95,
+) -> dict[str, Any]:
+    """Profile-likelihood interval of N* (in organizations) of a count model with ``density`` = N/s and
+    ``density_sq`` = (N/s)² among the columns of ``x``: for each candidate s* the model is refitted with
+    b1 = −2·b2·s*, i.e. one column (N/s)² − 2·s*·(N/s) in place of the two density terms (other terms,
+    dispersion α and fixed effects profiled out)."""
+    others = [c for c in x.columns if c not in (DENSITY, "density_sq")]
+    z1, z2 = x[DENSITY].to_numpy(float), x["density_sq"].to_numpy(float)
+    ll_hat = fit.loglik
+
+    def deviance(s_star: float) -> float:
+        xp = x[others].assign(density_turning_point=z2 - 2.0 * s_star * z1)
+        f = fit_count(y, xp, family=fit.family, offset=offset, se_type="observed")
+        return 2.0 * (ll_hat - f.loglik) if f.converged else math.nan
+
+    i1, i2 = fit.names.index(DENSITY), fit.names.index("density_sq")
+    b1, b2 = float(fit.params[i1]), float(fit.params[i2])
+    s_hat = -b1 / (2.0 * b2)
+    g = np.array([-1 / (2 * b2), b1 / (2 * b2**2)])
+    se = float(np.sqrt(max(g @ fit.vcov[np.ix_([i1, i2], [i1, i2])] @ g, 0.0))) or abs(s_hat) * 0.1 or 1.0
+    out = profile_interval(deviance, s_hat, step=se, level=level)
+    for key in ("ci_low", "ci_high"):
+        if out[key] is not None:
+            out[key] *= scale
+    out["unit"] = "organizations"
+    out["note"] = "model-based likelihood; cluster-robust SEs do not enter the profile"
+    return out
 
 
 def _add_tests(

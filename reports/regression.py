@@ -246,13 +246,20 @@ def regression_table(
     nstars = [dig(r, "derived", "n_star") for r in results]
     if any(n is not None for n in nstars):
         table.rows.append(("", [], "rule"))
-        est, ci, inside = list(empty), list(empty), list(empty)
+        est, ci, prof, inside = list(empty), list(empty), list(empty), list(empty)
         for i, n in enumerate(nstars):
             if not isinstance(n, Mapping):
                 continue
             est[i] = Cell(fmt(n.get("estimate"), 1))
             if n.get("ci_low") is not None and n.get("ci_high") is not None:
                 ci[i] = Cell(f"{fmt(n['ci_low'], 1)}, {fmt(n['ci_high'], 1)}", wrap="[]")
+            p = n.get("profile")
+            if isinstance(p, Mapping):
+                lo = "\u2212\u221e" if p.get("ci_low") is None else fmt(p["ci_low"], 1)
+                hi = "\u221e" if p.get("ci_high") is None else fmt(p["ci_high"], 1)
+                prof[i] = Cell(f"{lo}, {hi}", wrap="[]")
+                record("N* profile", i, "ci_low", p.get("ci_low"))
+                record("N* profile", i, "ci_high", p.get("ci_high"))
             if n.get("inside_range") is not None:
                 inside[i] = Cell("yes" if n["inside_range"] else "no")
             for stat in ("estimate", "se", "ci_low", "ci_high", "inside_range"):
@@ -260,6 +267,7 @@ def regression_table(
         table.rows += [
             (turning_point_label(nstars, n_star_label), est, "stat"),
             ("  95% CI (delta method)", ci, "stat"),
+            *([("  95% CI (profile likelihood)", prof, "stat")] if any(c.text for c in prof) else []),
             ("  inside observed range", inside, "stat"),
         ]
 
@@ -379,7 +387,14 @@ def regression_table(
             f"Density terms per {scale_suffix(scale)[1:]} organizations (N{scale_suffix(scale)})."
         )
     if nstars and any(isinstance(n, Mapping) for n in nstars):
-        table.notes.append("Turning point \u2212b1/(2 b2) in organizations, 95% CI by the delta method.")
+        table.notes.append(
+            "Turning point \u2212b1/(2 b2) in organizations, 95% CI by the delta method"
+            + (
+                " and by profile likelihood (model refitted with b1 = \u22122 b2 N*; \u221e: unbounded)."
+                if any(isinstance(n, Mapping) and n.get("profile") for n in nstars)
+                else "."
+            )
+        )
     if any(m is not None for m in minima):
         table.notes.append(
             "Density at lowest hazard \u2212g1/(2 g2) in organizations, 95% CI by the delta method."

@@ -124,3 +124,15 @@ def test_markdown_tables_escape_user_text():
     rows = [line for line in md.splitlines() if line.startswith("| ")]
     cells = {line.count("|") - line.count("\\|") for line in rows}
     assert len(rows) > 3 and cells == {3}
+
+
+def test_the_profile_interval_of_n_star_is_shown_and_unbounded_sides_say_so():
+    res = _founding("nb", 35)
+    res["derived"]["n_star"]["profile"] = {"ci_low": 190.0, "ci_high": None}
+    table = regression_table([res])
+    row = next(cells for label, cells, _ in table.rows if label.strip() == "95% CI (profile likelihood)")
+    assert row[0].text == "190.0, \u221e"
+    assert any("profile likelihood" in n for n in table.notes)
+    assert "95% CI (profile likelihood)" not in [
+        label.strip() for label, _, _ in regression_table([_founding("a", 35)]).rows
+    ]

@@ -1,0 +1,56 @@
+"""Profile-likelihood interval of the founding turning point N* against R (glm / MASS::glm.nb refitted with
+b1 = -2 b2 s*, uniroot; tests/fixtures/profile/make_fixtures.R), and the generic bound finder by hand."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.count_models import fit_count
+from analysis.founding import n_star_profile
+from analysis.inference.profile import profile_interval
+
+FIX = Path(__file__).resolve().parents[1] / "fixtures"
+EXPECTED = json.loads((FIX / "profile" / "expected.json").read_text(encoding="utf-8"))
+CASES = [k for k in EXPECTED if k != "versions"]
+
+
+def test_profile_of_a_quadratic_log_likelihood_is_the_wald_interval() -> None:
+    # deviance (theta - 2)^2 / 0.5^2: bounds 2 -/+ 1.959964 * 0.5
+    out = profile_interval(lambda t: ((t - 2.0) / 0.5) ** 2, 2.0, step=0.1)
+    assert out["ci_low"] == pytest.approx(2 - 1.959963985 * 0.5, rel=1e-9)
+    assert out["ci_high"] == pytest.approx(2 + 1.959963985 * 0.5, rel=1e-9)
+    flat = profile_interval(lambda t: min((t - 2.0) ** 2, 1.0), 2.0, step=0.1, max_doublings=10)
+    assert flat["ci_low"] is None and flat["upper"] == "unbounded"
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_n_star_profile_interval_matches_r(case: str) -> None:
+    exp = EXPECTED[case]
+    d = pd.read_csv(FIX / "founding" / f"input_{exp['input']}.csv").dropna()
+    s = exp["scale"]
+    x = pd.DataFrame({"const": 1.0, "density": d["density"] / s, "density_sq": (d["density"] / s) ** 2})
+    y = d["foundings"].to_numpy()
+    fit = fit_count(y, x, family=exp["family"])
+    assert fit.loglik == pytest.approx(exp["loglik"], rel=1e-8)
+    b1, b2 = fit.params[1], fit.params[2]
+    assert -b1 / (2 * b2) * s == pytest.approx(exp["estimate"], rel=1e-6)
+    out = n_star_profile(fit, y, x, offset=None, scale=s)
+    for key in ("ci_low", "ci_high"):
+        assert out[key] == pytest.approx(exp[key], rel=1e-6, abs=1e-6 * s), key
+    assert out["unit"] == "organizations" and math.isclose(out["critical_value"], 3.841458820694124)
+
+
+def test_founding_results_carry_the_profile_interval() -> None:
+    from analysis.founding import fit_founding_models, simulate_founding_series
+
+    res = {r.model: r for r in fit_founding_models(simulate_founding_series(seed=9))}
+    ns = res["nb_density2"].derived["n_star"]
+    prof = ns["profile"]
+    assert prof["ci_low"] < ns["estimate"] < prof["ci_high"]
+    assert np.isclose(prof["ci_high"] - prof["ci_low"], ns["ci_high"] - ns["ci_low"], rtol=0.5)
