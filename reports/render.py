@@ -284,7 +284,7 @@ def to_typst(table: Table) -> dict[str, Any]:
 
 
 def write_table(table: Table, stem: str | Path, formats: Sequence[str] = FORMATS) -> list[Path]:
-    """Write ``stem.tex``/``.html``/``.md``/``.csv`` atomically; returns the paths written."""
+    """Write ``stem.tex``/``.html``/``.md``/``.csv``/``.docx`` atomically; returns the paths written."""
     stem = Path(stem)
     written = []
     for f in formats:
@@ -297,6 +297,10 @@ def write_table(table: Table, stem: str | Path, formats: Sequence[str] = FORMATS
             write_text(path, to_markdown(table))
         elif f == "csv":
             write_csv(path, to_csv_frame(table))
+        elif f == "docx":
+            from reports.word import write_table_docx
+
+            write_table_docx(table, path)
         else:
             raise ValueError(f"unknown table format {f!r}; use one of {FORMATS}")
         written.append(path)

@@ -26,6 +26,7 @@ from reports.assemble import build_tables_from_dirs
 from reports.html import report_html
 from reports.render import to_html, to_typst
 from reports.table_model import Cell, Table, fmt
+from reports.word import report_docx
 
 TEMPLATE = Path(__file__).with_name("templates") / "report.typ"
 
@@ -458,6 +459,7 @@ def render_report(
     figures: tuple[str | Path, Sequence[Mapping[str, str]]] | None = None,
     out_html: str | Path | None = None,
     html_figures: str = "embed",
+    out_docx: str | Path | None = None,
 ) -> Path:
     """Render the PDF report of ``dataset`` (and its HTML report) from its result files and derived data.
 
@@ -489,6 +491,9 @@ def render_report(
         How the HTML report shows the figures: ``"embed"`` (SVG inside the page as ``data:`` URIs, a
         self-contained file) or a format of ``figures`` (``"png"``, ``"svg"``) linked as
         ``figures/<stem>.<format>`` beside the page.
+    out_docx
+        Where to write the report as a Word document (atomically), or None for none; its figures are
+        the PNG files of ``figures`` (which must include PNG then).
 
     Returns
     -------
@@ -504,7 +509,12 @@ def render_report(
         if figures is None:
             figdir = Path(tmp) / "figures"
             records = render_figures(
-                dataset, results_dir, processed_dir, figdir, formats=("svg",), font_cache_dir=font_cache_dir
+                dataset,
+                results_dir,
+                processed_dir,
+                figdir,
+                formats=("svg", "png") if out_docx is not None else ("svg",),
+                font_cache_dir=font_cache_dir,
             )
         else:
             figdir, records = Path(figures[0]), list(figures[1])
@@ -522,6 +532,12 @@ def render_report(
         )
         if out_html is not None:
             write_html_report(bundle, records, out_html, html_figures)
+        if out_docx is not None:
+            missing = [r["stem"] for r in records if "png" not in r]
+            if missing:
+                raise ValueError(f"the Word report needs PNG figures; not drawn as PNG: {', '.join(missing)}")
+            png = {f"figures/{r['stem']}.svg": r["png"] for r in records}
+            report_docx(bundle, png, out_docx, {"dataset": "Dataset", "table": "Table", "figure": "Figure"})
         return compile_pdf(bundle, figdir, out_pdf, font_cache_dir=font_cache_dir)
 
 

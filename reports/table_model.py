@@ -21,7 +21,7 @@ import pandas as pd
 #: Significance thresholds, strictest last; the legend states them.
 STAR_LEVELS: tuple[tuple[float, str], ...] = ((0.05, "*"), (0.01, "**"), (0.001, "***"))
 STAR_LEGEND = "* p < 0.05, ** p < 0.01, *** p < 0.001 (two-sided)"
-FORMATS: tuple[str, ...] = ("tex", "html", "md", "csv")
+FORMATS: tuple[str, ...] = ("tex", "html", "md", "csv", "docx")
 CONSTANT_TERMS = ("const", "Intercept", "intercept")
 
 

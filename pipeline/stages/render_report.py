@@ -1,6 +1,6 @@
-"""Stage ``render_report``: tables (LaTeX/HTML/Markdown/CSV), figures (PDF/SVG/PNG) and the PDF and HTML
-reports of one dataset, rendered only from its result files and derived data, plus the DVC metrics file of its key
-numbers. Provenance (commit, input SHA-256, params, package versions, seeds) is gathered here, at the edge.
+"""Stage ``render_report``: tables (LaTeX/HTML/Markdown/CSV/Word), figures (PDF/SVG/PNG) and the PDF,
+HTML and Word reports of one dataset, rendered only from its result files and derived data, plus the DVC
+metrics file of its key numbers. Provenance (commit, input SHA-256, params, package versions, seeds) is gathered here, at the edge.
 """
 
 from __future__ import annotations
@@ -222,14 +222,15 @@ def run(dataset: str, params: dict[str, Any]) -> None:
         if cfg["figures"]:
             from reports.figures import render_figures
 
-            # drawn once: the configured formats for the output folder plus SVG for the PDF report
+            # drawn once: the configured formats for the output folder plus SVG for the PDF report and
+            # PNG for the Word report (removed afterwards when not configured)
             wanted = tuple(cfg["figure_formats"])
             records = render_figures(
                 dataset,
                 results_root,
                 paths.processed,
                 out / "figures",
-                formats=tuple(dict.fromkeys((*wanted, "svg"))),
+                formats=tuple(dict.fromkeys((*wanted, "svg", "png"))),
             )
             figures = (out / "figures", records)
             html_figures = next((f for f in ("png", "svg") if f in wanted), "embed")
@@ -249,9 +250,12 @@ def run(dataset: str, params: dict[str, Any]) -> None:
             figures=figures,
             out_html=out / "report.html",
             html_figures=html_figures,
+            out_docx=out / "report.docx",
         )
         log.info("report: %s", pdf)
-        if figures is not None and "svg" not in wanted:
-            for rec in figures[1]:
-                Path(rec["svg"]).unlink()
+        if figures is not None:
+            for fmt in ("svg", "png"):
+                if fmt not in wanted:
+                    for rec in figures[1]:
+                        Path(rec[fmt]).unlink()
     write_json(METRICS.format(dataset=dataset), round_floats(key_metrics(results_root), METRIC_DIGITS))
