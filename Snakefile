@@ -6,7 +6,9 @@ import os
 import sys
 import time
 
-from pipeline.core.params import ParamsError, load_params
+from pipeline.core import paths as P
+from pipeline.core.io import sha256_file
+from pipeline.core.params import ParamsError, load_params, raw_files
 from pipeline.stages.registry import CROSS_STAGES, STAGES, datasets_for
 
 try:
@@ -23,6 +25,17 @@ def _params_value(stage, dataset=""):
         for part in key.format(dataset=dataset).split("."):
             node = node.get(part, {}) if isinstance(node, dict) else {}
         out[key] = node
+    return json.dumps(out, sort_keys=True)
+
+
+def _raw_sha256(stage, dataset):
+    """SHA-256 of the raw files a stage reads (params of its rule): Snakemake then reruns it when their
+    content changes even if a time stamp does not (a file copied back with `cp -p`), as DVC does."""
+    if P.RAW not in stage.deps:
+        return ""
+    out = {}
+    for path in raw_files(PARAMS["datasets"][dataset]):
+        out[path] = sha256_file(path) if os.path.isfile(path) else "missing"
     return json.dumps(out, sort_keys=True)
 
 
@@ -94,6 +107,7 @@ for _stage in STAGES:
         params:
             cmd=lambda wc, _s=_stage: _s.cmd(wc.dataset),
             config=lambda wc, _s=_stage: _params_value(_s, wc.dataset),
+            raw_sha256=lambda wc, _s=_stage: _raw_sha256(_s, wc.dataset),
         log:
             f"logs/{_stage.name}/{{dataset}}.log",
         wildcard_constraints:

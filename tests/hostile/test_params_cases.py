@@ -381,3 +381,12 @@ def test_snakemake_and_dvc_yaml_with_bad_params_print_one_message(copy_of):
     assert "Traceback" not in proc.stderr and 'File "' not in proc.stderr
     assert proc.stderr.count("'no_such_var' is not a spell column") == 1
     assert copy_of.outputs() == before
+
+
+@pytest.mark.slow
+def test_snakemake_notices_a_raw_file_rewritten_with_its_old_time_stamp(copy_of):
+    register = copy_of.raw / "organizations.csv"
+    stamp = register.stat()
+    register.write_text(register.read_text(encoding="utf-8").replace("Alpha", "Alphb"), encoding="utf-8")
+    os.utime(register, ns=(stamp.st_atime_ns, stamp.st_mtime_ns))  # like `cp -p` of another version
+    assert {"validate_inputs", "render_report"} <= _planned(_runner(copy_of, "snakemake", "-n"))
