@@ -136,6 +136,15 @@ class FoundingSpec:
         """``(step name, whole formula)`` for the steps that add terms (formula language, nested)."""
         return nested_formulas(self.steps, outcome=self.outcome)
 
+    def specials_text(self) -> str:
+        """The offset / exposure terms every step carries (``" + offset(log_density)"``), or ``""``."""
+        text = f" + offset({quote_name(self.offset)})" if self.offset else ""
+        return text + (f" + exposure({quote_name(self.exposure)})" if self.exposure else "")
+
+    def model_formulas(self) -> dict[str, str]:
+        """Step name → the whole formula fitted at that step, offset / exposure included (as results record)."""
+        return {name: render_formula(f) + self.specials_text() for name, f in self.formulas()}
+
     @property
     def all_terms(self) -> list[str]:
         """Every term of the largest model (expanded, without the intercept), in order of entry."""
@@ -210,11 +219,7 @@ def build_founding_design(
     n_input = len(df)
     steps = spec.formulas()
     largest = steps[-1][1]
-    text = render_formula(largest)
-    if spec.offset:
-        text += f" + offset({quote_name(spec.offset)})"
-    if spec.exposure:
-        text += f" + exposure({quote_name(spec.exposure)})"
+    text = render_formula(largest) + spec.specials_text()
     d_scale = resolve_scale(spec.density_scale, df[DENSITY]) if DENSITY in df else 1.0
     ctx = TermContext(
         density_scale=d_scale,
@@ -287,7 +292,7 @@ def build_founding_design(
         notes=notes,
         column_terms=dict(design.column_terms),
         step_terms={s: set(expanded_terms(f)) for s, f in steps},
-        formulas={s: render_formula(f) for s, f in steps},
+        formulas={s: render_formula(f) + spec.specials_text() for s, f in steps},
     )
 
 

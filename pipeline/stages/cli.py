@@ -191,6 +191,22 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_check_params(args: argparse.Namespace) -> int:
+    """Load and check params (every name of every formula) and print each model's effective specification."""
+    import json
+
+    from pipeline.stages.specification import effective_specification, format_specification
+
+    spec = effective_specification(load_params(args.params))
+    if args.dataset:
+        missing = [d for d in args.dataset if d not in spec]
+        if missing:
+            raise ParamsError(unknown_name_message("check-params --dataset", missing[0], spec, "a dataset"))
+        spec = {d: spec[d] for d in args.dataset}
+    print(json.dumps(spec, indent=2, ensure_ascii=False) if args.json else format_specification(spec))
+    return 0
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
     from analysis.verify import format_table, unverified_datasets, verify_tree
 
@@ -225,6 +241,13 @@ def main(argv: list[str] | None = None) -> int:
     dvc.set_defaults(func=cmd_dvc_yaml)
     lst = sub.add_parser("list-stages", help="list stages and the datasets each applies to")
     lst.set_defaults(func=cmd_list)
+    chk = sub.add_parser(
+        "check-params",
+        help="check params.yaml and print the effective formula of every model of every dataset",
+    )
+    chk.add_argument("--dataset", action="append", help="only this dataset (repeatable; default: all)")
+    chk.add_argument("--json", action="store_true", help="print JSON instead of text")
+    chk.set_defaults(func=cmd_check_params)
     ver = sub.add_parser("verify", help="compare fresh results with the committed reference results")
     ver.add_argument("--reference", default="reference/results", help="committed reference results")
     ver.add_argument("--results", default="results", help="freshly produced results")

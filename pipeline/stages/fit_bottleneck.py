@@ -31,18 +31,23 @@ from pipeline.stages.common import assessment_rules, read_inputs, usable_terms, 
 log = logging.getLogger("fit_bottleneck")
 
 
+def exit_rate_spec(density_scale: float | str = "auto") -> FoundingSpec:
+    """The nested population-level exit-rate models paired with the founding steps by the equilibrium."""
+    return FoundingSpec(
+        steps=(("baseline", "exits ~ 1"), ("density", "+ density"), ("density2", "+ density_sq")),
+        density_scale=density_scale,
+        outcome="exits",
+        offset="log_density",
+    )
+
+
 def exit_rate_models(
     population: pd.DataFrame, *, density_scale: float, families: list[str], dataset: str
 ) -> list[ModelResult]:
     """Population-level mortality: E[D_t] = N_t · exp(c0 + c1·N_t + c2·N_t²) (log N_t offset), nested."""
     pop = population[population["density"] > 0].copy()
     pop["log_density"] = np.log(pop["density"].astype(float))
-    spec = FoundingSpec(
-        steps=(("baseline", ()), ("density", ("density",)), ("density2", ("density_sq",))),
-        density_scale=density_scale,
-        outcome="exits",
-        offset="log_density",
-    )
+    spec = exit_rate_spec(density_scale)
     results = fit_founding_models(pop, spec=spec, families=families, dataset=dataset)
     for res in results:
         res.model = f"exit_rate_{res.model}"
