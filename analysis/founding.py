@@ -92,6 +92,8 @@ class FoundingSpec:
     offset, exposure : optional column names (log-scale offset; exposure enters as log(exposure)).
     grid_points : points of the multiplier curve.
     level : confidence level of intervals.
+    profile_intervals : also give N* its profile-likelihood interval (refits the model ~20 times per
+        turning point; off for large simulation studies).
     """
 
     steps: tuple[tuple[str, tuple[str, ...] | str], ...] = DEFAULT_STEPS
@@ -105,6 +107,7 @@ class FoundingSpec:
     exposure: str | None = None
     grid_points: int = 100
     level: float = 0.95
+    profile_intervals: bool = True
 
     @classmethod
     def from_mapping(cls, cfg: Mapping[str, Any]) -> FoundingSpec:
@@ -481,7 +484,7 @@ def _result_from_fit(
                 tests=True,
             ) | {"legitimation_competition": bool(b1 > 0 and b2 < 0)}
             ns = res.derived["n_star"]
-            if ns["estimate"] is not None and ns["se"]:
+            if spec.profile_intervals and ns["estimate"] is not None and ns["se"]:
                 ns["profile"] = n_star_profile(
                     fit,
                     design.y,

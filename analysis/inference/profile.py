@@ -26,7 +26,7 @@ def _bound(
     step: float,
     max_doublings: int,
 ) -> tuple[float | None, str]:
-    inner, width = estimate, step
+    inner, width = estimate, step * crit**0.5  # first try the Wald bound: the profile is often near it
     for _ in range(max_doublings):
         outer = estimate + direction * width
         d = deviance(outer)
@@ -34,7 +34,7 @@ def _bound(
             return None, "constrained fit failed"
         if d > crit:
             lo, hi = sorted((inner, outer))
-            root = optimize.brentq(lambda t: deviance(t) - crit, lo, hi, xtol=1e-10 * max(1.0, abs(estimate)))
+            root = optimize.brentq(lambda t: deviance(t) - crit, lo, hi, xtol=1e-8 * max(1.0, abs(estimate)))
             return float(root), "bounded"
         inner, width = outer, width * 2.0
     return None, "unbounded"
@@ -51,7 +51,8 @@ def profile_interval(
     """Profile-likelihood interval of a scalar θ.
 
     ``deviance(θ)`` = 2·(logL̂ − logL of the best fit with θ held fixed) (0 at the estimate); ``step`` is the
-    first bracket width (e.g. one standard error). Returns ``ci_low``, ``ci_high`` (None when unbounded on
+    standard error of the estimate (the first bracket is the Wald bound, widened by doubling until the
+    deviance crosses). Returns ``ci_low``, ``ci_high`` (None when unbounded on
     that side), the critical value and the method."""
     crit = float(stats.chi2.ppf(level, 1))
     lo, lo_kind = _bound(deviance, estimate, -1, crit, step, max_doublings)

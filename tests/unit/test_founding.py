@@ -7,6 +7,7 @@ R fixtures: tests/fixtures/founding/ (make_inputs.py + make_fixtures.R; glm, MAS
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from pathlib import Path
@@ -291,19 +292,23 @@ def test_hostile_no_variation() -> None:
 # ------------------------------------------------------------------------------------ recovery
 
 TRUTH = {"const": 1.5, "density": 1.2, "density_sq": -0.25, "alpha": 0.15}
-RECOVERY_SPEC = FoundingSpec(
-    steps=(("baseline", ()), ("density2", ("density", "density_sq"))), density_scale=100.0
+RECOVERY_SPEC = FoundingSpec(  # the 200-replica coverage study skips the profile refits (~1 s per replica)
+    steps=(("baseline", ()), ("density2", ("density", "density_sq"))),
+    density_scale=100.0,
+    profile_intervals=False,
 )
 
 
 def test_recovery_one_seeded_draw() -> None:
     pop = simulate_founding_series(seed=20261126)
-    r = fit_founding_models(pop, spec=RECOVERY_SPEC, families=("negative_binomial",))[-1]
+    spec = dataclasses.replace(RECOVERY_SPEC, profile_intervals=True)
+    r = fit_founding_models(pop, spec=spec, families=("negative_binomial",))[-1]
     for name, value in TRUTH.items():
         t = r.term(name)
         assert t.ci_low <= value <= t.ci_high, (name, t)
     ns = r.derived["n_star"]
     assert ns["ci_low"] <= 240 <= ns["ci_high"] and ns["inside_range"]
+    assert ns["profile"]["ci_low"] <= 240 <= ns["profile"]["ci_high"]
     assert r.derived["n_star"]["lind_mehlum"]["p"] < 0.001
 
 
