@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -26,6 +27,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+LAST_CPU = [0.0]  # CPU seconds (user + system) of the last timed command and its children
 LINE = re.compile(r"^✓ (\S+)\s+(\S+)\s+([\d.]+) s")
 
 
@@ -38,10 +40,16 @@ def _env(tmp: Path, cores: int, warm_fonts: bool) -> dict[str, str]:
     return env
 
 
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _timed(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, str]:
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), _cpu()
     proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
     seconds = time.perf_counter() - t0
+    LAST_CPU[0] = _cpu() - c0
     if proc.returncode != 0:
         sys.exit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
     return seconds, proc.stdout + proc.stderr
@@ -67,7 +75,8 @@ def main(argv: list[str] | None = None) -> int:
         total, out = _timed(["bash", "scripts/run_pipeline.sh"], clone, env)
         jobs = [(float(m[3]), m[1], m[2]) for m in map(LINE.match, out.splitlines()) if m]
         print(
-            f"\nwhole pipeline, cold: {total:.1f} s wall for {len(jobs)} jobs (sum of job times {sum(j[0] for j in jobs):.1f} s)"
+            f"\nwhole pipeline, cold: {total:.1f} s wall, {LAST_CPU[0]:.1f} s CPU, {len(jobs)} jobs "
+            f"(sum of job times {sum(j[0] for j in jobs):.1f} s)"
         )
         print("slowest jobs:")
         for seconds, stage, dataset in sorted(jobs, reverse=True)[:8]:
@@ -77,8 +86,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\nrender_report, warm (best of {args.repeat}):")
         for dataset in datasets:
             cmd = [sys.executable, "-m", "pipeline", "run", "render_report", "--dataset", dataset]
-            best = min(_timed(cmd, clone, env)[0] for _ in range(args.repeat))
-            print(f"  {dataset:<28} {best:6.1f} s")
+            runs = []
+            for _ in range(args.repeat):
+                runs.append((_timed(cmd, clone, env)[0], LAST_CPU[0]))
+            wall, cpu = min(runs)
+            print(f"  {dataset:<28} {wall:6.1f} s wall  {cpu:6.1f} s CPU")
         print(f"\nmachine load after: {os.getloadavg()[0]:.1f}")
     finally:
         if args.keep:
