@@ -79,27 +79,32 @@ def growth_formula(cfg: Mapping[str, Any], *, where: str | None = None) -> Formu
                 source=f.source,
                 pos=0,
             )
-        cluster = None
-        for _, t in summands(f.rhs):
-            if isinstance(t, Call) and t.func in SPECIALS:
-                if t.func != "cluster" or render(t.args[0]) != "org_id":
-                    raise FormulaError(
-                        f"{render(t)} is not accepted by the Gibrat models (accepted: cluster(org_id); the "
-                        "fixed effects are by organization and year)",
-                        source=f.source,
-                        pos=t.pos,
-                        length=t.end - t.pos,
-                    )
-                cluster = t
-        if cluster is None:
-            raise FormulaError(
-                "the Gibrat standard errors are clustered by organization: add '+ cluster(org_id)'",
-                source=f.source,
-                pos=len(f.source) - 1,
-            )
+        require_org_cluster(f, "Gibrat")
     except FormulaError as exc:
         raise exc.located(where) if where else exc from None
     return f
+
+
+def require_org_cluster(f: Formula, model: str) -> None:
+    """The formula clusters by organization, ``cluster(org_id)``, and has no other special (else an error)."""
+    cluster = None
+    for _, t in summands(f.rhs):
+        if isinstance(t, Call) and t.func in SPECIALS:
+            if t.func != "cluster" or render(t.args[0]) != "org_id":
+                raise FormulaError(
+                    f"{render(t)} is not accepted by the {model} models (accepted: cluster(org_id); their "
+                    "standard errors are clustered by organization)",
+                    source=f.source,
+                    pos=t.pos,
+                    length=t.end - t.pos,
+                )
+            cluster = t
+    if cluster is None:
+        raise FormulaError(
+            f"the {model} standard errors are clustered by organization: add '+ cluster(org_id)'",
+            source=f.source,
+            pos=len(f.source) - 1,
+        )
 
 
 def without_specials(formula: Formula) -> str:

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 
+from analysis.formula import TermContext, build_design
 from analysis.inference.design import collinear_terms
 from analysis.inference.fitstats import fit_statistics
 from analysis.results import ModelResult, Term
@@ -204,10 +205,14 @@ def fit_stagnation(
     density_scale: float = 1.0,
     growth_col: str = "growth",
     dataset: str = "default",
+    formula: str | None = None,
+    context: TermContext | None = None,
 ) -> StagnationFit:
     """Build the stagnation/dissolution risk set and fit both cause-specific cloglog hazards.
 
-    Density terms are N/density_scale and (N/density_scale)² (computed from ``density``).
+    Density terms are N/density_scale and (N/density_scale)² (computed from ``density``). With ``formula`` (a
+    one-sided formula of ``analysis.stagnation_spec``) the terms are its design on the organization-years at
+    risk, built by the formula engine (``context``: its term context), and replace ``covariates``.
 
     Examples
     --------
@@ -217,7 +222,21 @@ def fit_stagnation(
     events = stagnation_risk_set(org_years, organizations, k=k, threshold=threshold, growth_col=growth_col)
     regs = list(covariates)
     design = events.copy()
-    if C.DENSITY in regs or C.DENSITY_SQ in regs:
+    extra_notes: list[str] = []
+    if formula is not None and len(events) == 0:
+        regs = []  # an empty risk set: both hazards are recorded as not fitted
+    elif formula is not None:
+        ctx = context or TermContext(density_scale=density_scale)
+        built = build_design(
+            formula, events, unit="org_year", ctx=ctx, intercept=False, allowed_specials=("cluster",)
+        )
+        regs = list(built.x.columns)
+        for col in regs:
+            values = np.full(len(events), np.nan)
+            values[built.rows] = built.x[col].to_numpy()
+            design[col] = values
+        extra_notes = [n for n in built.notes if "dropped for missing" not in n]
+    elif C.DENSITY in regs or C.DENSITY_SQ in regs:
         d, d2 = scaled_density(events[C.DENSITY], density_scale)
         if C.DENSITY in regs:
             design[C.DENSITY] = d
@@ -231,9 +250,13 @@ def fit_stagnation(
         "event_definition": f"first year of {k} consecutive years with growth "
         f"< {threshold:g} (a missing year breaks a run)",
     }
+    if formula is not None:
+        spec["model_formula"] = formula
+        spec["cluster"] = "org_id"
     notes = [
         "Growth is observed only for survivors; dissolution competes with stagnation (cause-specific hazards).",
         f"Organizations not dying are censored at the last year with a full {k}-year look-ahead.",
+        *extra_notes,
     ]
     stag = _fit_cloglog(design, "y_stagnation", regs, "stagnation_hazard", dataset, spec, notes)
     diss = _fit_cloglog(design, "y_dissolution", regs, "dissolution_hazard", dataset, spec, notes)
@@ -248,7 +271,7 @@ def fit_stagnation(
             "event",
             "y_stagnation",
             "y_dissolution",
-            *covariates,
+            *(covariates if formula is None else ()),
         )
         if c in events
     ]

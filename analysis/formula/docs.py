@@ -46,8 +46,13 @@ function are rejected with a message naming the position and the nearest valid n
   density_sq + funding_share + cluster(org_id)`, fitted pooled, with organization FE and with organization
   + year FE; `log_size` is required (its coefficient is the Gibrat test) and the clustering is by
   organization. Without `formula` the legacy lists `covariates` / `age_terms` / `environment` define it.
-* Bottleneck models (fit_bottleneck: stagnation, exit rates, equilibrium) still take lists of names in
-  this version.
+* `fit_bottleneck.stagnation.formula`: a one-sided formula, `~ funding_share + density + density_sq +
+  log_size + cluster(org_id)`, of the terms of both cause-specific hazards (stagnation start, dissolution)
+  on the organization-years at risk. Without `formula` the legacy list `covariates` gives the terms.
+* The population-level exit-rate models of the equilibrium are fixed, `exits ~ 1 + density + density_sq +
+  offset(log_density)` in the steps `baseline`, `density`, `density2` (the equilibrium pairs
+  `fit_bottleneck.equilibrium.founding_step` of the founding sequence with the exit step of that name).
+* `python -m pipeline check-params` prints the effective formula of every model of every dataset.
 
 ## Grammar
 

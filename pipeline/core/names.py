@@ -253,6 +253,44 @@ def check_growth_formula(at: str, cfg: dict[str, Any], cols: Columns, ds: dict[s
     return problems
 
 
+def check_stagnation_formula(at: str, cfg: dict[str, Any], cols: Columns, ds: dict[str, Any]) -> list[str]:
+    """The stagnation formula is one-sided with cluster(org_id) and names only terms and columns (or the legacy
+    list names organization-year columns)."""
+    from analysis.formula import FormulaError
+    from analysis.stagnation_spec import legacy_covariates, stagnation_formula, uses_legacy_names
+
+    where = f"{at}: fit_bottleneck.stagnation.formula"
+    problems: list[str] = []
+    if uses_legacy_names(cfg):
+        _check_list(
+            problems,
+            f"{at}: fit_bottleneck.stagnation.covariates",
+            legacy_covariates(cfg),
+            cols.stagnation_covariates(),
+            "an organization-year column of this dataset",
+        )
+        return problems
+    if cfg.get("covariates") is not None:
+        return [
+            f"{at}: fit_bottleneck.stagnation gives both formula and covariates (names); the formula replaces "
+            "them: put those names into it and remove covariates"
+        ]
+    try:
+        formula = stagnation_formula(cfg, where=where)
+    except FormulaError as exc:
+        return [str(exc)]
+    what = "a stagnation-model term of this dataset (organization-year columns and built-in terms)"
+    used = resolve_formula_names(
+        problems, where, [("", formula)], "org_year", org_year_columns(cols), measure_aliases(ds), what
+    )
+    if "period" in used:
+        problems.append(
+            f"{where}: the term 'period' is defined for founding models (fit_founding.spec.period_column); "
+            f"name the column itself, e.g. C({(cols.env_categorical or ('policy_period',))[0]})"
+        )
+    return problems
+
+
 def check_survival_formulas(at: str, cfg: dict[str, Any], cols: Columns, ds: dict[str, Any]) -> list[str]:
     """The nested Cox steps parse, nest, accept only strata()/cluster() and name only terms and columns."""
     from analysis.formula import FormulaError
@@ -415,13 +453,7 @@ def check_dataset_names(name: str, ds: dict[str, Any], block: Callable[[str], di
             list(cols.env_numeric),
             "a numeric environment covariate declared in environment.covariates",
         )
-    _check_list(
-        problems,
-        f"{at}: fit_bottleneck.stagnation.covariates",
-        bottleneck["stagnation"]["covariates"],
-        cols.stagnation_covariates(),
-        "an organization-year column of this dataset",
-    )
+    problems += check_stagnation_formula(at, bottleneck["stagnation"], cols, ds)
     return problems
 
 

@@ -19,14 +19,24 @@ import pandas as pd
 
 from analysis.breaks import break_in_density_growth, break_in_founding
 from analysis.equilibrium import equilibrium_density
+from analysis.formula import FormulaError, TermContext, render_formula
 from analysis.founding import FoundingSpec, fit_founding_models
 from analysis.logistic import fit_logistic
 from analysis.nonparametric import aalen_johansen
 from analysis.results import ModelResult
 from analysis.stagnation import fit_stagnation
-from pipeline.core.params import stage_params
+from analysis.stagnation_spec import legacy_covariates, stagnation_formula
+from analysis.stagnation_spec import uses_legacy_names as uses_legacy_stagnation
+from pipeline.core.names import measure_aliases
+from pipeline.core.params import ParamsError, stage_params
 from pipeline.core.paths import DatasetPaths
-from pipeline.stages.common import assessment_rules, read_inputs, usable_terms, write_results
+from pipeline.stages.common import (
+    assessment_rules,
+    read_inputs,
+    require_observed_columns,
+    usable_terms,
+    write_results,
+)
 
 log = logging.getLogger("fit_bottleneck")
 
@@ -86,6 +96,7 @@ def fit_bottleneck(
     organizations: pd.DataFrame | None,
     cfg: dict[str, Any],
     seed: int,
+    aliases: dict[str, str] | None = None,
 ) -> list[ModelResult]:
     """Every bottleneck analysis that the dataset's data support, in a stable order."""
     results: list[ModelResult] = []
@@ -150,18 +161,37 @@ def fit_bottleneck(
             results.append(res)
     st = cfg["stagnation"]
     if org_years is not None and organizations is not None and org_years["growth"].notna().sum() > 0:
-        covs, left_out = usable_terms(
-            org_years, st["covariates"], what="fit_bottleneck.stagnation.covariates"
-        )
-        fit = fit_stagnation(
-            org_years,
-            organizations,
-            k=st["k"],
-            threshold=st["threshold"],
-            covariates=covs,
-            density_scale=density_scale,
-            dataset=dataset,
-        )
+        if uses_legacy_stagnation(st):
+            covs, left_out = usable_terms(
+                org_years, legacy_covariates(st), what="fit_bottleneck.stagnation.covariates"
+            )
+            formula = None
+        else:
+            where = f"datasets.{dataset}: fit_bottleneck.stagnation.formula"
+            try:
+                parsed = stagnation_formula(st, where=where)
+            except FormulaError as exc:
+                raise ParamsError(str(exc)) from None
+            require_observed_columns(org_years, [("", parsed)], aliases=aliases, where=where)
+            covs, left_out, formula = [], [], render_formula(parsed)
+        try:
+            fit = fit_stagnation(
+                org_years,
+                organizations,
+                k=st["k"],
+                threshold=st["threshold"],
+                covariates=covs,
+                density_scale=density_scale,
+                dataset=dataset,
+                formula=formula,
+                context=TermContext(
+                    density_scale=density_scale, population=population, aliases=aliases or {}
+                ),
+            )
+        except FormulaError as exc:
+            raise ParamsError(
+                str(exc.located(f"datasets.{dataset}: fit_bottleneck.stagnation.formula"))
+            ) from None
         # an empty risk set (no organization observed k + 1 consecutive years) is recorded as not fitted
         cif = stagnation_cif(fit.events) if len(fit.events) else None
         for res in (fit.stagnation, fit.dissolution):
@@ -198,6 +228,7 @@ def run(dataset: str, params: dict[str, Any]) -> None:
         organizations=frames.get("organizations"),
         cfg=cfg,
         seed=params["seed"],
+        aliases=measure_aliases(ds),
     )
     write_results(
         paths.results("bottleneck"),

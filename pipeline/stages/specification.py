@@ -11,6 +11,7 @@ from typing import Any
 
 from analysis.formula import nested_formulas, render_formula
 from analysis.growth_spec import growth_formula
+from analysis.stagnation_spec import stagnation_formula
 from analysis.survival_spec import survival_formulas, without_strata
 from pipeline.core.names import Columns
 from pipeline.core.params import stage_params
@@ -82,11 +83,11 @@ def effective_specification(params: dict[str, Any]) -> dict[str, dict[str, Any]]
         block: dict[str, Any] = {"models": models}
         if ds["kind"] == "organizations" and Columns.of(ds).has_size:
             st = bottleneck["stagnation"]
-            block["stagnation"] = {
-                "covariates": list(st["covariates"]),
-                "k": st["k"],
-                "threshold": st["threshold"],
-            }
+            text = render_formula(stagnation_formula(st))
+            models["stagnation_hazard"] = (
+                f"{text} (event: first of {st['k']} years with growth < {st['threshold']:g})"
+            )
+            models["dissolution_hazard"] = f"{text} (event: dissolution, competing with stagnation)"
         entry["fit_bottleneck"] = block
         out[name] = entry
     return out

@@ -54,8 +54,8 @@ def project(tmp_path):
             ["datasets.t", "fit_growth.formula", "budgte", "did you mean 'budget'"],
         ),
         (
-            lambda p: p["fit_bottleneck"]["stagnation"].update(covariates=["funding_shar"]),
-            ["fit_bottleneck.stagnation.covariates", "funding_shar", "did you mean 'funding_share'"],
+            lambda p: p["fit_bottleneck"]["stagnation"].update(formula="~ funding_shar + cluster(org_id)"),
+            ["fit_bottleneck.stagnation.formula", "funding_shar", "did you mean 'funding_share'"],
         ),
         (
             lambda p: p["fit_bottleneck"]["equilibrium"].update(founding_step="no_such_step"),

@@ -1,0 +1,132 @@
+"""Stagnation / dissolution hazards specified as a one-sided formula (fit_bottleneck.stagnation.formula):
+resolved at load, hostile text refused, the same fits as the legacy list, cluster(org_id) required."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from analysis.results import validate_result
+from analysis.stagnation import fit_stagnation
+from analysis.stagnation_spec import legacy_formula, stagnation_formula
+from pipeline.core.params import ParamsError, load_params, stage_params, validate_params
+
+ROOT = Path(__file__).resolve().parents[2]
+SENTINEL = Path("/tmp/orgecology_stagnation_formula_pwned")
+_spec = importlib.util.spec_from_file_location("_stag", ROOT / "tests" / "unit" / "test_stagnation.py")
+_stag = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_stag)  # type: ignore[union-attr]
+sim_panel = _stag._sim_panel
+
+
+def _params(stagnation: dict) -> dict:
+    raw = "data/raw/o"
+    return {
+        "datasets": {
+            "o": {
+                "kind": "organizations",
+                "window": {"start": 2000, "end": 2010},
+                "organizations": {
+                    "path": f"{raw}/orgs.csv",
+                    "columns": {"org_id": "id", "founded": "f", "ended": "e"},
+                    "attributes": ["district"],
+                },
+                "panel": {
+                    "path": f"{raw}/panel.csv",
+                    "columns": {"org_id": "id", "year": "year"},
+                    "measures": {"size": "staff", "funding_share": "gov"},
+                },
+                "group_columns": ["district"],
+                "density_scale": 100,
+                "models": {"fit_bottleneck": {"stagnation": {"k": 3, "threshold": 0.0, **stagnation}}},
+            }
+        }
+    }
+
+
+def _problem(params: dict) -> str:
+    with pytest.raises(ParamsError) as info:
+        validate_params(params)
+    return str(info.value)
+
+
+def test_bundled_stagnation_params_are_formulas_meaning_the_previous_lists() -> None:
+    params = load_params(ROOT / "params.yaml")
+    st = stage_params(params, "fit_bottleneck", "default")["stagnation"]
+    assert st["formula"] == legacy_formula(["funding_share", "density", "density_sq", "log_size"])
+    cow = stage_params(params, "fit_bottleneck", "cow_igo")["stagnation"]
+    assert cow["formula"] == legacy_formula(["density", "density_sq", "log_size"])
+
+
+def test_stagnation_formula_with_user_names_resolves() -> None:
+    text = "~ gov + log_density + I(density**2) + log(size) + C(district) + cluster(org_id)"
+    params = validate_params(_params({"formula": text}))
+    assert stage_params(params, "fit_bottleneck", "o")["stagnation"]["formula"] == text
+
+
+@pytest.mark.parametrize(
+    ("stagnation", "fragments"),
+    [
+        (
+            {"formula": "~ density + log_sz + cluster(org_id)"},
+            ["datasets.o", "fit_bottleneck.stagnation.formula", "'log_sz'", "did you mean 'log_size'"],
+        ),
+        ({"formula": "growth ~ density + cluster(org_id)"}, ["one-sided"]),
+        ({"formula": "~ density"}, ["cluster(org_id)"]),
+        ({"formula": "~ density + strata(district) + cluster(org_id)"}, ["strata(district) is not accepted"]),
+        (
+            {"formula": "~ density + cluster(org_id)", "covariates": ["density"]},
+            ["both formula and covariates"],
+        ),
+        ({"covariates": ["densty"]}, ["fit_bottleneck.stagnation.covariates", "did you mean 'density'"]),
+    ],
+)
+def test_stagnation_formula_problems_fail_at_load(stagnation: dict, fragments: list[str]) -> None:
+    message = _problem(_params(stagnation))
+    for fragment in fragments:
+        assert fragment in message, f"{fragment!r} not in:\n{message}"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [f"__import__('os').system('touch {SENTINEL}')", "().__class__", "open('/etc/passwd')", "density.real"],
+)
+def test_hostile_stagnation_formulas_are_refused_without_effect(text: str) -> None:
+    SENTINEL.unlink(missing_ok=True)
+    for formula in (f"~ density + {text} + cluster(org_id)", f"~ density + cluster({text})"):
+        assert "fit_bottleneck.stagnation.formula" in _problem(_params({"formula": formula}))
+    assert not SENTINEL.exists()
+
+
+def test_formula_and_legacy_list_give_the_same_hazards() -> None:
+    oy, orgs = sim_panel(5, n_org=300)
+    legacy = fit_stagnation(
+        oy, orgs, k=2, threshold=0.0, covariates=["funding_share", "density"], density_scale=100
+    )
+    text = stagnation_formula({"formula": "~ funding_share + density + cluster(org_id)"}).source
+    formula = fit_stagnation(oy, orgs, k=2, threshold=0.0, density_scale=100, formula=text)
+    for a, b in ((legacy.stagnation, formula.stagnation), (legacy.dissolution, formula.dissolution)):
+        assert a.sample == b.sample
+        assert [t.term for t in a.terms] == [t.term for t in b.terms] == ["const", "funding_share", "density"]
+        assert [t.coef for t in a.terms] == pytest.approx([t.coef for t in b.terms], rel=1e-12)
+        assert b.specification["model_formula"] == text and b.specification["cluster"] == "org_id"
+        validate_result(b.to_dict())
+    # arithmetic on the scaled term: density is N/100, so I(density/100) is N/10^4 (coefficient x 100)
+    scaled = fit_stagnation(
+        oy, orgs, k=2, threshold=0.0, density_scale=100, formula="~ I(density/100) + cluster(org_id)"
+    )
+    plain = fit_stagnation(
+        oy, orgs, k=2, threshold=0.0, density_scale=100, formula="~ density + cluster(org_id)"
+    )
+    assert scaled.stagnation.terms[1].coef == pytest.approx(plain.stagnation.terms[1].coef * 100, rel=1e-8)
+
+
+def test_empty_risk_set_with_a_formula_is_recorded_not_raised() -> None:
+    oy, orgs = sim_panel(5, n_org=5, n_year=2)
+    out = fit_stagnation(
+        oy, orgs, k=5, threshold=0.0, density_scale=100, formula="~ density + cluster(org_id)"
+    )
+    assert not out.stagnation.fit.get("converged") and np.isfinite(out.stagnation.sample["n"])
