@@ -65,23 +65,24 @@ def _mark_missing_inputs():
     of the job is missing while its output exists, the marker is touched: the job is then out of date, and
     Snakemake rebuilds the missing input before it. Afterwards the outputs are newer than the marker again."""
     made = {o for s in STAGES for ds in datasets_for(s, PARAMS) for o in s.paths("outs", ds)}
-    for stage in STAGES:
-        for ds in datasets_for(stage, PARAMS):
-            marker = _inputs_marker(stage, ds)
-            if not os.path.exists(marker):
-                os.makedirs(os.path.dirname(marker), exist_ok=True)
-                open(marker, "a").close()
-                os.utime(marker, (0, 0))
-            gone = [d for d in stage.paths("deps", ds) if d in made and not os.path.exists(d)]
-            if gone and all(os.path.exists(o) for o in stage.paths("outs", ds)):
-                # new content too: Snakemake ignores a newer input whose checksum it has recorded
-                with open(marker, "w", encoding="utf-8") as fh:
-                    fh.write(f"missing {' '.join(gone)} ({time.time_ns()})\n")
-                print(
-                    f"Snakefile: {stage.name} ({ds}) is out of date: its input {', '.join(gone)} is missing "
-                    "and is rebuilt first",
-                    file=sys.stderr,
-                )
+    jobs = [(s, ds, s.paths("deps", ds), s.paths("outs", ds)) for s in STAGES for ds in datasets_for(s, PARAMS)]
+    jobs += [(c, "all", c.dep_paths(PARAMS), list(c.outs)) for c in CROSS_STAGES]
+    for stage, ds, deps, outs in jobs:
+        marker = _inputs_marker(stage, ds)
+        if not os.path.exists(marker):
+            os.makedirs(os.path.dirname(marker), exist_ok=True)
+            open(marker, "a").close()
+            os.utime(marker, (0, 0))
+        gone = [d for d in deps if d in made and not os.path.exists(d)]
+        if gone and all(os.path.exists(o) for o in outs):
+            # new content too: Snakemake ignores a newer input whose checksum it has recorded
+            with open(marker, "w", encoding="utf-8") as fh:
+                fh.write(f"missing {' '.join(gone)} ({time.time_ns()})\n")
+            print(
+                f"Snakefile: {stage.name} ({ds}) is out of date: its input {', '.join(gone)} is missing "
+                "and is rebuilt first",
+                file=sys.stderr,
+            )
 
 
 _mark_missing_inputs()
@@ -125,6 +126,7 @@ for _cross in CROSS_STAGES:
         input:
             deps=_cross.dep_paths(PARAMS),
             code=list(_cross.code),
+            marker=_inputs_marker(_cross, "all"),
         output:
             list(_cross.outs),
         params:

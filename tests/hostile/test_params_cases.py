@@ -358,7 +358,8 @@ def test_a_missing_result_folder_is_rebuilt_before_the_report(copy_of):
     _runner(copy_of, "snakemake", "--cores", "2", "reports/out/t")
     assert copy_of.path("results/t/survival/cox_full.json").exists()
     assert _planned(_runner(copy_of, "snakemake", "-n", "reports/out/t")) == set()
-    assert _planned(_runner(copy_of, "snakemake", "-n")) == set()
+    # the index across datasets reads the rebuilt report: only it is left to do
+    assert _planned(_runner(copy_of, "snakemake", "-n")) == {"render_index", "all"}
 
 
 @pytest.mark.slow
@@ -390,3 +391,13 @@ def test_snakemake_notices_a_raw_file_rewritten_with_its_old_time_stamp(copy_of)
     register.write_text(register.read_text(encoding="utf-8").replace("Alpha", "Alphb"), encoding="utf-8")
     os.utime(register, ns=(stamp.st_atime_ns, stamp.st_mtime_ns))  # like `cp -p` of another version
     assert {"validate_inputs", "render_report"} <= _planned(_runner(copy_of, "snakemake", "-n"))
+
+
+@pytest.mark.slow
+def test_a_missing_report_is_rebuilt_before_the_index(copy_of):
+    import shutil
+
+    from pipeline.core.paths import REPORT_INDEX
+
+    shutil.rmtree(copy_of.path("reports/out/t"))
+    assert {"render_report", "render_index"} <= _planned(_runner(copy_of, "snakemake", "-n", REPORT_INDEX))
