@@ -365,17 +365,22 @@ def render_tables(
     formats: Sequence[str] = FORMATS,
     labels: Mapping[str, str] | None = None,
     period: int = 5,
+    language: str = "en",
 ) -> dict[str, Table]:
     """Stage adapter: read the results and derived data of ``dataset`` and write every table.
 
-    Writes ``out_dir/<stem>.{tex,html,md,csv}`` atomically and returns the tables (the report reuses
-    them so the PDF shows exactly the same strings).
+    Writes ``out_dir/<stem>.{tex,html,md,csv,docx}`` atomically, in the report's ``language`` (captions,
+    labels and notes; the CSV's long data keep their English column names), and returns the tables
+    untranslated (the report translates the same tables, so the PDF shows exactly the same strings).
     """
     from reports.collect import load_results
+    from reports.i18n import Translator
+
+    tr = Translator(language)
 
     tables = build_tables_from_dirs(
         load_results(results_dir), processed_dir, clean_dir=clean_dir, labels=labels, period=period
     )
     for stem, table in tables.items():
-        write_table(table, Path(out_dir) / stem, formats)
+        write_table(tr.table(table), Path(out_dir) / stem, formats)
     return tables

@@ -62,12 +62,12 @@ class _Counter:
         self.figure = 0
 
 
-def _figure(item: Mapping[str, str], src: str, counter: _Counter) -> str:
+def _figure(item: Mapping[str, str], src: str, counter: _Counter, word: str) -> str:
     counter.figure += 1
     n = counter.figure
     return (
         f'<figure id="figure-{n}"><img src="{_esc(src)}" alt="{_esc(item["caption"])}">'
-        f"<figcaption><strong>Figure {n}:</strong> {_esc(item['caption'])}</figcaption></figure>"
+        f"<figcaption><strong>{_esc(word)} {n}:</strong> {_esc(item['caption'])}</figcaption></figure>"
     )
 
 
@@ -88,7 +88,7 @@ def _block(
             f'<div class="table-wrap" id="table-{counter.table}" data-stem="{_esc(b["stem"])}">{body}</div>'
         )
     row = b["row"]
-    figs = [_figure(f, figure_src[f["path"]], counter) for f in row]
+    figs = [_figure(f, figure_src[f["path"]], counter, labels["figure"]) for f in row]
     if len(figs) == 1:
         return figs[0]
     return '<div class="figure-row">' + "".join(figs) + "</div>"
@@ -120,7 +120,8 @@ def report_html(bundle: Mapping[str, Any], figure_src: Mapping[str, str]) -> str
         For each figure path of the bundle, the ``src`` of its image in the page: a path relative to the
         page (``figures/population.png``) or a ``data:`` URI.
     """
-    labels = {"contents": "Contents", "table": "Table", "dataset": "Dataset", **bundle.get("labels", {})}
+    labels = {"contents": "Contents", "table": "Table", "figure": "Figure", "dataset": "Dataset"}
+    labels.update(bundle.get("labels", {}))
     sections = _numbered(bundle)
     appendix = [
         {**a, "number": chr(ord("A") + j), "anchor": f"appendix-{chr(ord('a') + j)}"}

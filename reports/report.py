@@ -24,11 +24,15 @@ from pipeline.core.io import atomic_path, to_json_text, write_text
 from reports import fonts
 from reports.assemble import build_tables_from_dirs
 from reports.html import report_html
+from reports.i18n import Translator
 from reports.render import to_html, to_typst
 from reports.table_model import Cell, Table, fmt
 from reports.word import report_docx
 
 TEMPLATE = Path(__file__).with_name("templates") / "report.typ"
+
+#: The provenance line that lists strings kept in English in a translated report.
+UNTRANSLATED = {"zh": "以下文字尚无中文译文，保留英文", "en": "Untranslated"}
 
 #: Report sections in order: (id, title, result area or None, text when the area has no results).
 SECTIONS: tuple[tuple[str, str, str | None, str], ...] = (
@@ -268,13 +272,18 @@ def build_bundle(
     figure_format: str = "svg",
     date_rule: str = "midpoint",
     not_applicable: Mapping[str, str] | None = None,
+    language: str = "en",
 ) -> dict[str, Any]:
     """The JSON bundle the template lays out (figure paths relative to the compile root).
 
     Each section holds ``text`` paragraphs, ``lists`` and ordered ``blocks`` (subsection headings, tables,
     rows of one or two figures). ``not_applicable`` maps a result area to the reason its stage recorded
-    for not estimating anything on this dataset; the section then states that reason.
+    for not estimating anything on this dataset; the section then states that reason. ``language``
+    (``en``, ``zh``) translates headings, captions, table labels and notes (:mod:`reports.i18n`); the
+    strings that found no translation are listed under ``untranslated`` and stated in the provenance.
     """
+    tr = Translator(language)
+    tables = {stem: tr.table(t) for stem, t in tables.items()}
     not_applicable = dict(not_applicable or {})
     figs = [{**f, "path": f"figures/{f['stem']}.{figure_format}"} for f in figures]
 
@@ -375,7 +384,7 @@ def build_bundle(
                 "title": "True versus estimated parameters",
                 "present": True,
                 "absent_text": "",
-                "blocks": [table_block("truth_vs_estimated", truth_table(truth, results))],
+                "blocks": [table_block("truth_vs_estimated", tr.table(truth_table(truth, results)))],
                 "text": [
                     "The default dataset is simulated with known parameters; a parameter is covered "
                     "when its true value lies inside the 95% confidence interval."
@@ -403,16 +412,24 @@ def build_bundle(
                 "code": params_yaml(params),
             }
         )
-    return {
-        "dataset": dataset,
-        "title": title or f"Organizational ecology report: {dataset}",
-        "intro": [
-            "All numbers in this report are read from the pipeline's result files and derived data; "
-            "tables and figures are regenerated from them on every run."
-        ],
-        "sections": sections,
-        "appendix": appendix,
-    }
+    bundle = tr.bundle_texts(
+        {
+            "dataset": dataset,
+            "title": title or tr(f"Organizational ecology report: {dataset}"),
+            "intro": [
+                "All numbers in this report are read from the pipeline's result files and derived data; "
+                "tables and figures are regenerated from them on every run."
+            ],
+            "sections": sections,
+            "appendix": appendix,
+        }
+    )
+    untranslated = sorted(tr.missing)
+    if untranslated:
+        bundle["sections"][0]["lists"][-1]["items"].append(
+            f"{UNTRANSLATED[language]} ({len(untranslated)}): " + " | ".join(untranslated)
+        )
+    return {**bundle, "language": language, "labels": tr.words, "untranslated": untranslated}
 
 
 def compile_pdf(
@@ -460,6 +477,7 @@ def render_report(
     out_html: str | Path | None = None,
     html_figures: str = "embed",
     out_docx: str | Path | None = None,
+    language: str = "en",
 ) -> Path:
     """Render the PDF report of ``dataset`` (and its HTML report) from its result files and derived data.
 
@@ -494,6 +512,8 @@ def render_report(
     out_docx
         Where to write the report as a Word document (atomically), or None for none; its figures are
         the PNG files of ``figures`` (which must include PNG then).
+    language
+        Report language, ``en`` or ``zh`` (``render_report.language``).
 
     Returns
     -------
@@ -529,6 +549,7 @@ def render_report(
             title=title,
             date_rule=date_rule,
             not_applicable=not_applicable_reasons(results_dir),
+            language=language,
         )
         if out_html is not None:
             write_html_report(bundle, records, out_html, html_figures)
@@ -537,7 +558,7 @@ def render_report(
             if missing:
                 raise ValueError(f"the Word report needs PNG figures; not drawn as PNG: {', '.join(missing)}")
             png = {f"figures/{r['stem']}.svg": r["png"] for r in records}
-            report_docx(bundle, png, out_docx, {"dataset": "Dataset", "table": "Table", "figure": "Figure"})
+            report_docx(bundle, png, out_docx, bundle["labels"])
         return compile_pdf(bundle, figdir, out_pdf, font_cache_dir=font_cache_dir)
 
 

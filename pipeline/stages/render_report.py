@@ -215,6 +215,7 @@ def run(dataset: str, params: dict[str, Any]) -> None:
             out / "tables",
             clean_dir=paths.clean,
             formats=tuple(cfg["table_formats"]),
+            language=cfg["language"],
         )
         log.info("%d tables", len(tables))
         figures = None
@@ -251,6 +252,7 @@ def run(dataset: str, params: dict[str, Any]) -> None:
             out_html=out / "report.html",
             html_figures=html_figures,
             out_docx=out / "report.docx",
+            language=cfg["language"],
         )
         log.info("report: %s", pdf)
         if figures is not None:

@@ -1,0 +1,146 @@
+"""The Chinese report (render_report.language: zh): headings, captions, table labels and notes in Chinese,
+no English heading left, the PDF compiles with the bundled CJK font; the translation table's rules."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pypdf
+import pytest
+
+from reports.assemble import build_tables_from_dirs
+from reports.collect import load_results, not_applicable_reasons
+from reports.i18n import ZH, Translator
+from reports.report import SECTIONS, build_bundle, render_report
+
+FIX = Path(__file__).resolve().parents[1] / "fixtures" / "results_example"
+RESULTS = FIX / "results" / "default"
+PROCESSED = FIX / "processed" / "default"
+CLEAN = FIX / "interim" / "default" / "clean"
+PROVENANCE = {
+    "commit": "c0ffee",
+    "inputs": {"data/raw/default/organizations.csv": "ab" * 32},
+    "params": {"a": 1},
+}
+ENGLISH_TITLES = [t for _, t, _, _ in SECTIONS] + [
+    "Data and provenance",
+    "Cleaning log",
+    "Descriptives",
+    "True versus estimated parameters",
+    "Discussion",
+    "Survival curves",
+    "Cox proportional hazards",
+    "Hazard by age",
+    "Competing exits",
+    "Carrying capacity and exit rates",
+    "Structural breaks",
+    "Stagnation and dissolution",
+    "Parameters used for this dataset",
+]
+#: Latin words a Chinese table keeps: the field's names of models and tests, and notation.
+LATIN = {
+    "AIC", "Wald", "Cox", "Poisson", "NB2", "Kaplan", "Meier", "Gibrat", "Grambsch", "Therneau", "Aalen",
+    "Johansen", "Weibull", "Gompertz", "cloglog", "log", "exp", "delta", "score", "rank", "cox", "zph",
+    "identity", "km", "alpha", "size", "sup", "NLS", "HC1", "CR0", "CR1", "sandwich", "org_id", "yaml",
+    "params", "SHA", "growth", "cox.zph",
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def zh_bundle() -> dict:
+    import pandas as pd
+
+    from reports.figures import build_figures, setup_matplotlib
+
+    setup_matplotlib()
+    results = load_results(RESULTS)
+    figs = build_figures(
+        results,
+        population=pd.read_parquet(PROCESSED / "population.parquet"),
+        org_years=pd.read_parquet(PROCESSED / "org_years.parquet"),
+    )
+    tables = build_tables_from_dirs(results, PROCESSED, clean_dir=CLEAN)
+    return build_bundle(
+        "default",
+        tables,
+        [{"stem": s, "caption": c, "width": "full"} for s, _, c in figs],
+        results,
+        provenance=PROVENANCE,
+        truth=json.loads((FIX / "truth.json").read_text(encoding="utf-8")),
+        discussion="The founding rate peaks inside the observed range.",
+        not_applicable=not_applicable_reasons(RESULTS),
+        language="zh",
+    )
+
+
+def _english_words(text: str, allowed: set[str]) -> list[str]:
+    words = re.findall(r"[A-Za-z][A-Za-z0-9_.]*", text)
+    return [w for w in words if len(w) >= 3 and w not in LATIN and w not in allowed and "_" not in w]
+
+
+def test_no_english_heading_caption_label_or_note_left(zh_bundle):
+    results = load_results(RESULTS)
+    models = {m for area in results.values() for m in area}
+    # identifiers: model names and their parts (short column names), areas, terms, the data's own values
+    allowed = models | {part for m in models for part in m.split("_")} | set(results)
+    allowed |= {"district", "type", "association", "foundation", "competing", "merged"}
+    allowed |= {t["term"] for area in results.values() for r in area.values() for t in r["terms"]}
+    left = []
+    for sec in zh_bundle["sections"]:
+        left += _english_words(sec["title"], allowed)
+        for b in sec["blocks"]:
+            if b["kind"] == "heading":
+                left += _english_words(b["text"], allowed)
+            elif b["kind"] == "figures":
+                left += [w for f in b["row"] for w in _english_words(f["caption"], allowed)]
+            else:
+                t = b["table"]
+                texts = [t["caption"], *[h for hdr in t["header"] for h in hdr], *[r[0] for r in t["rows"]]]
+                # notes: a model's recorded failure reason stays as the model wrote it
+                texts += [n.split("——")[0] for n in t["notes"]]
+                left += [w for x in texts for w in _english_words(x, allowed)]
+    assert sorted(set(left)) == [], " ".join(sorted(set(left)))
+    assert zh_bundle["untranslated"] == []
+    assert [s["title"] for s in zh_bundle["sections"]][:3] == ["数据与来源", "数据清理记录", "描述统计"]
+    assert zh_bundle["sections"][-1]["title"] == "讨论"  # the generated discussion says it is English
+    assert zh_bundle["sections"][-1]["text"][0].startswith("以下讨论")
+
+
+def test_zh_report_compiles_and_has_no_english_headings(tmp_path):
+    pdf = render_report(
+        "default",
+        RESULTS,
+        PROCESSED,
+        tmp_path / "zh.pdf",
+        PROVENANCE,
+        clean_dir=CLEAN,
+        language="zh",
+        out_html=tmp_path / "zh.html",
+    )
+    text = "\n".join(page.extract_text() for page in pypdf.PdfReader(pdf).pages)
+    flat = " ".join(text.split())
+    for title in ("数据与来源", "数据清理记录", "描述统计", "组织创建", "组织死亡", "组织成长", "发展瓶颈"):
+        assert title in flat
+    for title in ENGLISH_TITLES:
+        assert title not in flat, title
+    assert "表 1" in flat or "表1" in flat  # Typst's Chinese supplement
+    html = (tmp_path / "zh.html").read_text(encoding="utf-8")
+    assert '<html lang="zh">' in html and "目录" in html and "Contents" not in html
+
+
+def test_translator_rules():
+    tr = Translator("zh")
+    assert tr("Founding") == ZH["Founding"]
+    assert tr("Population by 10-year period") == "按 10 年分期的种群"
+    assert tr("Age 2\u20135 (log baseline rate)") == "年龄 2\u20135（对数基准率）"
+    assert tr("SE type: (1)\u2013(2) observed information.") == "标准误类型：(1)\u2013(2) 观测信息矩阵。"
+    assert tr("  of which ended by death") == "  其中以死亡结束"  # indentation kept
+    assert tr("nb_density2") == "nb_density2" and tr("district: 朝阳区") == "district: 朝阳区"
+    assert tr.missing == set()
+    assert tr("A sentence nobody translated") == "A sentence nobody translated"
+    assert tr.missing == {"A sentence nobody translated"}  # kept and counted, never dropped
+    assert Translator("en")("Founding") == "Founding"
+    with pytest.raises(ValueError, match="zh"):
+        Translator("fr")
