@@ -47,20 +47,25 @@ def fit_founding(
     results = fit_founding_models(
         population, spec=founding_spec, families=families, se_type=se_type, dataset=dataset
     )
-    if groups is not None and not groups.empty:
-        available = list(dict.fromkeys(groups["group_var"].astype(str)))
-        wanted = available if panel_group_vars is None else [g for g in panel_group_vars if g in available]
-        for var in wanted:
-            sub = groups[groups["group_var"] == var]
-            log.info("subpopulation panel by %s: %d groups", var, sub["group"].nunique())
-            results += fit_founding_panel(
-                sub,
-                spec=founding_spec,
-                families=families,
-                se_type=panel_se_type,
-                group_var=var,
-                dataset=dataset,
-            )
+    available = [] if groups is None or groups.empty else list(dict.fromkeys(groups["group_var"].astype(str)))
+    wanted = available if panel_group_vars is None else [g for g in panel_group_vars if g in available]
+    absent = [g for g in panel_group_vars or [] if g not in available]
+    if absent:  # the names resolve (checked at load); the data have no subpopulation-years for them
+        note = f"No subpopulation panel for {', '.join(absent)}: no subpopulation-years with data."
+        log.warning("%s", note)
+        for res in results:
+            res.notes.append(note)
+    for var in wanted:
+        sub = groups[groups["group_var"] == var]
+        log.info("subpopulation panel by %s: %d groups", var, sub["group"].nunique())
+        results += fit_founding_panel(
+            sub,
+            spec=founding_spec,
+            families=families,
+            se_type=panel_se_type,
+            group_var=var,
+            dataset=dataset,
+        )
     return results
 
 

@@ -401,3 +401,26 @@ def test_a_missing_report_is_rebuilt_before_the_index(copy_of):
 
     shutil.rmtree(copy_of.path("reports/out/t"))
     assert {"render_report", "render_index"} <= _planned(_runner(copy_of, "snakemake", "-n", REPORT_INDEX))
+
+
+def test_a_requested_subpopulation_panel_without_data_is_said_out_loud():
+    import pandas as pd
+
+    from pipeline.stages.fit_founding import fit_founding
+
+    years = list(range(2000, 2020))
+    density = [10 + 3 * i for i in range(20)]
+    foundings = [2, 3, 3, 4, 5, 4, 6, 5, 7, 6, 5, 6, 4, 5, 3, 4, 2, 3, 2, 1]
+    pop = pd.DataFrame({"year": years, "density": density, "foundings": foundings})
+    results = fit_founding(
+        pop,
+        None,
+        dataset="t",
+        spec={"steps": {"baseline": [], "density": ["density"]}},
+        density_scale=10,
+        families=["poisson"],
+        se_type="observed",
+        panel_se_type="cluster",
+        panel_group_vars=["district"],
+    )
+    assert results and all("No subpopulation panel for district" in " ".join(r.notes) for r in results)
