@@ -41,3 +41,4 @@ if ! snakemake --cores "$CORES" --quiet=all "$@"; then
   exit 1
 fi
 echo "==> done in $((SECONDS - start)) s: reports in reports/out/<dataset>/ (e.g. reports/out/default/report.pdf)"
+python -m pipeline summary

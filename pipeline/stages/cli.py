@@ -226,6 +226,13 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 0 if all(c.ok for c in checks) else 1
 
 
+def cmd_summary(args: argparse.Namespace) -> int:
+    from pipeline.stages.summary import collect, summary_text
+
+    sys.stdout.write(summary_text(collect(load_params(args.params))))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m pipeline", description=__doc__)
     parser.add_argument("--params", default="params.yaml", help="parameters file (default: params.yaml)")
@@ -254,6 +261,8 @@ def main(argv: list[str] | None = None) -> int:
     ver.add_argument("--all", action="store_true", help="print passing checks too")
     ver.add_argument("--dataset", action="append", help="only this dataset (repeatable; default: all)")
     ver.set_defaults(func=cmd_verify)
+    summ = sub.add_parser("summary", help="reports written, warnings and weak results of the last run")
+    summ.set_defaults(func=cmd_summary)
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))
