@@ -188,6 +188,11 @@ def _flags(result: Mapping[str, Any]) -> list[str]:
                 f"carrying capacity K = {k['coef']:.4g} is {k['coef'] / top:.2g} times the highest observed "
                 "density: an extrapolation beyond the data"
             )
+        prof = derived.get("K_profile")
+        if isinstance(prof, Mapping) and prof.get("ci_high") is None:
+            flags.append(
+                "the profile interval of K is unbounded above: the carrying capacity is not identified"
+            )
         lo, hi = k.get("ci_low"), k.get("ci_high")
         if lo is not None and hi is not None and lo > 0 and hi / lo > 10:
             flags.append(f"the 95% CI of K [{lo:.4g}, {hi:.4g}] spans more than an order of magnitude")

@@ -28,6 +28,7 @@ import pandas as pd
 from scipy import optimize, stats
 
 from analysis.inference.fitstats import fit_statistics
+from analysis.inference.profile import profile_interval
 from analysis.results import ModelResult, Term
 from pipeline.core import columns as C
 
@@ -249,6 +250,17 @@ def fit_logistic(
     curves["logistic"].update(
         {"fitted": fitted.tolist(), "ci_low": (fitted - band).tolist(), "ci_high": (fitted + band).tolist()}
     )
+    derived["K_profile"] = k_profile(
+        t,
+        n_obs,
+        (k, r, t0),
+        rss=rss,
+        sigma2=sigma2,
+        dof=dof,
+        se_k=float(se[0]),
+        level=level,
+        upper_limit=max_k_ratio * n_max,
+    )
     loglik = -0.5 * n * (math.log(2 * math.pi * rss / n) + 1)
     res = ModelResult(**meta, sample=sample, notes=notes, derived=derived, curves=curves)
     res.terms = terms
@@ -267,6 +279,48 @@ def fit_logistic(
         "nfev": int(sol.nfev),
     }
     return res
+
+
+def k_profile(
+    t: np.ndarray,
+    n_obs: np.ndarray,
+    estimate: tuple[float, float, float],
+    *,
+    rss: float,
+    sigma2: float,
+    dof: int,
+    se_k: float,
+    level: float,
+    upper_limit: float,
+) -> dict[str, Any]:
+    """Profile-t interval of the carrying capacity K (Bates & Watts 1988; R ``confint`` of an ``nls`` fit):
+    {K : (RSS(K) − RSS) / σ̂² ≤ t²(n − 3)}, RSS(K) minimised over r and t0 with K fixed. Unlike the Wald
+    interval it cannot include K values below the data's own saturation level, and when the series has not
+    bent it says so: the upper side is unbounded (no crossing up to ``upper_limit``, the identification
+    bound ``max_k_ratio`` × the largest observed density)."""
+    k_hat, r_hat, t0_hat = estimate
+    scale = np.array([max(abs(r_hat), 1e-3), max(float(np.ptp(t)), 1.0)])
+
+    def deviance(k_fixed: float) -> float:
+        if k_fixed <= 0:
+            return math.inf
+        sol = optimize.least_squares(
+            lambda p: logistic_curve(t, k_fixed, *p) - n_obs,
+            np.array([r_hat, t0_hat]),
+            jac=lambda p: logistic_jacobian(t, k_fixed, *p)[:, 1:],
+            method="lm",
+            x_scale=scale,
+            xtol=1e-15,
+            ftol=1e-15,
+            gtol=1e-15,
+            max_nfev=2000,
+        )
+        return (float(np.sum(sol.fun**2)) - rss) / sigma2 if sol.success else math.nan
+
+    crit = float(stats.t.ppf(0.5 + level / 2, dof)) ** 2
+    out = profile_interval(deviance, k_hat, step=se_k, critical=crit, limits=(1e-9, upper_limit))
+    out["method"] = "profile t (RSS with r, t0 re-estimated at fixed K), t(n-3)"
+    return out
 
 
 def _curve_frame(df: pd.DataFrame, year_col: str, value_col: str, used: pd.Series) -> dict[str, list[Any]]:

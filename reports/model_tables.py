@@ -78,6 +78,28 @@ def capacity_table(
                     t.get("ci_high"),
                     digits,
                 )
+            prof = (logistic.get("derived") or {}).get("K_profile")
+            if isinstance(prof, Mapping):
+                lo = (
+                    "\u2212\u221e"
+                    if prof.get("ci_low") is None
+                    else qfmt(prof["ci_low"], _digits(prof["ci_low"]))
+                )
+                hi = (
+                    "\u221e"
+                    if prof.get("ci_high") is None
+                    else qfmt(prof["ci_high"], _digits(prof["ci_high"]))
+                )
+                table.rows.append(
+                    ("  K: 95% CI (profile t)", [Cell(), Cell(), Cell(f"{lo}, {hi}", wrap="[]")], "stat")
+                )
+                for stat in ("ci_low", "ci_high"):
+                    long.append({"row": "K profile", "statistic": stat, "value": prof.get(stat)})
+                if prof.get("ci_high") is None:
+                    table.notes.append(
+                        "The profile interval of K is unbounded above: the series has not bent enough to "
+                        "identify a carrying capacity."
+                    )
             t90 = (logistic.get("derived") or {}).get("t90")
             if isinstance(t90, Mapping):
                 add(

@@ -54,3 +54,34 @@ def test_founding_results_carry_the_profile_interval() -> None:
     prof = ns["profile"]
     assert prof["ci_low"] < ns["estimate"] < prof["ci_high"]
     assert np.isclose(prof["ci_high"] - prof["ci_low"], ns["ci_high"] - ns["ci_low"], rtol=0.5)
+
+
+LOGISTIC = json.loads((FIX / "profile" / "expected_logistic.json").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("name", ["cow_igo", "china_social_organizations"])
+def test_carrying_capacity_profile_t_interval_matches_r(name: str) -> None:
+    from analysis.logistic import fit_logistic
+
+    exp = LOGISTIC[name]
+    res = fit_logistic(pd.read_csv(FIX / "bundled" / exp["file"]))
+    assert res.term("K").coef == pytest.approx(exp["K"], rel=1e-6)
+    prof = res.derived["K_profile"]
+    assert prof["ci_low"] == pytest.approx(exp["ci_low"], rel=1e-7)
+    assert prof["ci_high"] == pytest.approx(exp["ci_high"], rel=1e-7)
+    assert prof["lower"] == prof["upper"] == "bounded"
+
+
+def test_a_series_that_has_not_bent_has_an_unbounded_carrying_capacity() -> None:
+    from analysis.logistic import fit_logistic
+
+    years = np.arange(1990, 2011)
+    rng = np.random.default_rng(3)
+    # true K = 2000, inflection in 2014: the observed series (max ~400) has not bent yet
+    dens = 2000 / (1 + np.exp(-0.35 * (years - 2014))) * np.exp(rng.normal(0, 0.3, len(years)))
+    res = fit_logistic(pd.DataFrame({"year": years, "density": dens.round()}), max_k_ratio=10)
+    assert res.fit["converged"]
+    k, prof = res.term("K"), res.derived["K_profile"]
+    assert k.ci_high < 2000  # the Wald interval misses the truth and looks bounded
+    assert prof["ci_high"] is None and prof["upper"] == "unbounded (no crossing up to 3990)"
+    assert prof["ci_low"] > k.ci_low

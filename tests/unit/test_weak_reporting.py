@@ -136,3 +136,25 @@ def test_the_profile_interval_of_n_star_is_shown_and_unbounded_sides_say_so():
     assert "95% CI (profile likelihood)" not in [
         label.strip() for label, _, _ in regression_table([_founding("a", 35)]).rows
     ]
+
+
+def test_an_unbounded_profile_interval_of_k_is_shown_and_flagged():
+    k = {**_term("K", 664.0, 60.0, 0.01)}
+    lg = {
+        "model": "logistic_density",
+        "stage": "fit_bottleneck",
+        "family": "gaussian",
+        "sample": {"n": 21},
+        "fit": {"converged": True, "reason": None, "se_type": "nls"},
+        "terms": [k, _term("r", 0.3, 0.01, 0.01), _term("t0", 2005.0, 1.0, 0.01)],
+        "derived": {"max_observed": 399.0, "K_profile": {"ci_low": 433.4, "ci_high": None}},
+    }
+    lg["assessment"] = assess(lg)
+    assert (
+        "the profile interval of K is unbounded above: the carrying capacity is not identified"
+        in (lg["assessment"]["flags"])
+    )
+    table = capacity_table(lg, None)
+    row = next(cells for label, cells, _ in table.rows if label.strip() == "K: 95% CI (profile t)")
+    assert row[2].text == "433.4, \u221e"
+    assert any("unbounded above" in n for n in table.notes)
