@@ -56,6 +56,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 import statsmodels.api as sm
+from scipy import stats
 from statsmodels.discrete.discrete_model import NegativeBinomial
 
 from analysis.inference.design import collinear_terms
@@ -558,6 +559,25 @@ def _in_user_units(fit: CountFit, scale: np.ndarray) -> CountFit:
     fit.bse = fit.bse / s
     fit.vcov = fit.vcov / np.outer(s, s)
     return fit
+
+
+def nb2_loglik_fixed_alpha(
+    y: np.ndarray, x: pd.DataFrame, alpha: float, *, offset: np.ndarray | None = None
+) -> float:
+    """Maximised NB2 log-likelihood over β with the dispersion α held fixed (α = 0: Poisson), for profile
+    intervals of α. IRLS of the NB2 GLM with known α (statsmodels), then the full NB2 log-likelihood."""
+    off = np.zeros(len(y)) if offset is None else np.asarray(offset, float)
+    xs, _ = _unit_scaled(x)
+    fam = sm.families.Poisson() if alpha <= 0 else sm.families.NegativeBinomial(alpha=float(alpha))
+    with warnings.catch_warnings(), _blas_single_thread():
+        warnings.simplefilter("ignore")
+        res = sm.GLM(np.asarray(y, float), xs.to_numpy(float), family=fam, offset=off).fit(
+            tol=1e-13, maxiter=300
+        )
+    mu = np.asarray(res.fittedvalues, float)
+    if alpha <= 0:
+        return float(np.sum(stats.poisson.logpmf(np.asarray(y), mu)))
+    return float(nb2_loglik(np.asarray(y, float), mu, float(alpha)))
 
 
 def fit_count_pair(y: np.ndarray | pd.Series, x: pd.DataFrame, **kwargs: Any) -> tuple[CountFit, CountFit]:

@@ -49,7 +49,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analysis.count_models import ALPHA, SE_LABELS, CountFit, fit_count
+from analysis.count_models import ALPHA, SE_LABELS, CountFit, fit_count, nb2_loglik_fixed_alpha
 from analysis.formula import TermContext, build_design, expanded_terms, nested_formulas, render_formula
 from analysis.formula.grammar import Formula
 from analysis.formula.steps import quote_name
@@ -456,6 +456,10 @@ def _result_from_fit(
             "theta_se": fit.theta_se,
             "at_boundary": fit.alpha_at_boundary,
         }
+        if spec.profile_intervals and not fit.alpha_at_boundary and t_alpha.se and t_alpha.se > 0:
+            res.derived["alpha"]["profile"] = alpha_profile(
+                fit, design.y, design.x[cols], offset=design.offset, level=spec.level
+            )
     names = fit.names
     if DENSITY in names and len(design.density_raw):
         dmin, dmax = float(design.density_raw.min()), float(design.density_raw.max())
@@ -494,6 +498,25 @@ def _result_from_fit(
                     level=spec.level,
                 )
     return res
+
+
+def alpha_profile(
+    fit: CountFit, y: np.ndarray, x: pd.DataFrame, *, offset: np.ndarray | None, level: float = 0.95
+) -> dict[str, Any]:
+    """Profile-likelihood interval of the NB2 dispersion α (β re-estimated at each fixed α). When the
+    deviance at α = 0 (the Poisson model) stays below the critical value the interval reaches the boundary:
+    ``ci_low`` = 0 and ``lower`` = "boundary"."""
+    ll_hat = fit.loglik
+    i = fit.names.index(ALPHA)
+    a_hat, se = float(fit.params[i]), float(fit.bse[i])
+
+    def deviance(a: float) -> float:
+        return 2.0 * (ll_hat - nb2_loglik_fixed_alpha(y, x, max(a, 0.0), offset=offset))
+
+    out = profile_interval(deviance, a_hat, step=se, level=level, limits=(0.0, None))
+    if out["ci_low"] is None and out["lower"].startswith("unbounded"):
+        out["ci_low"], out["lower"] = 0.0, "boundary (alpha = 0, the Poisson model, inside the interval)"
+    return out
 
 
 def n_star_profile(

@@ -222,7 +222,7 @@ def regression_table(
     alphas = [_alpha(r) for r in results]
     if any(a is not None for a, _ in alphas):
         table.rows.append(("", [], "rule"))
-        a_cells, a_se, b_cells, b_p = (list(empty) for _ in range(4))
+        a_cells, a_se, a_prof, b_cells, b_p = (list(empty) for _ in range(5))
         for i, (alpha, boundary) in enumerate(alphas):
             if alpha is None:
                 continue
@@ -230,12 +230,20 @@ def regression_table(
             a_se[i] = Cell(fmt(alpha.get("se"), digits), wrap="()")
             record("alpha", i, "estimate", alpha.get("estimate"))
             record("alpha", i, "se", alpha.get("se"))
+            prof = alpha.get("profile")
+            if isinstance(prof, Mapping) and prof.get("ci_low") is not None:
+                hi = "\u221e" if prof.get("ci_high") is None else fmt(prof["ci_high"], digits)
+                a_prof[i] = Cell(f"{fmt(prof['ci_low'], digits)}, {hi}", wrap="[]")
+                record("alpha profile", i, "ci_low", prof.get("ci_low"))
+                record("alpha profile", i, "ci_high", prof.get("ci_high"))
             if boundary is not None:
                 b_cells[i] = Cell(fmt(boundary.get("statistic"), stat_digits), stars(boundary.get("p")))
                 b_p[i] = Cell(fmt(boundary.get("p"), 3))
                 record("alpha boundary LR", i, "statistic", boundary.get("statistic"))
                 record("alpha boundary LR", i, "p", boundary.get("p"))
         table.rows += [("\u03b1 (NB2 dispersion)", a_cells, "coef"), ("", a_se, "se")]
+        if any(c.text for c in a_prof):
+            table.rows.append(("  \u03b1: 95% CI (profile likelihood)", a_prof, "stat"))
         if any(c.text for c in b_cells):
             table.rows += [
                 ("LR test \u03b1 = 0 (\u03c7\u0304\u00b2, boundary)", b_cells, "stat"),

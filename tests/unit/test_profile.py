@@ -85,3 +85,31 @@ def test_a_series_that_has_not_bent_has_an_unbounded_carrying_capacity() -> None
     assert k.ci_high < 2000  # the Wald interval misses the truth and looks bounded
     assert prof["ci_high"] is None and prof["upper"] == "unbounded (no crossing up to 3990)"
     assert prof["ci_low"] > k.ci_low
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if EXPECTED[c]["family"] == "negative_binomial"])
+def test_nb2_dispersion_profile_interval_matches_r(case: str) -> None:
+    from analysis.founding import alpha_profile
+
+    exp = EXPECTED[case]
+    d = pd.read_csv(FIX / "founding" / f"input_{exp['input']}.csv").dropna()
+    s = exp["scale"]
+    x = pd.DataFrame({"const": 1.0, "density": d["density"] / s, "density_sq": (d["density"] / s) ** 2})
+    y = d["foundings"].to_numpy()
+    fit = fit_count(y, x, family="negative_binomial")
+    assert fit.alpha == pytest.approx(exp["alpha"], rel=1e-6)
+    out = alpha_profile(fit, y, x, offset=None)
+    assert out["ci_low"] == pytest.approx(exp["alpha_ci_low"], rel=1e-6)
+    assert out["ci_high"] == pytest.approx(exp["alpha_ci_high"], rel=1e-6)
+
+
+def test_alpha_profile_reaches_the_poisson_boundary_on_poisson_data() -> None:
+    from analysis.founding import alpha_profile
+
+    rng = np.random.default_rng(11)
+    x = pd.DataFrame({"const": 1.0, "z": rng.normal(size=60)})
+    y = rng.poisson(np.exp(1.5 + 0.3 * x["z"]))
+    fit = fit_count(y, x, family="negative_binomial")
+    assert not fit.alpha_at_boundary  # this seed gives a small interior estimate
+    out = alpha_profile(fit, y, x, offset=None)
+    assert out["ci_low"] == 0.0 and out["lower"].startswith("boundary")

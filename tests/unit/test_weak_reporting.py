@@ -158,3 +158,14 @@ def test_an_unbounded_profile_interval_of_k_is_shown_and_flagged():
     row = next(cells for label, cells, _ in table.rows if label.strip() == "K: 95% CI (profile t)")
     assert row[2].text == "433.4, \u221e"
     assert any("unbounded above" in n for n in table.notes)
+
+
+def test_the_profile_interval_of_alpha_is_shown():
+    res = _founding("nb", 35)
+    res["derived"]["alpha"] = {"estimate": 0.2, "se": 0.05, "profile": {"ci_low": 0.0, "ci_high": 0.31}}
+    row = next(
+        cells
+        for label, cells, _ in regression_table([res]).rows
+        if "profile likelihood" in label and "\u03b1" in label
+    )
+    assert row[0].text == "0.000, 0.310"
