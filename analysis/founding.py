@@ -51,8 +51,9 @@ from scipy import stats
 
 from analysis.count_models import ALPHA, SE_LABELS, CountFit, fit_count, nb2_loglik_fixed_alpha
 from analysis.formula import TermContext, build_design, expanded_terms, nested_formulas, render_formula
-from analysis.formula.grammar import Formula
+from analysis.formula.grammar import Call, Formula, render
 from analysis.formula.steps import quote_name
+from analysis.formula.vocabulary import summands
 from analysis.inference.profile import profile_interval
 from analysis.inference.turning_point import turning_point
 from analysis.results import ModelResult, Term, lr_test
@@ -143,6 +144,13 @@ class FoundingSpec:
         """The offset / exposure terms every step carries (``" + offset(log_density)"``), or ``""``."""
         text = f" + offset({quote_name(self.offset)})" if self.offset else ""
         return text + (f" + exposure({quote_name(self.exposure)})" if self.exposure else "")
+
+    def special_argument(self, func: str) -> str | None:
+        """The argument of a special (``offset``, ``exposure``) written in the formulas, e.g. ``log_density``."""
+        for _, term in summands(self.formulas()[-1][1].rhs):
+            if isinstance(term, Call) and term.func == func:
+                return render(term.args[0])
+        return None
 
     def model_formulas(self) -> dict[str, str]:
         """Step name → the whole formula fitted at that step, offset / exposure included (as results record)."""
@@ -377,8 +385,8 @@ def _result_from_fit(
             "density_scale_rule": "auto: 10^floor(log10(max density))"
             if spec.density_scale == "auto"
             else "given",
-            "offset": spec.offset,
-            "exposure": spec.exposure,
+            "offset": spec.offset or spec.special_argument("offset"),
+            "exposure": spec.exposure or spec.special_argument("exposure"),
             "cluster_correction": "G/(G-1)" if se_type == "cluster" else None,
         },
     }

@@ -49,9 +49,11 @@ function are rejected with a message naming the position and the nearest valid n
 * `fit_bottleneck.stagnation.formula`: a one-sided formula, `~ funding_share + density + density_sq +
   log_size + cluster(org_id)`, of the terms of both cause-specific hazards (stagnation start, dissolution)
   on the organization-years at risk. Without `formula` the legacy list `covariates` gives the terms.
-* The population-level exit-rate models of the equilibrium are fixed, `exits ~ 1 + density + density_sq +
-  offset(log_density)` in the steps `baseline`, `density`, `density2` (the equilibrium pairs
-  `fit_bottleneck.equilibrium.founding_step` of the founding sequence with the exit step of that name).
+* `fit_bottleneck.exit_rate.steps`: the nested population-level exit-rate models, `exits ~ 1 +
+  offset(log_density)` then `+ density`, `+ density_sq` (with the offset: exits per organization,
+  E[D] = N·exp(η); without: an exit count; no other special). The equilibrium pairs
+  `fit_bottleneck.equilibrium.founding_step` with the exit step of the same name; both may only have the
+  intercept, `density` and `density_sq` (checked at load).
 * `python -m pipeline check-params` prints the effective formula of every model of every dataset.
 
 ## Grammar

@@ -19,8 +19,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-#: Steps of the population-level exit-rate models the equilibrium density pairs with a founding step.
-EXIT_RATE_STEPS = ("baseline", "density", "density2")
 #: Stage blocks that do not apply to population series (no organization-level data).
 ORGANIZATION_ONLY = ("fit_survival", "fit_growth")
 
@@ -253,6 +251,57 @@ def check_growth_formula(at: str, cfg: dict[str, Any], cols: Columns, ds: dict[s
     return problems
 
 
+def check_equilibrium_terms(at: str, step: str, founding: dict[str, Any], exits: dict[str, Any]) -> list[str]:
+    """The founding and exit-rate models the equilibrium pairs have only the intercept and density terms."""
+    from analysis.formula import FormulaError, expanded_terms, nested_formulas
+
+    allowed = {"1", "density", "density_sq"}
+    out = []
+    for what, steps, outcome in (
+        ("fit_founding.spec.steps", founding, "foundings"),
+        ("fit_bottleneck.exit_rate.steps", exits, "exits"),
+    ):
+        try:
+            formula = dict(nested_formulas(list(steps.items()), outcome=outcome))[step]
+        except (FormulaError, KeyError):
+            continue  # reported by the formula checks
+        extra = [t for t in expanded_terms(formula) if t not in allowed]
+        if extra:
+            out.append(
+                f"{at}: fit_bottleneck.equilibrium.founding_step {step!r}: the equilibrium density solves expected "
+                f"foundings = expected exits in N, so {what}.{step} may only have the intercept, density and "
+                f"density_sq (it has {', '.join(extra)}); choose another step"
+            )
+    return out
+
+
+def check_exit_rate_formulas(
+    at: str, cfg: dict[str, Any], cols: Columns, ds: dict[str, Any]
+) -> tuple[list[str], list[str]]:
+    """The exit-rate steps parse, nest, accept only offset(log_density) and name only series terms and
+    columns; returns the step names (for the equilibrium's pairing) and the problems."""
+    from analysis.formula import FormulaError, nested_formulas
+    from analysis.formula.grammar import Call, render
+    from analysis.formula.vocabulary import SPECIALS, summands
+
+    where = f"{at}: fit_bottleneck.exit_rate.steps"
+    try:
+        formulas = nested_formulas(list(cfg["steps"].items()), outcome="exits", where=where)
+    except FormulaError as exc:
+        return list(cfg["steps"]), [str(exc)]
+    problems: list[str] = []
+    for name, f in formulas:
+        for _, t in summands(f.rhs):
+            if isinstance(t, Call) and t.func in SPECIALS and render(t) != "offset(log_density)":
+                problems.append(
+                    f"{where}.{name}: {render(t)} is not accepted by the exit-rate models (accepted: "
+                    "offset(log_density), the exit rate per organization)"
+                )
+    what = "an exit-rate term of this dataset (population-series columns and built-in terms)"
+    resolve_formula_names(problems, where, formulas, "population", population_columns(cols, ds), {}, what)
+    return [name for name, _ in formulas], problems
+
+
 def check_stagnation_formula(at: str, cfg: dict[str, Any], cols: Columns, ds: dict[str, Any]) -> list[str]:
     """The stagnation formula is one-sided with cluster(org_id) and names only terms and columns (or the legacy
     list names organization-year columns)."""
@@ -379,14 +428,21 @@ def check_dataset_names(name: str, ds: dict[str, Any], block: Callable[[str], di
 
     bottleneck = block("fit_bottleneck")
     eq = bottleneck["equilibrium"]
-    steps = [s for s in founding_step_names(spec["steps"]) if s in EXIT_RATE_STEPS]
+    exit_steps, exit_problems = check_exit_rate_formulas(at, bottleneck["exit_rate"], cols, ds)
+    problems += exit_problems
+    steps = [s for s in founding_step_names(spec["steps"]) if s in exit_steps]
     _check_list(
         problems,
         f"{at}: fit_bottleneck.equilibrium.founding_step",
         [eq["founding_step"]],
         steps,
-        "a fit_founding step that has an exit-rate counterpart (baseline, density, density2)",
+        "a fit_founding step that has an exit-rate counterpart (a step of fit_bottleneck.exit_rate.steps "
+        "of the same name)",
     )
+    if eq["founding_step"] in steps:
+        problems += check_equilibrium_terms(
+            at, eq["founding_step"], spec["steps"], bottleneck["exit_rate"]["steps"]
+        )
     _check_list(
         problems,
         f"{at}: fit_bottleneck.equilibrium.family",

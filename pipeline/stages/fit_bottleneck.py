@@ -41,29 +41,47 @@ from pipeline.stages.common import (
 log = logging.getLogger("fit_bottleneck")
 
 
-def exit_rate_spec(density_scale: float | str = "auto") -> FoundingSpec:
+#: The bundled exit-rate sequence (params.yaml: fit_bottleneck.exit_rate.steps).
+DEFAULT_EXIT_STEPS = {
+    "baseline": "exits ~ 1 + offset(log_density)",
+    "density": "+ density",
+    "density2": "+ density_sq",
+}
+
+
+def exit_rate_spec(density_scale: float | str = "auto", steps: dict[str, Any] | None = None) -> FoundingSpec:
     """The nested population-level exit-rate models paired with the founding steps by the equilibrium."""
-    return FoundingSpec(
-        steps=(("baseline", "exits ~ 1"), ("density", "+ density"), ("density2", "+ density_sq")),
-        density_scale=density_scale,
-        outcome="exits",
-        offset="log_density",
-    )
+    steps = DEFAULT_EXIT_STEPS if steps is None else steps
+    return FoundingSpec(steps=tuple(steps.items()), density_scale=density_scale, outcome="exits")
+
+
+def exit_rate_kind(spec: FoundingSpec) -> str:
+    """``count_offset`` when the exit-rate formulas carry ``offset(log_density)`` (E[D] = N·exp(η)), else ``count``."""
+    return "count_offset" if "offset(log_density)" in render_formula(spec.formulas()[-1][1]) else "count"
 
 
 def exit_rate_models(
-    population: pd.DataFrame, *, density_scale: float, families: list[str], dataset: str
+    population: pd.DataFrame,
+    *,
+    density_scale: float,
+    families: list[str],
+    dataset: str,
+    steps: dict[str, Any] | None = None,
 ) -> list[ModelResult]:
-    """Population-level mortality: E[D_t] = N_t · exp(c0 + c1·N_t + c2·N_t²) (log N_t offset), nested."""
+    """Population-level mortality, nested: by default E[D_t] = N_t · exp(c0 + c1·N_t + c2·N_t²) (log N_t
+    offset); ``steps`` are formulas (params.yaml: fit_bottleneck.exit_rate.steps)."""
     pop = population[population["density"] > 0].copy()
-    pop["log_density"] = np.log(pop["density"].astype(float))
-    spec = exit_rate_spec(density_scale)
+    spec = exit_rate_spec(density_scale, steps)
     results = fit_founding_models(pop, spec=spec, families=families, dataset=dataset)
     for res in results:
         res.model = f"exit_rate_{res.model}"
         res.notes.append(
-            "Population-level exit rate per organization: exits ~ density terms with offset log(density); "
-            "'n_star' here is the density at which the exit rate is extreme, not a founding peak."
+            (
+                "Population-level exit rate per organization: exits ~ density terms with offset log(density); "
+                if exit_rate_kind(spec) == "count_offset"
+                else "Population-level exit count (no offset log(density)): exits ~ density terms; "
+            )
+            + "'n_star' here is the density at which the exit rate is extreme, not a founding peak."
         )
     return results
 
@@ -124,8 +142,13 @@ def fit_bottleneck(
     eq = cfg["equilibrium"]
     has_exits = "exits" in population and population["exits"].notna().sum() >= 5
     if has_foundings and has_exits:
+        exit_steps = cfg["exit_rate"]["steps"]
         exits = exit_rate_models(
-            population, density_scale=density_scale, families=[eq["family"]], dataset=dataset
+            population,
+            density_scale=density_scale,
+            families=[eq["family"]],
+            dataset=dataset,
+            steps=exit_steps,
         )
         results += exits
         prefix = "nb" if eq["family"] == "negative_binomial" else "poisson"
@@ -147,7 +170,7 @@ def fit_bottleneck(
             res = equilibrium_density(
                 founding,
                 mortality,
-                mortality_kind="count_offset",
+                mortality_kind=exit_rate_kind(exit_rate_spec(density_scale, exit_steps)),
                 n_max=float(dens.max()) * eq["n_max_factor"],
                 n_draws=eq["n_draws"],
                 seed=seed,
@@ -155,8 +178,13 @@ def fit_bottleneck(
                 dataset=dataset,
             )
             res.notes.append(
-                f"Founding side: {founding['model']}; exit side: {mortality.model} (population-level exit rate "
-                "with log-density offset); other covariates none."
+                f"Founding side: {founding['model']}; exit side: {mortality.model} ("
+                + (
+                    "population-level exit rate with log-density offset"
+                    if exit_rate_kind(exit_rate_spec(density_scale, exit_steps)) == "count_offset"
+                    else "population-level exit count without offset"
+                )
+                + "); other covariates none."
             )
             results.append(res)
     st = cfg["stagnation"]

@@ -75,7 +75,9 @@ def effective_specification(params: dict[str, Any]) -> dict[str, dict[str, Any]]
         bottleneck = stage_params(params, "fit_bottleneck", name)
         eq = bottleneck["equilibrium"]
         prefix = FAMILY_PREFIX[eq["family"]]
-        exits = exit_rate_spec(ds.get("density_scale", "auto")).model_formulas()
+        exits = exit_rate_spec(
+            ds.get("density_scale", "auto"), bottleneck["exit_rate"]["steps"]
+        ).model_formulas()
         models = {f"exit_rate_{prefix}_{step}": text for step, text in exits.items()}
         models["equilibrium_density"] = (
             f"{prefix}_{eq['founding_step']} (founding) = exit_rate_{prefix}_{eq['founding_step']} (exits)"

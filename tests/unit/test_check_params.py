@@ -35,7 +35,7 @@ def test_effective_specification_of_the_bundled_datasets() -> None:
     banks = spec["us_commercial_banks"]
     assert set(banks) == {"kind", "fit_founding", "fit_bottleneck"}  # no organization-level models
     assert banks["fit_bottleneck"]["models"]["exit_rate_nb_density2"] == (
-        "exits ~ 1 + density + density_sq + offset(log_density)"
+        "exits ~ 1 + offset(log_density) + density + density_sq"
     )
 
 

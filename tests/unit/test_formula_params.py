@@ -63,7 +63,10 @@ def test_formula_steps_resolve_at_load() -> None:
         "density2": "+ foundings_lag + failures_lag + lag(budget, 1)",
         "period": "+ C(policy, ref='pre') + density:C(policy, ref='pre') + mass",
     }
-    params = validate_params(_with_steps(steps))
+    p = _with_steps(steps)
+    # the equilibrium pairs a step with only density terms (checked at load)
+    p["datasets"]["o"]["models"]["fit_bottleneck"] = {"equilibrium": {"founding_step": "baseline"}}
+    params = validate_params(p)
     spec = FoundingSpec.from_mapping(stage_params(params, "fit_founding", "o")["spec"])
     assert [n for n, _ in spec.formulas()] == ["baseline", "density", "density2", "period"]
     assert spec.all_terms[-1] == "density:C(policy, ref='pre')"
