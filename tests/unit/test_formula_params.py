@@ -161,6 +161,13 @@ def test_readme_dataset_example_with_formulas_resolves() -> None:
     validated = validate_params(raw)
     spec = FoundingSpec.from_mapping(stage_params(validated, "fit_founding", "my_ngos")["spec"])
     assert spec.all_terms[-3:] == ["lag(budget, 1)", "failures_lag", "C(policy_period, ref='pre')"]
+    from pipeline.stages.specification import effective_specification
+
+    eff = effective_specification(validated)["my_ngos"]
+    assert eff["fit_survival"]["models"]["cox_full"].endswith("+ density_at_founding + budget")
+    assert "strata(district)" not in eff["fit_survival"]["models"]["weibull"]
+    assert eff["fit_growth"]["models"]["gibrat_pooled"].endswith("+ gov_share + cluster(org_id)")
+    assert eff["fit_bottleneck"]["models"]["stagnation_hazard"].startswith("~ gov_share + density")
 
 
 def test_founding_subset_restricts_years_and_lags_reach_outside() -> None:
