@@ -39,6 +39,8 @@ function are rejected with a message naming the position and the nearest valid n
   parametric (Weibull, Gompertz) and cause-specific Cox models. Accepted specials: `strata(x)` (separate
   Cox baseline hazards; the other models have no strata and say so) and `cluster(x)`. Without `steps` the
   legacy lists `controls` / `environment` define the same sequence, clustered by organization.
+  `fit_survival.subset` (e.g. `district in ['D01', 'D02']`) restricts the organizations of every mortality
+  model and curve, in the subset grammar below (on the spells' columns; density stays the population's).
 * Clustering has one spelling in every family that takes formulas: `cluster(org_id)` in the formula
   (`se_type` then only chooses CR0 / CR1 / model-based; a clustered `se_type` without `cluster()` is an
   error at load). Panel measures may be named by the user's own column names (`gov_share`).

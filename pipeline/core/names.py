@@ -340,6 +340,17 @@ def check_stagnation_formula(at: str, cfg: dict[str, Any], cols: Columns, ds: di
     return problems
 
 
+def check_subset_text(where: str, text: str, unit: str, columns: list[str]) -> list[str]:
+    """A subset condition parses in the safe grammar and names only columns of the unit's frame."""
+    from analysis.formula import FormulaError, check_subset, parse_expression, scope_for
+
+    try:
+        check_subset(parse_expression(text), scope_for(unit, columns), text)
+    except FormulaError as exc:
+        return [str(exc.located(where))]
+    return []
+
+
 def check_survival_formulas(at: str, cfg: dict[str, Any], cols: Columns, ds: dict[str, Any]) -> list[str]:
     """The nested Cox steps parse, nest, accept only strata()/cluster() and name only terms and columns."""
     from analysis.formula import FormulaError
@@ -362,12 +373,18 @@ def check_survival_formulas(at: str, cfg: dict[str, Any], cols: Columns, ds: dic
             f"{where}: fit_survival.se_type is {cfg['se_type']} but the formulas have no cluster() term; add "
             "'+ cluster(org_id)' (clustered by organization) or set se_type: model"
         )
+    if cfg.get("subset"):
+        problems += check_subset_text(f"{at}: fit_survival.subset", cfg["subset"], "spell", spell_columns(cols))
     if legacy:
         return problems  # the names of controls/environment are checked one by one by the caller
     what = "a survival-model term of this dataset (spell columns and built-in terms)"
     used = resolve_formula_names(
         problems, where, formulas, "spell", spell_columns(cols), measure_aliases(ds), what
     )
+    if cfg.get("subset"):
+        problems += check_subset_text(
+            f"{at}: fit_survival.subset", cfg["subset"], "spell", spell_columns(cols)
+        )
     if "mass" in used and not cols.has_mass:
         problems.append(
             f"{where}: the term 'mass' needs a size measure (panel measures: size), which this dataset lacks"

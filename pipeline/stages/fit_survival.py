@@ -83,6 +83,9 @@ class SurvivalDesign:
     strata_values: pd.DataFrame | None
     left_out: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    subset: str | None = None
+    in_subset: np.ndarray | None = None
+    n_dropped: int = 0
 
     @property
     def full(self) -> list[str]:
@@ -127,6 +130,17 @@ class SurvivalDesign:
         for i, col in enumerate(self.strata_cols):
             out[col] = self.strata_values.iloc[:, i].astype(str).to_numpy()  # type: ignore[union-attr]
         return out
+
+
+def subset_mask(spells: pd.DataFrame, subset: str | None, ctx: TermContext) -> np.ndarray | None:
+    """Rows of the spells inside ``subset`` (safe grammar, checked at load), ``None`` without a subset."""
+    if not subset:
+        return None
+    from analysis.formula import parse_expression
+    from analysis.formula.evaluate import Env, evaluate_subset
+
+    env = Env(spells.reset_index(drop=True), "spell", ctx, source=subset)
+    return evaluate_subset(parse_expression(subset), env)
 
 
 def survival_design(
@@ -179,7 +193,9 @@ def survival_design(
         density_scale=density_scale, population=population, groups=population_groups, aliases=aliases or {}
     )
     try:
-        design = build_design(largest, spells, unit="spell", ctx=ctx, intercept=False, where=where)
+        design = build_design(
+            largest, spells, unit="spell", ctx=ctx, intercept=False, where=where, subset=cfg.get("subset")
+        )
     except FormulaError as exc:
         raise ParamsError(str(exc)) from None
     steps = []
@@ -187,7 +203,7 @@ def survival_design(
         wanted = set(expanded_terms(formula))
         steps.append((name, [c for c in design.x.columns if design.column_terms.get(c) in wanted]))
     strata = [str(c) for c in design.strata.columns] if design.strata is not None else []
-    notes = [n for n in design.notes if "dropped for missing" not in n]
+    notes = [n for n in design.notes if "dropped for missing" not in n and not n.startswith("subset ")]
     return SurvivalDesign(
         rows=design.rows,
         x=design.x,
@@ -200,6 +216,9 @@ def survival_design(
         strata_values=design.strata,
         left_out=left_out,
         notes=notes,
+        subset=cfg.get("subset"),
+        in_subset=subset_mask(spells, cfg.get("subset"), ctx),
+        n_dropped=design.n_dropped,
     )
 
 
@@ -277,16 +296,29 @@ def fit_survival(
     )
     complete = design.frame(sp)
     full = design.full
+    if design.in_subset is not None:
+        excluded = int((~design.in_subset).sum())
+        sp = sp.iloc[np.flatnonzero(design.in_subset)]
+        log.info(
+            "fit_survival.subset %r: %d of %d spells excluded", design.subset, excluded, excluded + len(sp)
+        )
     dropped = len(sp) - len(complete)
     note = (
         f"Complete-case sample: {dropped} of {len(sp)} spells dropped for a missing covariate "
         f"({', '.join(full)}); density terms per {density_scale:g} organizations."
     )
+    if design.in_subset is not None:
+        note = (
+            f"Subset {design.subset!r}: {excluded} spells of organizations outside it excluded before the "
+            f"models (density stays the whole population's). {note}"
+        )
     if design.left_out:
         note = f"{note} {' '.join(design.left_out)}"
     for extra in design.notes:
         note = f"{note} {extra}"
     cc = {"spells_available": int(len(sp)), "spells_used": int(len(complete))}
+    if design.in_subset is not None:
+        cc["excluded_by_subset"] = excluded
 
     def complete_case(res: ModelResult, text: str) -> None:
         """Say which complete-case sample a model used (note + ``sample.complete_case`` for the assessment)."""

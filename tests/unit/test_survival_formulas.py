@@ -385,3 +385,44 @@ def test_stage_cox_from_params_formula_matches_coxph(case: str) -> None:
     assert [t.coef for t in cox.terms] == pytest.approx(expected["fit"]["coef"], rel=1e-8)
     assert [t.se for t in cox.terms] == pytest.approx(expected["fit"]["robust_se"], rel=1e-8)
     assert cox.fit["loglik"] == pytest.approx(expected["fit"]["loglik"], rel=1e-8)
+
+
+def test_survival_subset_restricts_the_organizations_of_every_model() -> None:
+    spells = _simulated_spells()
+    steps = {"controls": f"{SURV} ~ log_size + density + cluster(org_id)"}
+    base = {
+        **_cfg(steps),
+        "cox": {"ties": "efron"},
+        "age_pieces": [0, 2, 5],
+        "parametric": ["weibull"],
+        "km_groups": [],
+    }
+    kw = {"dataset": "o", "window": (2000, 2007), "density_scale": 100, "environment": [], "groups": []}
+    sub = {r.model: r for r in fit_survival(spells, cfg={**base, "subset": "district in ['D1', 'D2']"}, **kw)}
+    inside = spells[spells["district"].isin(["D1", "D2"])].reset_index(drop=True)
+    ref = {r.model: r for r in fit_survival(inside, cfg=base, **kw)}
+    excluded = int((~spells["district"].isin(["D1", "D2"])).sum())
+    for model in ("km_all", "cox_controls", "piecewise_exponential", "weibull"):
+        assert sub[model].sample["n"] == ref[model].sample["n"] == len(inside), model
+    for model in ("cox_controls", "piecewise_exponential", "weibull"):
+        assert [t.coef for t in sub[model].terms] == pytest.approx(
+            [t.coef for t in ref[model].terms], rel=1e-12
+        )
+        assert sub[model].sample["complete_case"]["excluded_by_subset"] == excluded
+        assert any(f"{excluded} spells of organizations outside it excluded" in n for n in sub[model].notes)
+
+
+@pytest.mark.parametrize(
+    ("subset", "fragment"),
+    [
+        ("distrct == 'D1'", "unknown column 'distrct'"),
+        (f"__import__('os').system('touch {SENTINEL}')", "not allowed"),
+        ("().__class__", "fit_survival.subset"),
+        ("open('/etc/passwd')", "fit_survival.subset"),
+    ],
+)
+def test_survival_subset_is_checked_at_load(subset: str, fragment: str) -> None:
+    SENTINEL.unlink(missing_ok=True)
+    message = _problem(_params(subset=subset))
+    assert "datasets.o: fit_survival.subset" in message and fragment in message
+    assert not SENTINEL.exists()
