@@ -374,7 +374,9 @@ def check_survival_formulas(at: str, cfg: dict[str, Any], cols: Columns, ds: dic
             "'+ cluster(org_id)' (clustered by organization) or set se_type: model"
         )
     if cfg.get("subset"):
-        problems += check_subset_text(f"{at}: fit_survival.subset", cfg["subset"], "spell", spell_columns(cols))
+        problems += check_subset_text(
+            f"{at}: fit_survival.subset", cfg["subset"], "spell", spell_columns(cols)
+        )
     if legacy:
         return problems  # the names of controls/environment are checked one by one by the caller
     what = "a survival-model term of this dataset (spell columns and built-in terms)"
