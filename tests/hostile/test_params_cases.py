@@ -374,13 +374,13 @@ def test_snakemake_bookkeeping_does_not_make_dvc_outputs_modified(copy_of):
 
 @pytest.mark.slow
 def test_snakemake_and_dvc_yaml_with_bad_params_print_one_message(copy_of):
-    copy_of.params["fit_survival"]["controls"] = ["no_such_var"]
+    copy_of.params["fit_survival"]["steps"]["full"] = "+ no_such_var"
     copy_of.save_params()
     before = copy_of.outputs()
     proc = _runner(copy_of, "snakemake", "-n", check=False)
     assert proc.returncode != 0
     assert "Traceback" not in proc.stderr and 'File "' not in proc.stderr
-    assert proc.stderr.count("'no_such_var' is not a spell column") == 1
+    assert proc.stderr.count("fit_survival.steps.full: 'no_such_var' is not a survival-model term") == 1
     assert copy_of.outputs() == before
 
 
