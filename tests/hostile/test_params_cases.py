@@ -424,3 +424,17 @@ def test_a_requested_subpopulation_panel_without_data_is_said_out_loud():
         panel_group_vars=["district"],
     )
     assert results and all("No subpopulation panel for district" in " ".join(r.notes) for r in results)
+
+
+def test_a_raw_folder_that_is_a_symlink_out_of_the_repository_is_refused(project, tmp_path_factory):
+    import shutil
+
+    elsewhere = tmp_path_factory.mktemp("mounted") / "t"
+    shutil.move(project.raw, elsewhere)
+    project.raw.symlink_to(elsewhere, target_is_directory=True)
+    assert_clean_error(project.run("validate_inputs"), "data/raw/t is a symlink", "outside the repository")
+
+
+def test_a_truth_file_outside_the_raw_folder_is_refused(project):
+    project.ds["truth"] = "data/raw/t/../../../truth.json"
+    assert_clean_error(project.run("validate_inputs"), "datasets.t.truth", "'..'")
