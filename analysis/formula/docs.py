@@ -48,9 +48,11 @@ function are rejected with a message naming the position and the nearest valid n
   density_sq + funding_share + cluster(org_id)`, fitted pooled, with organization FE and with organization
   + year FE; `log_size` is required (its coefficient is the Gibrat test) and the clustering is by
   organization. Without `formula` the legacy lists `covariates` / `age_terms` / `environment` define it.
+  `fit_growth.subset` restricts the organizations (subset grammar, organization-years' columns).
 * `fit_bottleneck.stagnation.formula`: a one-sided formula, `~ funding_share + density + density_sq +
   log_size + cluster(org_id)`, of the terms of both cause-specific hazards (stagnation start, dissolution)
   on the organization-years at risk. Without `formula` the legacy list `covariates` gives the terms.
+  `fit_bottleneck.stagnation.subset` restricts the organizations of the risk set.
 * `fit_bottleneck.exit_rate.steps`: the nested population-level exit-rate models, `exits ~ 1 +
   offset(log_density)` then `+ density`, `+ density_sq` (with the offset: exits per organization,
   E[D] = N·exp(η); without: an exit count; no other special). The equilibrium pairs

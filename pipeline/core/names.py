@@ -529,6 +529,14 @@ def check_dataset_names(name: str, ds: dict[str, Any], block: Callable[[str], di
             "a numeric environment covariate declared in environment.covariates",
         )
     problems += check_stagnation_formula(at, bottleneck["stagnation"], cols, ds)
+    for where, block in (
+        ("fit_growth.subset", growth),
+        ("fit_bottleneck.stagnation.subset", bottleneck["stagnation"]),
+    ):
+        if block.get("subset"):
+            problems += check_subset_text(
+                f"{at}: {where}", block["subset"], "org_year", org_year_columns(cols)
+            )
     return problems
 
 

@@ -67,6 +67,15 @@ def require_observed_columns(
                     )
 
 
+def subset_mask(frame: pd.DataFrame, subset: str, unit: str) -> Any:
+    """Boolean mask of the rows of ``frame`` inside ``subset`` (safe grammar, checked at load)."""
+    from analysis.formula import TermContext, parse_expression
+    from analysis.formula.evaluate import Env, evaluate_subset
+
+    env = Env(frame.reset_index(drop=True), unit, TermContext(), source=subset)
+    return evaluate_subset(parse_expression(subset), env)
+
+
 def not_applicable(*, dataset: str, stage: str, reason: str, unit: str) -> ModelResult:
     """The recorded outcome of a stage whose models need data this dataset does not have."""
     return ModelResult.failed(

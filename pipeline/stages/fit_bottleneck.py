@@ -34,6 +34,7 @@ from pipeline.stages.common import (
     assessment_rules,
     read_inputs,
     require_observed_columns,
+    subset_mask,
     usable_terms,
     write_results,
 )
@@ -202,9 +203,14 @@ def fit_bottleneck(
                 raise ParamsError(str(exc)) from None
             require_observed_columns(org_years, [("", parsed)], aliases=aliases, where=where)
             covs, left_out, formula = [], [], render_formula(parsed)
+        at_risk, excluded = org_years, None
+        if st["subset"]:
+            mask = subset_mask(org_years, st["subset"], "org_year")
+            excluded = int((~mask).sum())
+            at_risk = org_years.iloc[np.flatnonzero(mask)].reset_index(drop=True)
         try:
             fit = fit_stagnation(
-                org_years,
+                at_risk,
                 organizations,
                 k=st["k"],
                 threshold=st["threshold"],
@@ -229,6 +235,13 @@ def fit_bottleneck(
                 {"k": st["k"], "threshold": st["threshold"], "cif_time_label": "Years at risk of stagnation"}
             )
             res.notes.extend(left_out)
+            if excluded is not None:
+                res.notes.append(
+                    f"Subset {st['subset']!r}: {excluded} organization-years of organizations outside it excluded "
+                    "before the risk set was built (density stays the whole population's)."
+                )
+                res.sample["excluded_by_subset"] = excluded
+                res.specification["subset"] = st["subset"]
             results.append(res)
     return results
 

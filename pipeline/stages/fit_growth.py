@@ -20,6 +20,7 @@ from pipeline.stages.common import (
     not_applicable,
     read_inputs,
     require_observed_columns,
+    subset_mask,
     usable_terms,
     write_results,
 )
@@ -41,6 +42,7 @@ def fit_growth(
     formula: str | None = None,
     population: pd.DataFrame | None = None,
     aliases: dict[str, str] | None = None,
+    subset: str | None = None,
 ) -> list:
     """All growth models of one dataset: the Gibrat ``formula`` (``analysis.growth_spec``) or, without it, the
     legacy lists (covariates whose every value is missing are left out, recorded in each model's notes; a
@@ -54,6 +56,11 @@ def fit_growth(
                 reason="this dataset has no organization-level size measure: growth models do not apply",
             )
         ]
+    excluded = None
+    if subset:
+        mask = subset_mask(org_years, subset, "org_year")
+        excluded = int((~mask).sum())
+        org_years = org_years.iloc[np.flatnonzero(mask)].reset_index(drop=True)
     if formula:
         results = _formula_models(
             org_years,
@@ -80,6 +87,14 @@ def fit_growth(
         )
         for res in results:
             res.notes.extend(left_out)
+    if excluded is not None:
+        for res in results:
+            res.notes.append(
+                f"Subset {subset!r}: {excluded} organization-years of organizations outside it excluded before the "
+                "models (density stays the whole population's)."
+            )
+            res.sample["excluded_by_subset"] = excluded
+            res.specification["subset"] = subset
     results.append(
         size_variance_scaling(
             org_years,
@@ -153,6 +168,7 @@ def run(dataset: str, params: dict[str, Any]) -> None:
         formula=None if legacy else cfg["formula"],
         population=frames.get("population"),
         aliases=measure_aliases(ds),
+        subset=cfg["subset"],
         density_scale=ds["density_scale"],
         k_convention=cfg["k_convention"],
         scaling=cfg["size_variance"],

@@ -49,6 +49,7 @@ from pipeline.stages.common import (
     not_applicable,
     read_inputs,
     require_observed_columns,
+    subset_mask,
     usable_terms,
     write_results,
 )
@@ -132,17 +133,6 @@ class SurvivalDesign:
         return out
 
 
-def subset_mask(spells: pd.DataFrame, subset: str | None, ctx: TermContext) -> np.ndarray | None:
-    """Rows of the spells inside ``subset`` (safe grammar, checked at load), ``None`` without a subset."""
-    if not subset:
-        return None
-    from analysis.formula import parse_expression
-    from analysis.formula.evaluate import Env, evaluate_subset
-
-    env = Env(spells.reset_index(drop=True), "spell", ctx, source=subset)
-    return evaluate_subset(parse_expression(subset), env)
-
-
 def survival_design(
     spells: pd.DataFrame,
     cfg: dict[str, Any],
@@ -217,7 +207,7 @@ def survival_design(
         left_out=left_out,
         notes=notes,
         subset=cfg.get("subset"),
-        in_subset=subset_mask(spells, cfg.get("subset"), ctx),
+        in_subset=subset_mask(spells, cfg["subset"], "spell") if cfg.get("subset") else None,
         n_dropped=design.n_dropped,
     )
 

@@ -214,3 +214,22 @@ def test_all_missing_column_in_a_growth_formula_is_an_error() -> None:
     oy = _org_years().assign(funding_share=np.nan)
     with pytest.raises(ParamsError, match="'funding_share' has no values"):
         _fit(oy, formula="growth ~ log_size + funding_share + cluster(org_id)")
+
+
+def test_growth_subset_restricts_the_organizations() -> None:
+    oy = _org_years()
+    text = "growth ~ log_size + density + funding_share + cluster(org_id)"
+    sub = _fit(oy, formula=text, subset="district != 'D3'")
+    ref = _fit(oy[oy["district"] != "D3"].reset_index(drop=True), formula=text)
+    for model in ("gibrat_pooled", "gibrat_org_fe"):
+        assert sub[model].sample["n"] == ref[model].sample["n"]
+        assert [t.coef for t in sub[model].terms] == pytest.approx(
+            [t.coef for t in ref[model].terms], rel=1e-12
+        )
+        assert sub[model].sample["excluded_by_subset"] == int((oy["district"] == "D3").sum())
+        assert sub[model].specification["subset"] == "district != 'D3'"
+
+
+@pytest.mark.parametrize("subset", ["distrct == 'D1'", "open('/etc/passwd')", "().__class__"])
+def test_growth_subset_is_checked_at_load(subset: str) -> None:
+    assert "datasets.o: fit_growth.subset" in _problem(_params(subset=subset))

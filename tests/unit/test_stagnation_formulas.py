@@ -130,3 +130,50 @@ def test_empty_risk_set_with_a_formula_is_recorded_not_raised() -> None:
         oy, orgs, k=5, threshold=0.0, density_scale=100, formula="~ density + cluster(org_id)"
     )
     assert not out.stagnation.fit.get("converged") and np.isfinite(out.stagnation.sample["n"])
+
+
+def test_stagnation_subset_restricts_the_risk_set() -> None:
+    import pandas as pd
+
+    from pipeline.stages.fit_bottleneck import fit_bottleneck
+
+    oy, orgs = sim_panel(5, n_org=300)
+    oy["district"] = np.where(oy["org_id"] % 2 == 0, "even", "odd")
+    years = np.arange(2000, 2015)
+    population = pd.DataFrame({"year": years, "density": 300.0 - years + 2000})
+    cfg = {
+        "logistic": {"exclude_status": [], "max_k_ratio": 10},
+        "breaks": {"trim": 0.15, "response": "log1p", "with_density": False},
+        "equilibrium": {
+            "family": "negative_binomial",
+            "founding_step": "density2",
+            "n_draws": 100,
+            "n_max_factor": 3,
+        },
+        "exit_rate": {"steps": {"baseline": "exits ~ 1 + offset(log_density)"}},
+        "stagnation": {
+            "k": 2,
+            "threshold": 0.0,
+            "formula": "~ funding_share + cluster(org_id)",
+            "subset": "district == 'even'",
+        },
+    }
+    kw = {"dataset": "o", "density_scale": 100, "founding_results": {}, "organizations": orgs, "seed": 1}
+    got = {r.model: r for r in fit_bottleneck(population, org_years=oy, cfg=cfg, **kw)}
+    even = oy[oy["district"] == "even"].reset_index(drop=True)
+    ref = fit_stagnation(
+        even, orgs, k=2, threshold=0.0, density_scale=100, formula="~ funding_share + cluster(org_id)"
+    )
+    stag = got["stagnation_hazard"]
+    assert stag.sample["n"] == ref.stagnation.sample["n"]
+    assert [t.coef for t in stag.terms] == pytest.approx([t.coef for t in ref.stagnation.terms], rel=1e-12)
+    assert stag.sample["excluded_by_subset"] == int((oy["district"] == "odd").sum())
+    assert any("Subset \"district == 'even'\"" in n for n in stag.notes)
+
+
+@pytest.mark.parametrize("subset", ["distrct == 'D1'", f"__import__('os').system('touch {SENTINEL}')"])
+def test_stagnation_subset_is_checked_at_load(subset: str) -> None:
+    SENTINEL.unlink(missing_ok=True)
+    message = _problem(_params({"formula": "~ density + cluster(org_id)", "subset": subset}))
+    assert "datasets.o: fit_bottleneck.stagnation.subset" in message
+    assert not SENTINEL.exists()
