@@ -330,13 +330,37 @@ def _first(models: Mapping[str, Mapping[str, Any]], pred: Any) -> Mapping[str, A
     return next((r for r in models.values() if r.get("fit", {}).get("converged", True) and pred(r)), None)
 
 
+def translate_figure(fig: Figure, tr: Any) -> Figure:
+    """Translate the words drawn in ``fig`` (titles, axis labels, legend title and entries, annotations)
+    with a :class:`reports.i18n.Translator`; numbers and names stay as drawn."""
+    if tr.language == "en":
+        return fig
+    for ax in fig.axes:
+        ax.set_title(tr(ax.get_title()))
+        ax.set_xlabel(tr(ax.get_xlabel()))
+        ax.set_ylabel(tr(ax.get_ylabel()))
+        legend = ax.get_legend()
+        if legend is not None:
+            legend.get_title().set_text(tr(legend.get_title().get_text()))
+            for text in legend.get_texts():
+                text.set_text(tr(text.get_text()))
+        for text in ax.texts:
+            text.set_text(tr(text.get_text()))
+    return fig
+
+
 def build_figures(
     results: Mapping[str, Mapping[str, Mapping[str, Any]]],
     *,
     population: pd.DataFrame | None = None,
     org_years: pd.DataFrame | None = None,
+    language: str = "en",
 ) -> list[tuple[str, Figure, str]]:
     """The figures of one dataset as ``(stem, figure, caption)``, in report order.
+
+    ``language`` (``en``, ``zh``) translates the words drawn inside each figure (titles, axis labels,
+    legend entries and annotations; :func:`translate_figure`); captions stay in English here and are
+    translated with the report's other words.
 
     Only headline models get a figure: the founding multiplier of the largest converged NB model with
     both density terms (else Poisson) at the population level and per subpopulation panel variable; the
@@ -350,9 +374,13 @@ def build_figures(
 
     out: list[tuple[str, Figure, str]] = []
 
+    from reports.i18n import Translator
+
+    tr = Translator(language)
+
     def add(stem: str, fn: Any, caption: str, *args: Any, full: bool = False) -> None:
         size = HALF_SIZE if is_half_width(stem) and not full else _SIZE
-        out.append((stem, fn(*args, size=size), caption))
+        out.append((stem, translate_figure(fn(*args, size=size), tr), caption))
 
     if population is not None and len(population) and population["density"].notna().any():
         parts = ["Density on 1 January"] + [
@@ -489,8 +517,10 @@ def render_figures(
     *,
     formats: Sequence[str] = FIG_FORMATS,
     font_cache_dir: str | None = None,
+    language: str = "en",
 ) -> list[dict[str, str]]:
-    """Stage adapter: draw every figure of ``dataset`` and write it to ``out_dir`` (PDF, SVG, PNG).
+    """Stage adapter: draw every figure of ``dataset`` and write it to ``out_dir`` (PDF, SVG, PNG), the
+    words inside the figures in ``language``.
 
     Returns one record per figure (``stem``, ``caption``, and the path of each format) for the report.
     """
@@ -502,6 +532,7 @@ def render_figures(
         load_results(results_dir),
         population=read_table(processed / "population.parquet"),
         org_years=read_table(processed / "org_years.parquet"),
+        language=language,
     )
     records = []
     for stem, fig, caption in figs:

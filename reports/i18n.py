@@ -216,6 +216,35 @@ ZH: dict[str, str] = {
     "（存活组织）：组织-年、分箱均值与 Gibrat 斜率",
     "Kaplan–Meier survival, all organizations (95% CIs where at most six groups)": "全部组织的 Kaplan–Meier"
     " 生存曲线（组数不超过六组时给出 95% 置信区间）",
+    # words inside the figures
+    "Age (years)": "年龄（年）",
+    "Age (years); last piece open-ended": "年龄（年）；最后一段无上限",
+    "Binned mean, 95% CI": "分箱均值，95% 置信区间",
+    "Candidate break year": "候选突变年份",
+    "Carrying capacity: logistic growth of density": "承载力：密度的逻辑斯蒂增长",
+    "Cumulative incidence": "累积发生率",
+    "Cumulative incidence of competing exits": "竞争性退出的累积发生率",
+    "Density (organizations)": "密度（组织数）",
+    "Density N (1 January)": "密度 N（1 月 1 日）",
+    "Density N (organizations)": "密度 N（组织数）",
+    "F statistic": "F 统计量",
+    "Founding multiplier": "创建乘数",
+    "Foundings / exits per year": "每年创建数 / 退出数",
+    "Growth (\u0394 log size, next year)": "成长（下一年的 \u0394 log 规模）",
+    "Growth versus size (survivors only)": "成长与规模（仅存活组织）",
+    "Hazard of death (per year)": "死亡风险（每年）",
+    "Kaplan\u2013Meier survival": "Kaplan\u2013Meier 生存曲线",
+    "Logistic fit": "逻辑斯蒂拟合",
+    "Mortality hazard by age piece, 95% CI": "分年龄段死亡风险，95% 置信区间",
+    "Multiplier of the founding rate": "创建率乘数",
+    "Observed density": "观测密度",
+    "Observed density range": "观测密度范围",
+    "Survival probability": "生存概率",
+    "Year": "年份",
+    "Years at risk of stagnation": "处于停滞风险中的年数",
+    "95% CI of N*": "N* 的 95% 置信区间",
+    "dissolution": "解散",
+    "stagnation": "停滞",
     # cells
     "Exact duplicate row dropped (after identifier normalization)": "完全重复的行已删除（标识符规范化之后）",
     "Identifier stripped of whitespace and case-folded": "标识符去除空白并统一大小写",
@@ -263,6 +292,15 @@ ZH_PATTERNS: tuple[tuple[str, str], ...] = (
     ),
     (r"(?P<n>\d+) models", "{n} 个模型"),
     (r"(?P<x>.+) \(stable\)", "{x}（稳定）"),
+    (r"5% critical value = (?P<x>.+)", "5% 临界值 = {x}"),
+    (r"90% of K reached: (?P<x>.+)", "达到 K 的 90%：{x}"),
+    (r"Break year \(sup-F\): (?P<y>.+)", "突变年份（sup-F）：{y}"),
+    (r"Founding multiplier \((?P<m>\S+)\)", "创建乘数（{m}）"),
+    (r"(?P<v>K|N\*) = (?P<x>.+)", "{v} = {x}"),
+    (r"Organization-years \(every (?P<n>\d+)th\)", "组织-年（每 {n} 个取 1 个）"),
+    (r"Slope \u03b2\u22121 = (?P<x>\S+) \((?P<m>\S+)\)", "斜率 \u03b2\u22121 = {x}（{m}）"),
+    (r"Structural break: (?P<t_s>.+)", "结构突变：{t_s}"),
+    (r"competing exit: (?P<c>.+)", "竞争性退出：{c}"),
     (r"(?P<x>.+) \(unstable\)", "{x}（不稳定）"),
     (
         r"Baseline hazard of death by age piece, 95% CIs \((?P<m>\S+)\)",
@@ -386,6 +424,8 @@ LATIN = frozenset({"AIC", "BIC", "Wald", "sup-F", "N", "K", "SE", "LR", "df", "n
 _KEEP = re.compile(r"^[\w.\-\[\]:/()=*+\u2013\u2212]+$")
 
 
+_CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
+
 #: A categorical level as :func:`reports.labels.term_label` writes it: the user's column and value.
 _LEVEL = re.compile(r"^[a-z][a-z0-9 ]*: \S.*$")
 
@@ -425,7 +465,8 @@ class Translator:
         core = text.strip()
         out = self._lookup(core)
         if out is None:
-            if not _is_identifier(core) and re.search(r"[A-Za-z]{3,}", core):
+            # Chinese already (the user's own text, or translated before): nothing to count
+            if not _is_identifier(core) and re.search(r"[A-Za-z]{3,}", core) and not _CJK.search(core):
                 self.missing.add(core)
             return text
         return lead + out

@@ -535,6 +535,7 @@ def render_report(
                 figdir,
                 formats=("svg", "png") if out_docx is not None else ("svg",),
                 font_cache_dir=font_cache_dir,
+                language=language,
             )
         else:
             figdir, records = Path(figures[0]), list(figures[1])

@@ -232,6 +232,7 @@ def run(dataset: str, params: dict[str, Any]) -> None:
                 paths.processed,
                 out / "figures",
                 formats=tuple(dict.fromkeys((*wanted, "svg", "png"))),
+                language=cfg["language"],
             )
             figures = (out / "figures", records)
             html_figures = next((f for f in ("png", "svg") if f in wanted), "embed")

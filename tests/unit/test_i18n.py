@@ -144,3 +144,30 @@ def test_translator_rules():
     assert Translator("en")("Founding") == "Founding"
     with pytest.raises(ValueError, match="zh"):
         Translator("fr")
+
+
+def test_words_inside_zh_figures_are_chinese():
+    import pandas as pd
+
+    from reports.figures import build_figures, setup_matplotlib
+
+    setup_matplotlib()
+    results = load_results(RESULTS)
+    figs = build_figures(
+        results,
+        population=pd.read_parquet(PROCESSED / "population.parquet"),
+        org_years=pd.read_parquet(PROCESSED / "org_years.parquet"),
+        language="zh",
+    )
+    models = {m for area in results.values() for m in area}
+    allowed = models | {"district", "type", "association", "foundation", "merged", "social_work_agency"}
+    left, seen = [], 0
+    for _, fig, _ in figs:
+        for ax in fig.axes:
+            texts = [ax.get_title(), ax.get_xlabel(), ax.get_ylabel(), *(t.get_text() for t in ax.texts)]
+            if ax.get_legend() is not None:
+                texts += [t.get_text() for t in ax.get_legend().get_texts()]
+            seen += sum(bool(re.search(r"[\u4e00-\u9fff]", t)) for t in texts)
+            left += [w for t in texts for w in _english_words(t, allowed)]
+    assert sorted(set(left)) == [], " ".join(sorted(set(left)))
+    assert seen > 2 * len(figs)  # titles and axis labels were translated, not dropped
