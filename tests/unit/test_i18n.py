@@ -171,3 +171,23 @@ def test_words_inside_zh_figures_are_chinese():
             left += [w for t in texts for w in _english_words(t, allowed)]
     assert sorted(set(left)) == [], " ".join(sorted(set(left)))
     assert seen > 2 * len(figs)  # titles and axis labels were translated, not dropped
+
+
+def test_language_is_a_params_key_per_dataset_and_checked():
+    import copy
+
+    import yaml
+
+    from pipeline.core.params import ParamsError, stage_params, validate_params
+
+    root = Path(__file__).resolve().parents[2]
+    raw = yaml.safe_load((root / "params.yaml").read_text(encoding="utf-8"))
+    raw["datasets"]["china_social_organizations"].setdefault("models", {})["render_report"] = {
+        "language": "zh"
+    }
+    params = validate_params(copy.deepcopy(raw), root=root)
+    assert stage_params(params, "render_report", "china_social_organizations")["language"] == "zh"
+    assert stage_params(params, "render_report", "default")["language"] == "en"
+    raw["render_report"]["language"] = "fr"
+    with pytest.raises(ParamsError, match="language"):
+        validate_params(raw, root=root)
