@@ -156,7 +156,7 @@ def fit_gibrat(
     k_convention
         ``"nested"`` (fixest/xtreg default) or ``"dummies"`` (lm + vcovCL HC1): see the module docstring.
     regressors, model_formula
-        The design of a formula (``analysis.growth_spec``; columns with the formula's labels, ``log_size``
+        The design of a formula (``analysis.formula.growth``; columns with the formula's labels, ``log_size``
         among them, index aligned with ``org_years``, NaN where a row is not in its sample) and its text;
         they replace ``covariates`` / ``age_terms`` / ``environment`` and the built-in density terms.
 

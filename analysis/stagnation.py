@@ -211,7 +211,7 @@ def fit_stagnation(
     """Build the stagnation/dissolution risk set and fit both cause-specific cloglog hazards.
 
     Density terms are N/density_scale and (N/density_scale)² (computed from ``density``). With ``formula`` (a
-    one-sided formula of ``analysis.stagnation_spec``) the terms are its design on the organization-years at
+    one-sided formula of ``analysis.formula.stagnation``) the terms are its design on the organization-years at
     risk, built by the formula engine (``context``: its term context), and replace ``covariates``.
 
     Examples

@@ -224,7 +224,9 @@ def org_year_columns(cols: Columns) -> list[str]:
 def check_growth_formula(at: str, cfg: dict[str, Any], cols: Columns, ds: dict[str, Any]) -> list[str]:
     """The Gibrat formula parses, has log_size and cluster(org_id), and names only terms and columns."""
     from analysis.formula import FormulaError
-    from analysis.growth_spec import growth_formula, uses_legacy_names
+    from analysis.formula import growth as _growth
+
+    growth_formula, uses_legacy_names = _growth.growth_formula, _growth.uses_legacy_names
 
     where = f"{at}: fit_growth.formula"
     if uses_legacy_names(cfg):
@@ -280,8 +282,7 @@ def check_exit_rate_formulas(
 ) -> tuple[list[str], list[str]]:
     """The exit-rate steps parse, nest, accept only offset(log_density) and name only series terms and
     columns; returns the step names (for the equilibrium's pairing) and the problems."""
-    from analysis.formula import FormulaError, nested_formulas
-    from analysis.formula.grammar import Call, render
+    from analysis.formula import FormulaError, grammar, nested_formulas
     from analysis.formula.vocabulary import SPECIALS, summands
 
     where = f"{at}: fit_bottleneck.exit_rate.steps"
@@ -292,9 +293,13 @@ def check_exit_rate_formulas(
     problems: list[str] = []
     for name, f in formulas:
         for _, t in summands(f.rhs):
-            if isinstance(t, Call) and t.func in SPECIALS and render(t) != "offset(log_density)":
+            if (
+                isinstance(t, grammar.Call)
+                and t.func in SPECIALS
+                and grammar.render(t) != "offset(log_density)"
+            ):
                 problems.append(
-                    f"{where}.{name}: {render(t)} is not accepted by the exit-rate models (accepted: "
+                    f"{where}.{name}: {grammar.render(t)} is not accepted by the exit-rate models (accepted: "
                     "offset(log_density), the exit rate per organization)"
                 )
     what = "an exit-rate term of this dataset (population-series columns and built-in terms)"
@@ -306,7 +311,13 @@ def check_stagnation_formula(at: str, cfg: dict[str, Any], cols: Columns, ds: di
     """The stagnation formula is one-sided with cluster(org_id) and names only terms and columns (or the legacy
     list names organization-year columns)."""
     from analysis.formula import FormulaError
-    from analysis.stagnation_spec import legacy_covariates, stagnation_formula, uses_legacy_names
+    from analysis.formula import stagnation as _stagnation
+
+    legacy_covariates, stagnation_formula, uses_legacy_names = (
+        _stagnation.legacy_covariates,
+        _stagnation.stagnation_formula,
+        _stagnation.uses_legacy_names,
+    )
 
     where = f"{at}: fit_bottleneck.stagnation.formula"
     problems: list[str] = []
@@ -354,7 +365,13 @@ def check_subset_text(where: str, text: str, unit: str, columns: list[str]) -> l
 def check_survival_formulas(at: str, cfg: dict[str, Any], cols: Columns, ds: dict[str, Any]) -> list[str]:
     """The nested Cox steps parse, nest, accept only strata()/cluster() and name only terms and columns."""
     from analysis.formula import FormulaError
-    from analysis.survival_spec import cluster_of, survival_formulas, uses_legacy_names
+    from analysis.formula import survival as _survival
+
+    cluster_of, survival_formulas, uses_legacy_names = (
+        _survival.cluster_of,
+        _survival.survival_formulas,
+        _survival.uses_legacy_names,
+    )
 
     where = f"{at}: fit_survival.steps"
     legacy = uses_legacy_names(cfg)
@@ -474,7 +491,9 @@ def check_dataset_names(name: str, ds: dict[str, Any], block: Callable[[str], di
 
     survival = block("fit_survival")
     problems += check_survival_formulas(at, survival, cols, ds)
-    from analysis.survival_spec import DEFAULT_CONTROLS, uses_legacy_names
+    from analysis.formula import survival as _survival
+
+    DEFAULT_CONTROLS, uses_legacy_names = _survival.DEFAULT_CONTROLS, _survival.uses_legacy_names
 
     if uses_legacy_names(survival):
         _check_list(
@@ -509,11 +528,10 @@ def check_dataset_names(name: str, ds: dict[str, Any], block: Callable[[str], di
         return problems  # growth and stagnation need a size measure: those stages record "not applicable"
     growth = block("fit_growth")
     problems += check_growth_formula(at, growth, cols, ds)
-    from analysis.growth_spec import legacy_lists
-    from analysis.growth_spec import uses_legacy_names as growth_legacy
+    from analysis.formula import growth as _growth
 
-    if growth_legacy(growth):
-        covariates, _, environment = legacy_lists(growth)
+    if _growth.uses_legacy_names(growth):
+        covariates, _, environment = _growth.legacy_lists(growth)
         _check_list(
             problems,
             f"{at}: fit_growth.covariates",

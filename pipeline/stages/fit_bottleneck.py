@@ -20,13 +20,13 @@ import pandas as pd
 from analysis.breaks import break_in_density_growth, break_in_founding
 from analysis.equilibrium import equilibrium_density
 from analysis.formula import FormulaError, TermContext, render_formula
+from analysis.formula.stagnation import legacy_covariates, stagnation_formula
+from analysis.formula.stagnation import uses_legacy_names as uses_legacy_stagnation
 from analysis.founding import FoundingSpec, fit_founding_models
 from analysis.logistic import fit_logistic
 from analysis.nonparametric import aalen_johansen
 from analysis.results import ModelResult
 from analysis.stagnation import fit_stagnation
-from analysis.stagnation_spec import legacy_covariates, stagnation_formula
-from analysis.stagnation_spec import uses_legacy_names as uses_legacy_stagnation
 from pipeline.core.names import measure_aliases
 from pipeline.core.params import ParamsError, stage_params
 from pipeline.core.paths import DatasetPaths

@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 
 from analysis.formula import FormulaError, TermContext, build_design, render_formula
+from analysis.formula.growth import growth_formula, legacy_formula, legacy_lists, uses_legacy_names
 from analysis.growth import fit_gibrat_models, size_variance_scaling
-from analysis.growth_spec import growth_formula, legacy_formula, legacy_lists, uses_legacy_names
 from pipeline.core.names import measure_aliases
 from pipeline.core.params import ParamsError, stage_params
 from pipeline.core.paths import DatasetPaths
@@ -44,7 +44,7 @@ def fit_growth(
     aliases: dict[str, str] | None = None,
     subset: str | None = None,
 ) -> list:
-    """All growth models of one dataset: the Gibrat ``formula`` (``analysis.growth_spec``) or, without it, the
+    """All growth models of one dataset: the Gibrat ``formula`` (``analysis.formula.growth``) or, without it, the
     legacy lists (covariates whose every value is missing are left out, recorded in each model's notes; a
     name absent from the organization-years is an error)."""
     if org_years is None or "size" not in org_years or org_years["growth"].notna().sum() == 0:

@@ -1,7 +1,7 @@
 """Stage ``fit_survival``: organizational mortality on the counting-process spells of a dataset.
 
 Models (specifications from ``params.yaml: fit_survival``; the nested Cox steps are formulas,
-``analysis/survival_spec.py`` and docs/terms.md): Kaplan–Meier / Nelson–Aalen curves by group
+``analysis/formula/survival.py`` and docs/terms.md): Kaplan–Meier / Nelson–Aalen curves by group
 with log-rank tests; nested Cox models (controls → +density, density² → +density at founding and
 environment) with Efron ties, delayed entry and SEs clustered by organization, with LR tests between
 nested models and the Grambsch–Therneau PH test; the piecewise-constant exponential model (age pieces,
@@ -27,12 +27,7 @@ import pandas as pd
 from analysis.cox import CoxPH
 from analysis.cox_result import to_model_result
 from analysis.formula import FormulaError, TermContext, build_design, expanded_terms
-from analysis.nonparametric import aalen_johansen, kaplan_meier, logrank_test
-from analysis.parametric import fit_parametric_ph
-from analysis.piecewise import fit_discrete_cloglog, fit_piecewise_exponential, split_episodes
-from analysis.results import ModelResult, lr_test
-from analysis.scaling import scale_density_columns
-from analysis.survival_spec import (
+from analysis.formula.survival import (
     DEFAULT_CONTROLS,
     cluster_of,
     step_formula_texts,
@@ -40,6 +35,11 @@ from analysis.survival_spec import (
     uses_legacy_names,
     without_strata,
 )
+from analysis.nonparametric import aalen_johansen, kaplan_meier, logrank_test
+from analysis.parametric import fit_parametric_ph
+from analysis.piecewise import fit_discrete_cloglog, fit_piecewise_exponential, split_episodes
+from analysis.results import ModelResult, lr_test
+from analysis.scaling import scale_density_columns
 from pipeline.core.columns import COMPETING_PREFIX, DEATH
 from pipeline.core.names import measure_aliases
 from pipeline.core.params import ParamsError, stage_params

@@ -10,9 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from analysis.formula import nested_formulas, render_formula
-from analysis.growth_spec import growth_formula
-from analysis.stagnation_spec import stagnation_formula
-from analysis.survival_spec import survival_formulas, without_strata
+from analysis.formula.growth import growth_formula
+from analysis.formula.stagnation import stagnation_formula
+from analysis.formula.survival import survival_formulas, without_strata
 from pipeline.core.names import Columns
 from pipeline.core.params import stage_params
 from pipeline.stages.fit_bottleneck import exit_rate_spec

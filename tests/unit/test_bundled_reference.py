@@ -29,8 +29,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from analysis.formula.growth import legacy_lists
 from analysis.growth import fit_gibrat_models
-from analysis.growth_spec import legacy_lists
 from analysis.logistic import fit_logistic
 from analysis.piecewise import fit_piecewise_exponential, split_episodes
 from analysis.results import ModelResult

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.growth_spec import growth_formula, legacy_formula
+from analysis.formula.growth import growth_formula, legacy_formula
 from pipeline.core.params import ParamsError, load_params, stage_params, validate_params
 from pipeline.stages.fit_growth import fit_growth
 

@@ -107,7 +107,7 @@ def _problem(params):
 
 def test_organization_minimal_params_resolve():
     params = validate_params(_org_minimal())
-    from analysis.survival_spec import survival_step_texts
+    from analysis.formula.survival import survival_step_texts
 
     # without steps, the legacy default sequence (controls log_size, funding_share; clustered by organization)
     assert survival_step_texts(stage_params(params, "fit_survival", "o"))[0] == (

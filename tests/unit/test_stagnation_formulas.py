@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from analysis.formula.stagnation import legacy_formula, stagnation_formula
 from analysis.results import validate_result
 from analysis.stagnation import fit_stagnation
-from analysis.stagnation_spec import legacy_formula, stagnation_formula
 from pipeline.core.params import ParamsError, load_params, stage_params, validate_params
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from analysis.cox import CoxPH
-from analysis.survival_spec import survival_formulas, survival_step_texts
+from analysis.formula.survival import survival_formulas, survival_step_texts
 from pipeline.core.params import ParamsError, load_params, stage_params, validate_params
 from pipeline.stages.fit_survival import fit_survival, survival_design
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from analysis.formula import FormulaError, parse_formula
-from analysis.formula.grammar import Call, Formula, Name, render
+from analysis.formula.errors import FormulaError
+from analysis.formula.grammar import Call, Formula, Name, parse_formula, render
 from analysis.formula.vocabulary import SPECIALS, check_formula, summands
 
 #: The legacy age terms and the formula terms they are.

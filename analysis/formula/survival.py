@@ -20,9 +20,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from analysis.formula import FormulaError, expand_steps, expanded_terms, render_formula
-from analysis.formula.grammar import Call, Formula, render
-from analysis.formula.steps import quote_name
+from analysis.formula.errors import FormulaError
+from analysis.formula.grammar import Call, Formula, render, render_formula
+from analysis.formula.steps import expand_steps, expanded_terms, quote_name
 from analysis.formula.vocabulary import SPECIALS, summands
 
 OUTCOME = "Surv(start, stop, event)"

@@ -12,11 +12,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from analysis.formula import FormulaError, parse_formula
-from analysis.formula.grammar import Formula
+from analysis.formula.errors import FormulaError
+from analysis.formula.grammar import Formula, parse_formula
+from analysis.formula.growth import require_org_cluster
 from analysis.formula.steps import quote_name
 from analysis.formula.vocabulary import check_formula
-from analysis.growth_spec import require_org_cluster
 
 DEFAULT_COVARIATES = ("funding_share", "density", "density_sq", "log_size")
 
