@@ -62,12 +62,13 @@ class _Counter:
         self.figure = 0
 
 
-def _figure(item: Mapping[str, str], src: str, counter: _Counter, word: str) -> str:
+def _figure(item: Mapping[str, str], src: str, counter: _Counter, labels: Mapping[str, str]) -> str:
     counter.figure += 1
     n = counter.figure
     return (
         f'<figure id="figure-{n}"><img src="{_esc(src)}" alt="{_esc(item["caption"])}">'
-        f"<figcaption><strong>{_esc(word)} {n}:</strong> {_esc(item['caption'])}</figcaption></figure>"
+        f"<figcaption><strong>{_esc(labels['figure'])} {n}{_esc(labels['colon'])}</strong>"
+        f"{_esc(item['caption'])}</figcaption></figure>"
     )
 
 
@@ -83,12 +84,14 @@ def _block(
     if b["kind"] == "table":
         counter.table += 1
         number = f"{labels['table']} {counter.table}"
-        body = b["html"].replace("<caption>", f'<caption><span class="number">{_esc(number)}:</span> ', 1)
+        body = b["html"].replace(
+            "<caption>", f'<caption><span class="number">{_esc(number)}{_esc(labels["colon"])}</span>', 1
+        )
         return (
             f'<div class="table-wrap" id="table-{counter.table}" data-stem="{_esc(b["stem"])}">{body}</div>'
         )
     row = b["row"]
-    figs = [_figure(f, figure_src[f["path"]], counter, labels["figure"]) for f in row]
+    figs = [_figure(f, figure_src[f["path"]], counter, labels) for f in row]
     if len(figs) == 1:
         return figs[0]
     return '<div class="figure-row">' + "".join(figs) + "</div>"
@@ -120,7 +123,13 @@ def report_html(bundle: Mapping[str, Any], figure_src: Mapping[str, str]) -> str
         For each figure path of the bundle, the ``src`` of its image in the page: a path relative to the
         page (``figures/population.png``) or a ``data:`` URI.
     """
-    labels = {"contents": "Contents", "table": "Table", "figure": "Figure", "dataset": "Dataset"}
+    labels = {
+        "contents": "Contents",
+        "table": "Table",
+        "figure": "Figure",
+        "dataset": "Dataset",
+        "colon": ": ",
+    }
     labels.update(bundle.get("labels", {}))
     sections = _numbered(bundle)
     appendix = [
@@ -144,7 +153,7 @@ def report_html(bundle: Mapping[str, Any], figure_src: Mapping[str, str]) -> str
     counter = _Counter()
     body = [
         f"<header><h1>{_esc(bundle['title'])}</h1>",
-        f'<p class="dataset">{_esc(labels["dataset"])}: {_esc(bundle["dataset"])}</p></header>',
+        f'<p class="dataset">{_esc(labels["dataset"])}{_esc(labels["colon"])}{_esc(bundle["dataset"])}</p></header>',
         *toc,
         *_paragraphs(bundle.get("intro", [])),
     ]

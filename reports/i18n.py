@@ -23,8 +23,8 @@ LANGUAGES = ("en", "zh")
 
 #: Words the layout adds around the bundle (HTML and Word reports).
 LAYOUT_WORDS: dict[str, dict[str, str]] = {
-    "en": {"contents": "Contents", "table": "Table", "figure": "Figure", "dataset": "Dataset"},
-    "zh": {"contents": "目录", "table": "表", "figure": "图", "dataset": "数据集"},
+    "en": {"contents": "Contents", "table": "Table", "figure": "Figure", "dataset": "Dataset", "colon": ": "},
+    "zh": {"contents": "目录", "table": "表", "figure": "图", "dataset": "数据集", "colon": "："},
 }
 
 ZH: dict[str, str] = {

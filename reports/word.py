@@ -84,12 +84,12 @@ def _cell_text(cell: Any, text: str, align: str, *, bold: bool = False, size: fl
     run.font.size = Pt(size)
 
 
-def add_table(doc: Any, table: Mapping[str, Any], number: str = "") -> None:
+def add_table(doc: Any, table: Mapping[str, Any], number: str = "", colon: str = ": ") -> None:
     """Append one table (the :func:`reports.render.to_typst` form) with its caption above and notes below."""
     cap = doc.add_paragraph()
     cap.paragraph_format.keep_with_next = True
     if number:
-        cap.add_run(f"{number}: ").bold = True
+        cap.add_run(f"{number}{colon}").bold = True
     cap.add_run(table["caption"]).bold = True
     header, rows, align = table["header"], table["rows"], table["align"]
     ncol = len(header[0]) if header else len(rows[0]) if rows else 1
@@ -146,13 +146,13 @@ def write_table_docx(table: Table, path: str | Path) -> Path:
     return save(doc, path)
 
 
-def _figure(doc: Any, png: str | Path, caption: str, number: str, half: bool) -> None:
+def _figure(doc: Any, png: str | Path, caption: str, number: str, half: bool, colon: str = ": ") -> None:
     par = doc.add_paragraph()
     par.alignment = WD_ALIGN_PARAGRAPH.CENTER
     par.paragraph_format.keep_with_next = True
     par.add_run().add_picture(str(png), width=Inches(3.4 if half else 5.6))
     cap = doc.add_paragraph()
-    cap.add_run(f"{number}: ").bold = True
+    cap.add_run(f"{number}{colon}").bold = True
     cap.add_run(caption)
 
 
@@ -169,7 +169,8 @@ def report_docx(
     """
     doc = new_document(bundle.get("language", "en"))
     doc.add_heading(bundle["title"], level=0)
-    doc.add_paragraph(f"{labels['dataset']}: {bundle['dataset']}")
+    colon = labels.get("colon", ": ")
+    doc.add_paragraph(f"{labels['dataset']}{colon}{bundle['dataset']}")
     for p in bundle.get("intro", []):
         doc.add_paragraph(p)
     n_table = n_figure = 0
@@ -190,7 +191,7 @@ def report_docx(
                 doc.add_heading(f"{i}.{k} {b['text']}", level=2)
             elif b["kind"] == "table":
                 n_table += 1
-                add_table(doc, b["table"], f"{labels['table']} {n_table}")
+                add_table(doc, b["table"], f"{labels['table']} {n_table}", colon)
             else:
                 for f in b["row"]:
                     n_figure += 1
@@ -200,6 +201,7 @@ def report_docx(
                         f["caption"],
                         f"{labels['figure']} {n_figure}",
                         f.get("width") == "half",
+                        colon,
                     )
     for j, app in enumerate(bundle.get("appendix", [])):
         doc.add_page_break()

@@ -128,6 +128,7 @@ def test_zh_report_compiles_and_has_no_english_headings(tmp_path):
     assert "表 1" in flat or "表1" in flat  # Typst's Chinese supplement
     html = (tmp_path / "zh.html").read_text(encoding="utf-8")
     assert '<html lang="zh">' in html and "目录" in html and "Contents" not in html
+    assert '<span class="number">表 1：</span>' in html
 
 
 def test_translator_rules():
