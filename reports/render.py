@@ -300,7 +300,7 @@ def write_table(table: Table, stem: str | Path, formats: Sequence[str] = FORMATS
         elif f == "docx":
             from reports.word import write_table_docx
 
-            write_table_docx(table, path)
+            write_table_docx(to_typst(table), path)
         else:
             raise ValueError(f"unknown table format {f!r}; use one of {FORMATS}")
         written.append(path)

@@ -24,8 +24,6 @@ from docx.oxml.ns import qn
 from docx.shared import Inches, Pt
 
 from pipeline.core.io import atomic_path
-from reports.render import to_typst
-from reports.table_model import Table
 
 #: The fixed date written into the document properties (Word requires one; a run date would make two
 #: renders of the same results differ).
@@ -139,10 +137,10 @@ def save(doc: Any, path: str | Path) -> Path:
     return Path(path)
 
 
-def write_table_docx(table: Table, path: str | Path) -> Path:
-    """One table as its own Word document (``tables/<stem>.docx``)."""
+def write_table_docx(table: Mapping[str, Any], path: str | Path) -> Path:
+    """One table (the :func:`reports.render.to_typst` form) as its own Word document (``tables/<stem>.docx``)."""
     doc = new_document()
-    add_table(doc, to_typst(table))
+    add_table(doc, table)
     return save(doc, path)
 
 
