@@ -19,7 +19,7 @@ from reports.descriptives import (
     usable_rows_frame,
 )
 from reports.regression import model_tests_table, nesting_order, regression_table
-from reports.render import write_table
+from reports.table_files import write_table
 from reports.table_model import FORMATS, Table, dig
 
 

@@ -5,14 +5,11 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from pipeline.core.io import write_csv, write_text
-from reports.table_model import FORMATS, Cell, Table
+from reports.table_model import Cell, Table
 
 _LATEX_SPECIAL = {
     "\\": r"\textbackslash{}",
@@ -281,30 +278,6 @@ def to_typst(table: Table) -> dict[str, Any]:
         "notes": table.notes,
         "align": table.colspec(),
     }
-
-
-def write_table(table: Table, stem: str | Path, formats: Sequence[str] = FORMATS) -> list[Path]:
-    """Write ``stem.tex``/``.html``/``.md``/``.csv``/``.docx`` atomically; returns the paths written."""
-    stem = Path(stem)
-    written = []
-    for f in formats:
-        path = stem.with_suffix(f".{f}")
-        if f == "tex":
-            write_text(path, to_latex(table))
-        elif f == "html":
-            write_text(path, to_html_page(table))
-        elif f == "md":
-            write_text(path, to_markdown(table))
-        elif f == "csv":
-            write_csv(path, to_csv_frame(table))
-        elif f == "docx":
-            from reports.word import write_table_docx
-
-            write_table_docx(to_typst(table), path)
-        else:
-            raise ValueError(f"unknown table format {f!r}; use one of {FORMATS}")
-        written.append(path)
-    return written
 
 
 # --------------------------------------------------------------------------------------------------------

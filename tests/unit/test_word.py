@@ -11,8 +11,9 @@ import pytest
 
 from reports.assemble import build_tables_from_dirs
 from reports.collect import load_results
-from reports.render import to_typst, write_table
+from reports.render import to_typst
 from reports.report import render_report
+from reports.table_files import write_table
 from reports.word import docx_text
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "results_example"
