@@ -20,6 +20,8 @@ import time
 import numpy as np
 import pandas as pd
 
+from analysis.formula.growth import legacy_lists, uses_legacy_names
+from pipeline.core.names import measure_aliases
 from pipeline.core.params import load_params, stage_params
 from pipeline.data.histories import build_org_years, build_organizations, build_spells, population_series
 from pipeline.simulate.population import SimConfig, simulate_population
@@ -100,13 +102,21 @@ def one_replica(seed: int) -> list[dict]:
         cfg={**scfg, "parametric": []},
         environment=DS["environment"]["covariates"],
         groups=[],
+        population=population,
+        aliases=measure_aliases(DS),
     )
-    results += fit_growth(
+    legacy = uses_legacy_names(gcfg)
+    covariates, age_terms, environment = legacy_lists(gcfg) if legacy else ([], [], [])
+    results += fit_growth(  # as pipeline.stages.fit_growth.run, on the in-memory histories
         org_years,
         dataset="default",
-        covariates=gcfg["covariates"],
-        age_terms=gcfg["age_terms"],
-        environment=gcfg["environment"],
+        covariates=covariates,
+        age_terms=age_terms,
+        environment=environment,
+        formula=None if legacy else gcfg["formula"],
+        population=population,
+        aliases=measure_aliases(DS),
+        subset=gcfg["subset"],
         density_scale=DS["density_scale"],
         k_convention=gcfg["k_convention"],
         scaling=gcfg["size_variance"],
