@@ -61,6 +61,9 @@ from analysis.scaling import auto_scale as auto_scale  # re-exported
 from analysis.scaling import resolve_scale
 
 STAGE = "fit_founding"
+#: Specials the count models use (strata, cluster and weights are refused rather than ignored; the panel
+#: SEs are clustered by subpopulation through fit_founding.panel_se_type).
+COUNT_SPECIALS = ("offset", "exposure")
 INTERCEPT = "const"
 YEAR, DENSITY, FOUNDINGS, MASS = "year", "density", "foundings", "mass"
 FAMILY_PREFIX = {"poisson": "poisson", "negative_binomial": "nb"}
@@ -240,7 +243,7 @@ def build_founding_design(
         group_col=group_col or "group",
     )
     unit = "subpopulation" if group_col else "population"
-    design = build_design(text, df, unit=unit, ctx=ctx, subset=spec.subset)
+    design = build_design(text, df, unit=unit, ctx=ctx, subset=spec.subset, allowed_specials=COUNT_SPECIALS)
     n_excluded = design.n_excluded_subset
     # rows lost to lags and to other missing values, counted before subpopulations are dropped
     y_known = np.ones(n_input, dtype=bool)
@@ -269,7 +272,15 @@ def build_founding_design(
         zero = sorted(tot.index[tot == 0].astype(str))
         if zero:
             keep = ~df[group_col].astype(str).isin(zero).to_numpy()
-            design = build_design(text, df, unit=unit, ctx=ctx, subset=spec.subset, restrict=keep)
+            design = build_design(
+                text,
+                df,
+                unit=unit,
+                ctx=ctx,
+                subset=spec.subset,
+                restrict=keep,
+                allowed_specials=COUNT_SPECIALS,
+            )
             notes.append(
                 f"{len(zero)} subpopulation(s) without foundings in the sample dropped: {', '.join(zero)}"
             )

@@ -118,6 +118,25 @@ def population_columns(cols: Columns, ds: dict[str, Any]) -> list[str]:
     return [*base, *extra, *cols.env_numeric, *cols.env_categorical]
 
 
+def refused_specials(steps: dict[str, Any], outcome: str, accepted: tuple[str, ...]) -> list[tuple[str, str]]:
+    """``(step, special)`` for every special of every step (also a step that adds nothing else, which the
+    nested sequence skips) that the model family does not accept."""
+    from analysis.formula import FormulaError, expand_steps, step_texts
+    from analysis.formula.vocabulary import SPECIALS, summands
+
+    try:
+        formulas = expand_steps(step_texts(list(steps.items()), outcome=outcome))
+    except FormulaError:
+        return []  # reported by the formula checks
+    out: list[tuple[str, str]] = []
+    for name, f in formulas:
+        for _, term in summands(f.rhs):
+            func = getattr(term, "func", None)
+            if func in SPECIALS and func not in accepted and (name, func) not in out:
+                out.append((name, func))
+    return out
+
+
 def check_founding_formulas(at: str, spec: dict[str, Any], cols: Columns, ds: dict[str, Any]) -> list[str]:
     """Every step of the founding sequence parses, nests, and names only built-in terms and columns."""
     from analysis.formula import FormulaError, check_formula, nested_formulas, scope_for
@@ -150,6 +169,11 @@ def check_founding_formulas(at: str, spec: dict[str, Any], cols: Columns, ds: di
             continue
         for _, term in summands(formula.rhs):
             used += [n for n in names_in(term) if n not in used]
+    for name, special in refused_specials(spec["steps"], "foundings", ("offset", "exposure")):
+        problems.append(
+            f"{where}.{name}: {special}() is not accepted by the founding count models (accepted: offset, "
+            "exposure; subpopulation panels are clustered by subpopulation through fit_founding.panel_se_type)"
+        )
     if spec.get("subset"):
         from analysis.formula import check_subset, parse_expression
 
@@ -283,7 +307,7 @@ def check_exit_rate_formulas(
     """The exit-rate steps parse, nest, accept only offset(log_density) and name only series terms and
     columns; returns the step names (for the equilibrium's pairing) and the problems."""
     from analysis.formula import FormulaError, grammar, nested_formulas
-    from analysis.formula.vocabulary import SPECIALS, summands
+    from analysis.formula.vocabulary import summands
 
     where = f"{at}: fit_bottleneck.exit_rate.steps"
     try:
@@ -291,13 +315,14 @@ def check_exit_rate_formulas(
     except FormulaError as exc:
         return list(cfg["steps"]), [str(exc)]
     problems: list[str] = []
+    for name, special in refused_specials(cfg["steps"], "exits", ("offset",)):
+        problems.append(
+            f"{where}.{name}: {special}() is not accepted by the exit-rate models (accepted: offset(log_density), "
+            "the exit rate per organization)"
+        )
     for name, f in formulas:
         for _, t in summands(f.rhs):
-            if (
-                isinstance(t, grammar.Call)
-                and t.func in SPECIALS
-                and grammar.render(t) != "offset(log_density)"
-            ):
+            if getattr(t, "func", None) == "offset" and grammar.render(t) != "offset(log_density)":
                 problems.append(
                     f"{where}.{name}: {grammar.render(t)} is not accepted by the exit-rate models (accepted: "
                     "offset(log_density), the exit rate per organization)"

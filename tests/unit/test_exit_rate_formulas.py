@@ -135,3 +135,27 @@ def test_hostile_exit_rate_formulas_are_refused_without_effect(text: str) -> Non
     for steps in ({"baseline": f"exits ~ {text}"}, {"baseline": "exits ~ 1", "density": f"+ {text}"}):
         assert "fit_bottleneck.exit_rate.steps" in _problem(_params(steps, founding_step="baseline"))
     assert not SENTINEL.exists()
+
+
+@pytest.mark.parametrize("step", ["+ weights(density)", "+ density + cluster(year)", "+ strata(gdp)"])
+def test_count_models_refuse_specials_they_would_ignore(step: str) -> None:
+    """Founding and exit-rate count models use offset / exposure only; any other special is an error at load
+    (also in a step that adds nothing else, which the nested sequence would skip) and in the design."""
+    from analysis.formula import FormulaError
+    from analysis.founding import FoundingSpec, build_founding_design
+
+    p = _params(founding_step="baseline")
+    p["datasets"]["x"]["models"]["fit_founding"] = {
+        "spec": {"steps": {"baseline": "foundings ~ 1", "d": step}}
+    }
+    special = step.split("+ ")[-1].split("(")[0]
+    assert f"fit_founding.spec.steps.d: {special}() is not accepted by the founding count models" in _problem(
+        p
+    )
+    exit_steps = {"baseline": "exits ~ 1 + offset(log_density)", "d": step}
+    assert f"exit_rate.steps.d: {special}() is not accepted" in _problem(
+        _params(exit_steps, founding_step="baseline")
+    )
+    spec = FoundingSpec(steps=(("b", "foundings ~ 1 " + step),), density_scale=10)
+    with pytest.raises(FormulaError, match="not accepted by this model"):
+        build_founding_design(_pop().assign(gdp=1.0), spec)
