@@ -18,6 +18,8 @@ is lowest) are reported back in organizations.
 from __future__ import annotations
 
 import logging
+import re
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -250,6 +252,22 @@ def km_results(spells: pd.DataFrame, groups: list[str], *, dataset: str) -> list
     return out
 
 
+def cause_model_names(kinds: list[str]) -> dict[str, str]:
+    """ASCII result names ``cox_cause_<slug>`` for exit kinds with any Unicode label (e.g. ``合并``): the
+    label folded to ASCII letters, digits and underscores, or ``k<position>`` when nothing is left; a name
+    that two labels would share gets its position appended. Deterministic: ``kinds`` are sorted."""
+    out: dict[str, str] = {}
+    for i, kind in enumerate(kinds, start=1):
+        label = kind.replace(COMPETING_PREFIX, "")
+        ascii_ = unicodedata.normalize("NFKD", label).encode("ascii", "ignore").decode()
+        slug = re.sub(r"[^A-Za-z0-9]+", "_", ascii_).strip("_").lower() or f"k{i}"
+        name = f"cox_cause_{slug}"
+        if name in out.values():
+            name = f"{name}_{i}"
+        out[kind] = name
+    return out
+
+
 def fit_survival(
     spells: pd.DataFrame,
     *,
@@ -410,6 +428,7 @@ def fit_survival(
         k for k in complete["exit_kind"].astype(str).unique() if k == DEATH or k.startswith(COMPETING_PREFIX)
     )
     if len(kinds) > 1:
+        names = cause_model_names(kinds)
         for kind in kinds:
             label = kind.replace(COMPETING_PREFIX, "")
             data = complete.assign(event_k=(complete["exit_kind"].astype(str) == kind).astype(int))
@@ -419,7 +438,7 @@ def fit_survival(
             res = to_model_result(
                 model,
                 dataset=dataset,
-                model=f"cox_cause_{label}",
+                model=names[kind],
                 spec={
                     **spec_common,
                     "terms": full,
@@ -435,6 +454,12 @@ def fit_survival(
             complete_case(
                 res, f"Cause-specific hazard of exit kind '{kind}'; other exits are censored. {note}"
             )
+            res.specification["cause_label"] = label
+            if names[kind] != f"cox_cause_{label}":
+                res.notes.append(
+                    f"Result name {names[kind]} stands for the exit kind '{label}' (result names are ASCII; "
+                    "the label is kept for display)."
+                )
             results.append(res)
         cif = aalen_johansen(sp, causes=tuple(kinds))
         results.append(
