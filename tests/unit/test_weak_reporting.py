@@ -169,3 +169,23 @@ def test_the_profile_interval_of_alpha_is_shown():
         if "profile likelihood" in label and "\u03b1" in label
     )
     assert row[0].text == "0.000, 0.310"
+
+
+def test_the_discussion_reads_cause_specific_hazards_and_names_weak_ones(tmp_path):
+    (tmp_path / "survival").mkdir()
+    for model, cause, events in (("cox_cause_death", "death", 130), ("cox_cause_k2", "competing:合并", 25)):
+        res = _founding(model, 35)
+        res.update(
+            stage="fit_survival",
+            family="cox",
+            specification={"cause": cause, "cause_label": cause.removeprefix("competing:")},
+            sample={"unit": "spell", "n": 5000, "events": events},
+        )
+        res["assessment"] = assess(res)
+        (tmp_path / "survival" / f"{model}.json").write_text(json.dumps(res), encoding="utf-8")
+    text = discussion_text("toy", tmp_path)
+    assert "Exits by kind in the cause-specific Cox models (complete cases): death 130, 合并 25." in text
+    assert (
+        "For death the density terms are 0.5 (p = 0.000001)" in text or "For death the density terms" in text
+    )
+    assert "The hazards of 合并 (25 events) have too few events" in text
