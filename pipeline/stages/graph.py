@@ -49,7 +49,7 @@ def dvc_stages(params: dict[str, Any]) -> dict[str, Any]:
                 "cmd": cross.cmd(),
                 "deps": cross.dep_paths(params) + list(cross.code),
                 "params": list(cross.params),
-                "outs": list(cross.outs),
+                "outs": [{o: {"cache": False}} for o in cross.outs],
             }
     return out
 
