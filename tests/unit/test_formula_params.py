@@ -8,40 +8,15 @@ from pathlib import Path
 import pytest
 
 from analysis.founding import FoundingSpec
-from pipeline.core.params import ParamsError, load_params, stage_params, validate_params
+from pipeline.core.params import load_params, stage_params, validate_params
+from tests.unit.params_builders import organization_params, params_problem
 
 ROOT = Path(__file__).resolve().parents[2]
 SENTINEL = Path("/tmp/orgecology_formula_params_pwned")
 
 
 def _params() -> dict:
-    raw = "data/raw/o"
-    return {
-        "datasets": {
-            "o": {
-                "kind": "organizations",
-                "window": {"start": 2000, "end": 2010},
-                "organizations": {
-                    "path": f"{raw}/orgs.csv",
-                    "columns": {"org_id": "id", "founded": "f", "ended": "e"},
-                    "attributes": ["district"],
-                },
-                "panel": {
-                    "path": f"{raw}/panel.csv",
-                    "columns": {"org_id": "id", "year": "year"},
-                    "measures": {"size": "staff", "funding_share": "gov"},
-                },
-                "environment": {
-                    "path": f"{raw}/env.csv",
-                    "columns": {"year": "year"},
-                    "covariates": ["budget"],
-                    "categorical": ["policy"],
-                },
-                "group_columns": ["district"],
-                "density_scale": 100,
-            }
-        }
-    }
+    return organization_params(group_columns=["district"], density_scale=100)
 
 
 def _with_steps(steps: dict, **spec) -> dict:
@@ -51,9 +26,7 @@ def _with_steps(steps: dict, **spec) -> dict:
 
 
 def _problem(params: dict) -> str:
-    with pytest.raises(ParamsError) as info:
-        validate_params(params)
-    return str(info.value)
+    return params_problem(params)
 
 
 def test_formula_steps_resolve_at_load() -> None:

@@ -12,6 +12,7 @@ import pytest
 from analysis.formula.growth import growth_formula, legacy_formula
 from pipeline.core.params import ParamsError, load_params, stage_params, validate_params
 from pipeline.stages.fit_growth import fit_growth
+from tests.unit.params_builders import organization_params, params_problem
 
 ROOT = Path(__file__).resolve().parents[2]
 SENTINEL = Path("/tmp/orgecology_growth_formula_pwned")
@@ -19,42 +20,13 @@ SCALING = {"method": "organization", "ci": "hc1", "n_boot": 199}
 
 
 def _params(**growth) -> dict:
-    raw = "data/raw/o"
-    p = {
-        "datasets": {
-            "o": {
-                "kind": "organizations",
-                "window": {"start": 2000, "end": 2010},
-                "organizations": {
-                    "path": f"{raw}/orgs.csv",
-                    "columns": {"org_id": "id", "founded": "f", "ended": "e"},
-                    "attributes": ["district"],
-                },
-                "panel": {
-                    "path": f"{raw}/panel.csv",
-                    "columns": {"org_id": "id", "year": "year"},
-                    "measures": {"size": "staff", "funding_share": "gov"},
-                },
-                "environment": {
-                    "path": f"{raw}/env.csv",
-                    "columns": {"year": "year"},
-                    "covariates": ["budget"],
-                    "categorical": ["policy"],
-                },
-                "group_columns": ["district"],
-                "density_scale": 100,
-            }
-        }
-    }
-    if growth:
-        p["datasets"]["o"]["models"] = {"fit_growth": growth}
-    return p
+    return organization_params(
+        group_columns=["district"], density_scale=100, models={"fit_growth": growth} if growth else None
+    )
 
 
 def _problem(params: dict) -> str:
-    with pytest.raises(ParamsError) as info:
-        validate_params(params)
-    return str(info.value)
+    return params_problem(params)
 
 
 def test_bundled_growth_params_are_formulas_meaning_the_previous_lists() -> None:

@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from pipeline.core.params import ParamsError, load_params, stage_params, validate_params
+from tests.unit.params_builders import organization_params, params_problem
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -72,37 +73,11 @@ def test_missing_file_and_bad_yaml(tmp_path):
 
 
 def _org_minimal():
-    raw = "data/raw/o"
-    return {
-        "datasets": {
-            "o": {
-                "kind": "organizations",
-                "window": {"start": 2000, "end": 2010},
-                "organizations": {
-                    "path": f"{raw}/orgs.csv",
-                    "columns": {"org_id": "id", "founded": "f", "ended": "e"},
-                    "attributes": ["district"],
-                },
-                "panel": {
-                    "path": f"{raw}/panel.csv",
-                    "columns": {"org_id": "id", "year": "year"},
-                    "measures": {"size": "staff", "funding_share": "gov"},
-                },
-                "environment": {
-                    "path": f"{raw}/env.csv",
-                    "columns": {"year": "year"},
-                    "covariates": ["budget"],
-                    "categorical": ["policy"],
-                },
-            }
-        }
-    }
+    return organization_params()
 
 
-def _problem(params):
-    with pytest.raises(ParamsError) as info:
-        validate_params(params)
-    return str(info.value)
+def _problem(params: dict) -> str:
+    return params_problem(params)
 
 
 def test_organization_minimal_params_resolve():

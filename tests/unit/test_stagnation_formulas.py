@@ -12,7 +12,8 @@ import pytest
 from analysis.formula.stagnation import legacy_formula, stagnation_formula
 from analysis.results import validate_result
 from analysis.stagnation import fit_stagnation
-from pipeline.core.params import ParamsError, load_params, stage_params, validate_params
+from pipeline.core.params import load_params, stage_params, validate_params
+from tests.unit.params_builders import organization_params, params_problem
 
 ROOT = Path(__file__).resolve().parents[2]
 SENTINEL = Path("/tmp/orgecology_stagnation_formula_pwned")
@@ -23,34 +24,16 @@ sim_panel = _stag._sim_panel
 
 
 def _params(stagnation: dict) -> dict:
-    raw = "data/raw/o"
-    return {
-        "datasets": {
-            "o": {
-                "kind": "organizations",
-                "window": {"start": 2000, "end": 2010},
-                "organizations": {
-                    "path": f"{raw}/orgs.csv",
-                    "columns": {"org_id": "id", "founded": "f", "ended": "e"},
-                    "attributes": ["district"],
-                },
-                "panel": {
-                    "path": f"{raw}/panel.csv",
-                    "columns": {"org_id": "id", "year": "year"},
-                    "measures": {"size": "staff", "funding_share": "gov"},
-                },
-                "group_columns": ["district"],
-                "density_scale": 100,
-                "models": {"fit_bottleneck": {"stagnation": {"k": 3, "threshold": 0.0, **stagnation}}},
-            }
-        }
-    }
+    return organization_params(
+        environment=False,
+        group_columns=["district"],
+        density_scale=100,
+        models={"fit_bottleneck": {"stagnation": {"k": 3, "threshold": 0.0, **stagnation}}},
+    )
 
 
 def _problem(params: dict) -> str:
-    with pytest.raises(ParamsError) as info:
-        validate_params(params)
-    return str(info.value)
+    return params_problem(params)
 
 
 def test_bundled_stagnation_params_are_formulas_meaning_the_previous_lists() -> None:

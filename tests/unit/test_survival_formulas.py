@@ -14,6 +14,7 @@ from analysis.cox import CoxPH
 from analysis.formula.survival import survival_formulas, survival_step_texts
 from pipeline.core.params import ParamsError, load_params, stage_params, validate_params
 from pipeline.stages.fit_survival import fit_survival, survival_design
+from tests.unit.params_builders import organization_params, params_problem
 
 ROOT = Path(__file__).resolve().parents[2]
 SENTINEL = Path("/tmp/orgecology_survival_formula_pwned")
@@ -21,42 +22,13 @@ SURV = "Surv(start, stop, event)"
 
 
 def _params(**survival) -> dict:
-    raw = "data/raw/o"
-    p = {
-        "datasets": {
-            "o": {
-                "kind": "organizations",
-                "window": {"start": 2000, "end": 2010},
-                "organizations": {
-                    "path": f"{raw}/orgs.csv",
-                    "columns": {"org_id": "id", "founded": "f", "ended": "e"},
-                    "attributes": ["district"],
-                },
-                "panel": {
-                    "path": f"{raw}/panel.csv",
-                    "columns": {"org_id": "id", "year": "year"},
-                    "measures": {"size": "staff", "funding_share": "gov"},
-                },
-                "environment": {
-                    "path": f"{raw}/env.csv",
-                    "columns": {"year": "year"},
-                    "covariates": ["budget"],
-                    "categorical": ["policy"],
-                },
-                "group_columns": ["district"],
-                "density_scale": 100,
-            }
-        }
-    }
-    if survival:
-        p["datasets"]["o"]["models"] = {"fit_survival": survival}
-    return p
+    return organization_params(
+        group_columns=["district"], density_scale=100, models={"fit_survival": survival} if survival else None
+    )
 
 
 def _problem(params: dict) -> str:
-    with pytest.raises(ParamsError) as info:
-        validate_params(params)
-    return str(info.value)
+    return params_problem(params)
 
 
 def _cfg(steps, **kw) -> dict:
