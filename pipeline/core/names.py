@@ -265,16 +265,25 @@ def check_growth_formula(at: str, cfg: dict[str, Any], cols: Columns, ds: dict[s
     except FormulaError as exc:
         return [str(exc)]
     problems: list[str] = []
-    what = "a growth-model term of this dataset (organization-year columns and built-in terms)"
+    _org_year_formula(problems, where, formula, cols, ds, "growth")
+    return problems
+
+
+def _org_year_formula(
+    problems: list[str], where: str, formula: Any, cols: Any, ds: dict[str, Any], family: str
+) -> None:
+    """Resolve the names of an organization-year formula (growth, stagnation) and refuse ``period``, a
+    founding-only term, naming the column to write instead."""
+    what = f"a {family}-model term of this dataset (organization-year columns and built-in terms)"
     used = resolve_formula_names(
         problems, where, [("", formula)], "org_year", org_year_columns(cols), measure_aliases(ds), what
     )
     if "period" in used:
         problems.append(
             f"{where}: the term 'period' is defined for founding models (fit_founding.spec.period_column); in "
-            f"growth formulas name the column itself, e.g. C({(cols.env_categorical or ('policy_period',))[0]})"
+            f"{family} formulas name the column itself, e.g. "
+            f"C({(cols.env_categorical or ('policy_period',))[0]})"
         )
-    return problems
 
 
 def check_equilibrium_terms(at: str, step: str, founding: dict[str, Any], exits: dict[str, Any]) -> list[str]:
@@ -364,15 +373,7 @@ def check_stagnation_formula(at: str, cfg: dict[str, Any], cols: Columns, ds: di
         formula = stagnation_formula(cfg, where=where)
     except FormulaError as exc:
         return [str(exc)]
-    what = "a stagnation-model term of this dataset (organization-year columns and built-in terms)"
-    used = resolve_formula_names(
-        problems, where, [("", formula)], "org_year", org_year_columns(cols), measure_aliases(ds), what
-    )
-    if "period" in used:
-        problems.append(
-            f"{where}: the term 'period' is defined for founding models (fit_founding.spec.period_column); "
-            f"name the column itself, e.g. C({(cols.env_categorical or ('policy_period',))[0]})"
-        )
+    _org_year_formula(problems, where, formula, cols, ds, "stagnation")
     return problems
 
 
