@@ -39,7 +39,6 @@ linear density term only).
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
@@ -49,12 +48,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analysis.count_models import ALPHA, SE_LABELS, CountFit, fit_count, nb2_loglik_fixed_alpha
+from analysis.count_models import ALPHA, SE_LABELS, CountFit, fit_count
 from analysis.formula import TermContext, build_design, expanded_terms, nested_formulas, render_formula
 from analysis.formula.grammar import Call, Formula, render
 from analysis.formula.steps import quote_name
 from analysis.formula.vocabulary import summands
-from analysis.inference.profile import profile_interval
+from analysis.founding_derived import alpha_profile, multiplier_curve, n_star_profile
 from analysis.inference.turning_point import turning_point
 from analysis.results import ModelResult, Term, lr_test
 from analysis.scaling import auto_scale as auto_scale  # re-exported
@@ -326,38 +325,6 @@ def _columns_for(design: FoundingDesign, step: str) -> list[str]:
     return cols + design.fe_terms
 
 
-# --------------------------------------------------------------------------------------------- derived
-
-
-def multiplier_curve(
-    coefs: Sequence[float],
-    vcov: np.ndarray,
-    *,
-    scale: float,
-    dmin: float,
-    dmax: float,
-    n_points: int = 100,
-    level: float = 0.95,
-) -> dict[str, list[float]]:
-    """Founding multiplier exp(b1·N/s [+ b2·(N/s)²]) over [dmin, dmax] with pointwise CIs (delta method
-    on the log scale). ``coefs``/``vcov`` hold the density coefficient(s) in the order (b1[, b2])."""
-    z = float(stats.norm.ppf(0.5 + level / 2))
-    grid = np.linspace(dmin, dmax, n_points)
-    xs = grid / scale
-    g = np.column_stack([xs, xs**2][: len(coefs)])
-    eta = g @ np.asarray(coefs, float)
-    se = np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", g, np.asarray(vcov, float), g), 0.0))
-    return {
-        "density": grid.tolist(),
-        "multiplier": np.exp(eta).tolist(),
-        "ci_low": np.exp(eta - z * se).tolist(),
-        "ci_high": np.exp(eta + z * se).tolist(),
-    }
-
-
-# ------------------------------------------------------------------------------------------- results
-
-
 def _formula(outcome: str, cols: list[str], fe: list[str], fe_var: str | None) -> str:
     rhs = [c for c in cols if c != INTERCEPT and c not in fe]
     if fe:
@@ -517,61 +484,6 @@ def _result_from_fit(
                     level=spec.level,
                 )
     return res
-
-
-def alpha_profile(
-    fit: CountFit, y: np.ndarray, x: pd.DataFrame, *, offset: np.ndarray | None, level: float = 0.95
-) -> dict[str, Any]:
-    """Profile-likelihood interval of the NB2 dispersion α (β re-estimated at each fixed α). When the
-    deviance at α = 0 (the Poisson model) stays below the critical value the interval reaches the boundary:
-    ``ci_low`` = 0 and ``lower`` = "boundary"."""
-    ll_hat = fit.loglik
-    i = fit.names.index(ALPHA)
-    a_hat, se = float(fit.params[i]), float(fit.bse[i])
-
-    def deviance(a: float) -> float:
-        return 2.0 * (ll_hat - nb2_loglik_fixed_alpha(y, x, max(a, 0.0), offset=offset))
-
-    out = profile_interval(deviance, a_hat, step=se, level=level, limits=(0.0, None))
-    if out["ci_low"] is None and out["lower"].startswith("unbounded"):
-        out["ci_low"], out["lower"] = 0.0, "boundary (alpha = 0, the Poisson model, inside the interval)"
-    return out
-
-
-def n_star_profile(
-    fit: CountFit,
-    y: np.ndarray,
-    x: pd.DataFrame,
-    *,
-    offset: np.ndarray | None,
-    scale: float,
-    level: float = 0.95,
-) -> dict[str, Any]:
-    """Profile-likelihood interval of N* (in organizations) of a count model with ``density`` = N/s and
-    ``density_sq`` = (N/s)² among the columns of ``x``: for each candidate s* the model is refitted with
-    b1 = −2·b2·s*, i.e. one column (N/s)² − 2·s*·(N/s) in place of the two density terms (other terms,
-    dispersion α and fixed effects profiled out)."""
-    others = [c for c in x.columns if c not in (DENSITY, "density_sq")]
-    z1, z2 = x[DENSITY].to_numpy(float), x["density_sq"].to_numpy(float)
-    ll_hat = fit.loglik
-
-    def deviance(s_star: float) -> float:
-        xp = x[others].assign(density_turning_point=z2 - 2.0 * s_star * z1)
-        f = fit_count(y, xp, family=fit.family, offset=offset, se_type="observed")
-        return 2.0 * (ll_hat - f.loglik) if f.converged else math.nan
-
-    i1, i2 = fit.names.index(DENSITY), fit.names.index("density_sq")
-    b1, b2 = float(fit.params[i1]), float(fit.params[i2])
-    s_hat = -b1 / (2.0 * b2)
-    g = np.array([-1 / (2 * b2), b1 / (2 * b2**2)])
-    se = float(np.sqrt(max(g @ fit.vcov[np.ix_([i1, i2], [i1, i2])] @ g, 0.0))) or abs(s_hat) * 0.1 or 1.0
-    out = profile_interval(deviance, s_hat, step=se, level=level)
-    for key in ("ci_low", "ci_high"):
-        if out[key] is not None:
-            out[key] *= scale
-    out["unit"] = "organizations"
-    out["note"] = "model-based likelihood; cluster-robust SEs do not enter the profile"
-    return out
 
 
 def _add_tests(

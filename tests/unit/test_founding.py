@@ -23,9 +23,9 @@ from analysis.founding import (
     build_founding_design,
     fit_founding_models,
     fit_founding_panel,
-    multiplier_curve,
     simulate_founding_series,
 )
+from analysis.founding_derived import multiplier_curve
 from analysis.results import ModelResult, validate_result
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "founding"

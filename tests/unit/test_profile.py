@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from analysis.count_models import fit_count
-from analysis.founding import n_star_profile
+from analysis.founding_derived import n_star_profile
 from analysis.inference.profile import profile_interval
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures"
@@ -89,7 +89,7 @@ def test_a_series_that_has_not_bent_has_an_unbounded_carrying_capacity() -> None
 
 @pytest.mark.parametrize("case", [c for c in CASES if EXPECTED[c]["family"] == "negative_binomial"])
 def test_nb2_dispersion_profile_interval_matches_r(case: str) -> None:
-    from analysis.founding import alpha_profile
+    from analysis.founding_derived import alpha_profile
 
     exp = EXPECTED[case]
     d = pd.read_csv(FIX / "founding" / f"input_{exp['input']}.csv").dropna()
@@ -104,7 +104,7 @@ def test_nb2_dispersion_profile_interval_matches_r(case: str) -> None:
 
 
 def test_alpha_profile_reaches_the_poisson_boundary_on_poisson_data() -> None:
-    from analysis.founding import alpha_profile
+    from analysis.founding_derived import alpha_profile
 
     rng = np.random.default_rng(11)
     x = pd.DataFrame({"const": 1.0, "z": rng.normal(size=60)})
