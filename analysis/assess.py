@@ -171,7 +171,7 @@ def _flags(result: Mapping[str, Any]) -> list[str]:
     for key, what in (("n_star", "turning point N*"), ("density_minimum", "density of lowest hazard")):
         q = derived.get(key)
         if isinstance(q, Mapping) and q.get("estimate") is not None and q.get("inside_range") is False:
-            rng = q.get("observed_range") or [q.get("density_min"), q.get("density_max")]
+            rng = q["observed_range"]  # every turning point carries it (analysis.inference.turning_point)
             flags.append(
                 f"{what} = {q['estimate']:.4g} lies outside the observed density range "
                 f"[{rng[0]:g}, {rng[1]:g}]"
