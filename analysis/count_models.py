@@ -8,7 +8,7 @@ it by maximum likelihood and returns a :class:`CountFit`. The organizational-eco
 
 Estimation
 ----------
-* Poisson: statsmodels ``GLM`` (IRLS, deviance tolerance 1e-13). Observed and expected information
+* Poisson: statsmodels ``GLM`` (IRLS, deviance tolerance 1e-13 + 1e-14 relative). Observed and expected information
   coincide for the canonical log link.
 * NB2: statsmodels discrete ``NegativeBinomial(loglike_method="nb2")`` by Newton's method with tight
   tolerances, started from the Poisson estimates and a moment estimate of α (then α = 0.1 and 1; if Newton
@@ -263,8 +263,10 @@ def _fit_poisson(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
+            # deviance change <= 1e-13 + 1e-14·|deviance|: an absolute 1e-13 alone is below one ulp of a
+            # deviance in the hundreds, so whether it triggers depended on the CPU's last-digit rounding
             res = sm.GLM(y, xa, family=sm.families.Poisson(), offset=offset).fit(
-                method="IRLS", tol=1e-13, maxiter=maxiter
+                method="IRLS", tol=1e-13, rtol=1e-14, maxiter=maxiter
             )
         except (np.linalg.LinAlgError, ValueError, FloatingPointError) as exc:
             return _failed("poisson", names, len(y), f"Poisson fit failed: {exc}", se_type)
@@ -572,7 +574,7 @@ def nb2_loglik_fixed_alpha(
     with warnings.catch_warnings(), _blas_single_thread():
         warnings.simplefilter("ignore")
         res = sm.GLM(np.asarray(y, float), xs.to_numpy(float), family=fam, offset=off).fit(
-            tol=1e-13, maxiter=300
+            tol=1e-13, rtol=1e-14, maxiter=300
         )
     mu = np.asarray(res.fittedvalues, float)
     if alpha <= 0:

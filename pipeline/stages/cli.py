@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from pipeline.core.kernels import describe as describe_kernels
 from pipeline.core.names import unknown_name_message
 from pipeline.core.params import ParamsError, load_params
 
@@ -97,6 +98,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     log = logging.getLogger(stage.name)
     with StageConsole(stage.name, args.dataset, log_path, own_loggers=tuple(stage_names)) as console:
         log.info("dataset %s: start", args.dataset)
+        log.info("%s", describe_kernels())
         module = importlib.import_module(stage.module)
         try:
             module.run(args.dataset, params)
