@@ -73,6 +73,7 @@ _ALPHA = Derived(
 MODEL_KINDS = (
     ModelKind(
         name="founding_count",
+        figures=("multiplier",),
         area="founding",
         presentation="regression_sequences",
         caption="Founding rate",

@@ -53,6 +53,7 @@ _EFFECTS_ORDER = {"none": 0, "org": 1, "year": 2, "twoway": 3}
 MODEL_KINDS = (
     ModelKind(
         name="gibrat",
+        figures=("growth_vs_size",),
         area="growth",
         presentation="regression",
         caption="Growth: Gibrat regressions of \u0394 log size",

@@ -36,6 +36,7 @@ from pipeline.core import columns as C
 MODEL_KINDS = (
     ModelKind(
         name="logistic_capacity",
+        figures=("logistic",),
         area="bottleneck",
         presentation="capacity",
         caption="Carrying capacity: logistic density curve and equilibrium density",

@@ -23,6 +23,7 @@ from analysis.registry import Derived, ModelKind
 MODEL_KINDS = (
     ModelKind(
         name="km",
+        figures=("km",),
         area="survival",
         presentation="km_summary",
         caption="Kaplan\u2013Meier survival by group",
@@ -36,6 +37,7 @@ MODEL_KINDS = (
     ),
     ModelKind(
         name="aalen_johansen",
+        figures=("cif",),
         area="survival",
         presentation="none",
         caption="Cumulative incidence of competing exits",

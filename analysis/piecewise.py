@@ -41,6 +41,7 @@ _TP = Derived("organizations", "density at the extreme of the quadratic density 
 MODEL_KINDS = (
     ModelKind(
         name="age_pieces",
+        figures=("hazard_by_age",),
         area="survival",
         presentation="regression",
         caption="Mortality: piecewise-constant exponential and discrete-time models",

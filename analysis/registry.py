@@ -43,6 +43,9 @@ PRESENTATIONS = (
     "none",  # shown only as a figure or a statement (cumulative incidence, not-applicable outcomes)
 )
 
+#: Figures the reports know (``reports/figure_plan.py`` maps each to the results it draws and a stem).
+FIGURES = ("multiplier", "km", "hazard_by_age", "cif", "growth_vs_size", "logistic", "supf")
+
 #: Capability vocabulary (what a kind's fitter supports; the report and ``check-params`` read it).
 CAPABILITIES = frozenset(
     {
@@ -88,6 +91,8 @@ class ModelKind:
     capabilities: frozenset[str] = frozenset()
     columns: str = "model"
     sort: Callable[[Result], Any] | None = None
+    #: Figures the kind's results are drawn in (names from :data:`FIGURES`).
+    figures: tuple[str, ...] = ()
     #: Presentation options (e.g. the row label of the turning point in an exit-rate table).
     options: Mapping[str, Any] = field(default_factory=dict)
     description: str = ""
@@ -99,6 +104,10 @@ class ModelKind:
             raise ValueError(f"model kind {self.name!r}: presentation {self.presentation!r} is unknown")
         if self.columns not in COLUMN_HEADINGS:
             raise ValueError(f"model kind {self.name!r}: columns {self.columns!r} not in {COLUMN_HEADINGS}")
+        if set(self.figures) - set(FIGURES):
+            raise ValueError(
+                f"model kind {self.name!r}: unknown figures {sorted(set(self.figures) - set(FIGURES))}"
+            )
         unknown = set(self.capabilities) - CAPABILITIES
         if unknown:
             raise ValueError(f"model kind {self.name!r}: unknown capabilities {sorted(unknown)}")

@@ -44,6 +44,7 @@ from pipeline.core import columns as C
 MODEL_KINDS = (
     ModelKind(
         name="event_hazard",
+        figures=("cif",),
         area="bottleneck",
         presentation="regression",
         caption="Cause-specific hazards of stagnation and dissolution (discrete time, cloglog)",

@@ -124,3 +124,36 @@ def test_code_deps_of_the_report_include_every_module_that_declares_kinds() -> N
     deps = set(code_deps("pipeline.stages.render_report"))
     for module in declaring:
         assert module.replace(".", "/") + ".py" in deps, module
+
+
+def test_every_declared_figure_has_a_planner() -> None:
+    from reports.figure_plan import FIGURES
+
+    for kind in kinds().values():
+        assert set(kind.figures) <= set(FIGURES), kind.name
+
+
+def test_a_kind_declaring_a_figure_gets_it_without_an_edit_in_reports(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Figures are planned from the kind's declaration: a new survival kind drawn as hazard by age."""
+    from reports.figure_plan import plan_figures
+
+    new = ModelKind(
+        name="toy_frailty_pieces",
+        area="survival",
+        presentation="regression",
+        caption="Toy frailty pieces",
+        table="survival_toy",
+        order=45,
+        figures=("hazard_by_age",),
+    )
+    monkeypatch.setitem(kinds(), "toy_frailty_pieces", new)
+    curve = {"piece": ["0-5", "5+"], "hazard": [0.1, 0.05], "ci_low": [0.05, 0.02], "ci_high": [0.2, 0.1]}
+    res = _result("toy_frailty_pieces", "frailty_pwe", stage="fit_survival", curves={"hazard_by_age": curve})
+    plans = plan_figures({"survival": {"frailty_pwe": res}})
+    assert [p.stem for p in plans] == ["survival_hazard_frailty_pwe"]
+    with pytest.raises(ValueError, match="unknown figures"):
+        ModelKind(
+            name="x", area="survival", presentation="none", caption="", table="", order=1, figures=("pie",)
+        )
