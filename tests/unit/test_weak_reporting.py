@@ -54,6 +54,7 @@ def _founding(model, n, shape="inverted U", inside=True):
         "curves": {},
         "notes": [],
         "inputs": {},
+        "schema_version": 1,
     }
     res["assessment"] = assess(res)
     return res
