@@ -26,6 +26,11 @@ _COX_DERIVED = {
     "n_min": _TP,
     "hazard_ratio": Derived("ratio", "exp(coef) with its CI per term"),
     "naive_se": Derived("coefficient units", "model-based SEs beside the cluster-robust ones"),
+    "concordance": Derived(
+        "probability",
+        "Harrell's C of the linear predictor over (start, stop] risk sets, with the pair counts and its "
+        "infinitesimal-jackknife SE (R survival::concordance)",
+    ),
 }
 _COX_CAPABILITIES = frozenset({"cluster", "strata", "delayed_entry", "time_varying", "turning_point"})
 
@@ -175,6 +180,10 @@ def to_model_result(
             for t in terms
         },
     }
+    if fitted.concordance_ is not None and fitted.concordance_.estimate is not None:
+        derived["concordance"] = fitted.concordance_.to_dict()
+        fit["concordance"] = fitted.concordance_.estimate
+        fit["concordance_se"] = fitted.concordance_.se
     if density_terms and all(c in fitted.covariates_ for c in density_terms):
         derived["density_minimum"] = density_minimum(
             fitted, *density_terms, observed_range=density_range, scale=density_scale, level=level
