@@ -11,8 +11,9 @@ comparable pair weighs one).
 The standard error is R's default, the infinitesimal jackknife: each spell's influence is the change of C
 when its weight changes, from the pairs it is part of (as the death or as the survivor).
 
-The at-risk counts come from a Fenwick tree over the ranks of the scores, updated and queried per event
-time in vectorised batches, so the cost is O(n log n) in the number of spells.
+The pair counts are dominance counts (spells that entered before t and have a lower score, minus those that
+left before t), answered for all deaths at once by a merge-sort tree of sorted key arrays queried with
+``searchsorted``: fully vectorised, O(n log² n) in the number of spells, with no loop over event times.
 """
 
 from __future__ import annotations
@@ -43,30 +44,43 @@ class Concordance:
         }
 
 
-class _Fenwick:
-    """Counts of scores by rank with vectorised add and prefix-count queries."""
+class _Dominance:
+    """Counts of points (a, rank) with a below a threshold and rank below / at a query rank, answered for
+    many queries at once: a merge-sort tree over the points in ``a`` order, one sorted key array per level
+    (keys ``block · M + rank``), queried by ``searchsorted`` — vectorised, O((n + q) log² n)."""
 
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self.tree = np.zeros(size + 1, dtype=np.int64)
+    def __init__(self, a: np.ndarray, rank: np.ndarray, size: int) -> None:
+        order = np.argsort(a, kind="stable")
+        self.a = a[order]
+        self.m = np.int64(size + 2)
+        r = rank[order].astype(np.int64)
+        n = len(r)
+        self.levels: list[np.ndarray] = []
+        width = 1
+        idx = np.arange(n, dtype=np.int64)
+        while width <= max(n, 1):
+            self.levels.append(np.sort((idx // width) * self.m + r))
+            width *= 2
 
-    def add(self, ranks: np.ndarray, delta: int) -> None:
-        idx = np.asarray(ranks, dtype=np.int64).copy()
-        while idx.size:
-            np.add.at(self.tree, idx, delta)
-            idx = idx + (idx & -idx)
-            idx = idx[idx <= self.size]
-
-    def prefix(self, ranks: np.ndarray) -> np.ndarray:
-        """Number of stored scores with rank <= each of ``ranks`` (rank 0: none)."""
-        idx = np.asarray(ranks, dtype=np.int64).copy()
-        out = np.zeros(idx.size, dtype=np.int64)
-        while True:
-            live = idx > 0
-            if not live.any():
-                return out
-            out[live] += self.tree[idx[live]]
-            idx[live] -= idx[live] & -idx[live]
+    def below(
+        self, threshold: np.ndarray, rank: np.ndarray, *, inclusive_a: bool = False
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Per query: points with a < threshold (<= where ``inclusive_a``) and rank < query rank, and those
+        with rank <= query rank."""
+        p = np.searchsorted(self.a, threshold, side="right" if inclusive_a else "left").astype(np.int64)
+        r = np.asarray(rank, dtype=np.int64)
+        less = np.zeros(len(p), dtype=np.int64)
+        upto = np.zeros(len(p), dtype=np.int64)
+        for level, keys in enumerate(self.levels):
+            k = p >> level
+            use = (k & 1).astype(bool)
+            if not use.any():
+                continue
+            block = k[use] - 1
+            base = np.searchsorted(keys, block * self.m, side="left")
+            less[use] += np.searchsorted(keys, block * self.m + r[use], side="left") - base
+            upto[use] += np.searchsorted(keys, block * self.m + r[use], side="right") - base
+        return less, upto
 
 
 def _one_stratum(
@@ -76,76 +90,53 @@ def _one_stratum(
     concordance numerator and denominator of the pairs it is part of (for the infinitesimal jackknife)."""
     counts = np.zeros(5)
     num, den = np.zeros(len(start)), np.zeros(len(start))
-    death_times = np.unique(stop[event])
-    by_start = np.argsort(start, kind="stable")
-    by_stop = np.argsort(stop, kind="stable")
-    tree = _Fenwick(size)
-    i_in = i_out = 0
-    for t in death_times:
-        j = int(np.searchsorted(start[by_start], t, side="left"))  # start < t: entered
-        if j > i_in:
-            tree.add(rank[by_start[i_in:j]], +1)
-            i_in = j
-        j = int(np.searchsorted(stop[by_stop], t, side="left"))  # stop < t: left before t
-        if j > i_out:
-            tree.add(rank[by_stop[i_out:j]], -1)
-            i_out = j
-        dying = np.flatnonzero(event & (stop == t) & (start < t))
-        if dying.size == 0:
-            continue
-        r = rank[dying]
-        tree.add(r, -1)  # deaths at t are not compared with one another
-        below, upto = tree.prefix(r - 1), tree.prefix(r)
-        total = tree.prefix(np.array([size]))[0]
-        tree.add(r, +1)
-        counts[0] += below.sum()
-        counts[2] += (upto - below).sum()
-        counts[1] += (total - upto).sum()
-        num[dying] += below + 0.5 * (upto - below)
-        den[dying] += total
-        k = dying.size
-        same = np.unique(r, return_counts=True)[1]
-        tied_xy = float((same * (same - 1) / 2).sum())
-        counts[3] += k * (k - 1) / 2 - tied_xy
-        counts[4] += tied_xy
-    # each spell as the survivor of a pair: the deaths in (start, stop] (before stop if it dies itself)
-    # with a higher (concordant), equal (tied) or lower (discordant) score
-    higher_hi, equal_hi, lower_hi = _deaths_upto(stop, ~event, stop[event], rank[event], rank, size)
-    higher_lo, equal_lo, lower_lo = _deaths_upto(
-        start, np.ones(len(start), bool), stop[event], rank[event], rank, size
+    dead = np.flatnonzero(event)
+    if dead.size == 0:
+        return counts, num, den
+    t, r = stop[dead], rank[dead]
+    # each death against every spell at risk at its time (start < t <= stop) ...
+    entered = _Dominance(start, rank, size)
+    left = _Dominance(stop, rank, size)
+    e_less, e_upto = entered.below(t, r)
+    l_less, l_upto = left.below(t, r)
+    n_at_risk = np.searchsorted(np.sort(start), t, side="left") - np.searchsorted(
+        np.sort(stop), t, side="left"
     )
-    higher, equal, lower = higher_hi - higher_lo, equal_hi - equal_lo, lower_hi - lower_lo
+    # ... except the deaths at the same time (tied on y), itself included
+    same_t = _Dominance(t, r, size)
+    s_less_hi, s_upto_hi = same_t.below(t, r, inclusive_a=True)
+    s_less_lo, s_upto_lo = same_t.below(t, r)
+    s_less, s_upto = s_less_hi - s_less_lo, s_upto_hi - s_upto_lo
+    n_same = np.searchsorted(np.sort(t), t, side="right") - np.searchsorted(np.sort(t), t, side="left")
+    less = (e_less - l_less) - s_less
+    upto = (e_upto - l_upto) - s_upto
+    total = n_at_risk - n_same
+    counts[0] = less.sum()
+    counts[2] = (upto - less).sum()
+    counts[1] = (total - upto).sum()
+    counts[4] = ((s_upto - s_less - 1).sum()) / 2  # pairs of deaths at one time with the same score
+    counts[3] = (n_same - 1).sum() / 2 - counts[4]
+    num[dead] += less + 0.5 * (upto - less)
+    den[dead] += total
+    # each spell as the survivor of a pair: the deaths in (start, stop] (before stop if it dies itself)
+    deaths = _Dominance(t, r, size)
+    hi_less = np.empty(len(start))
+    hi_upto = np.empty(len(start))
+    alive = ~event
+    for mask, inclusive in ((alive, True), (event, False)):
+        a, b = deaths.below(stop[mask], rank[mask], inclusive_a=inclusive)
+        hi_less[mask], hi_upto[mask] = a, b
+    n_hi = np.where(
+        alive, np.searchsorted(np.sort(t), stop, side="right"), np.searchsorted(np.sort(t), stop, side="left")
+    )
+    lo_less, lo_upto = deaths.below(start, rank, inclusive_a=True)
+    n_lo = np.searchsorted(np.sort(t), start, side="right")
+    lower = hi_less - lo_less
+    equal = (hi_upto - lo_upto) - lower
+    higher = (n_hi - n_lo) - (hi_upto - lo_upto)
     num += higher + 0.5 * equal
     den += higher + equal + lower
     return counts, num, den
-
-
-def _deaths_upto(
-    when: np.ndarray,
-    inclusive: np.ndarray,
-    t_death: np.ndarray,
-    r_death: np.ndarray,
-    rank: np.ndarray,
-    size: int,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per spell: deaths at times <= ``when`` (< where not ``inclusive``) with a higher, equal and lower
-    score rank than the spell's (an offline sweep over the death times)."""
-    order = np.argsort(t_death, kind="stable")
-    t_sorted, r_sorted = t_death[order], r_death[order]
-    pos = np.where(
-        inclusive, np.searchsorted(t_sorted, when, side="right"), np.searchsorted(t_sorted, when, side="left")
-    )
-    higher, equal, lower = (np.zeros(len(when)) for _ in range(3))
-    tree = _Fenwick(size)
-    added = 0
-    for p in np.unique(pos):
-        if p > added:
-            tree.add(r_sorted[added:p], +1)
-            added = int(p)
-        q = np.flatnonzero(pos == p)
-        below, upto = tree.prefix(rank[q] - 1), tree.prefix(rank[q])
-        lower[q], equal[q], higher[q] = below, upto - below, added - upto
-    return higher, equal, lower
 
 
 def concordance(
@@ -164,6 +155,8 @@ def concordance(
         raise ValueError("start, stop, event and score must have the same length")
     if np.any(~np.isfinite(score)):
         raise ValueError("risk scores must be finite")
+    if np.any(~(stop > start)):
+        raise ValueError("every spell needs stop > start (counting-process form)")
     _, rank = np.unique(score, return_inverse=True)
     rank = rank.astype(np.int64) + 1
     size = int(rank.max()) if rank.size else 0

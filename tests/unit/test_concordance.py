@@ -84,3 +84,33 @@ def test_weighted_fits_say_why_they_have_no_concordance() -> None:
 def test_bad_scores_are_refused() -> None:
     with pytest.raises(ValueError, match="finite"):
         concordance(np.zeros(2), np.ones(2), np.ones(2), np.array([np.nan, 1.0]))
+
+
+def _brute(start, stop, event, score):
+    """O(n^2) reference: C and the infinitesimal-jackknife SE from every comparable pair."""
+    n = len(score)
+    num, den = np.zeros(n), np.zeros(n)
+    for i in np.flatnonzero(event):
+        t = stop[i]
+        comp = np.flatnonzero((start < t) & (stop >= t) & ~(event & (stop == t)))
+        c = (score[i] > score[comp]) + 0.5 * (score[i] == score[comp])
+        num[i] += c.sum()
+        den[i] += comp.size
+        num[comp] += c
+        den[comp] += 1
+    est = num.sum() / den.sum()
+    return est, np.sqrt(np.sum(((num - est * den) / (den.sum() / 2)) ** 2))
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_matches_a_brute_force_count_with_heavy_ties(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n = 300
+    start = rng.integers(0, 5, n).astype(float)
+    stop = start + rng.integers(1, 6, n)
+    event = rng.random(n) < 0.4
+    score = rng.integers(0, 4, n).astype(float)  # many ties in the score
+    est, se = _brute(start, stop, event, score)
+    c = concordance(start, stop, event, score)
+    assert c.estimate == pytest.approx(est, rel=1e-12)
+    assert c.se == pytest.approx(se, rel=1e-10)
