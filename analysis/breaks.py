@@ -35,9 +35,34 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from analysis.registry import Derived, ModelKind
 from analysis.results import ModelResult, Term
 from analysis.scaling import scaled_density
 from pipeline.core import columns as C
+
+MODEL_KINDS = (
+    ModelKind(
+        name="structural_break",
+        figures=("supf",),
+        area="bottleneck",
+        presentation="breaks",
+        caption="Structural breaks: sup-F tests",
+        table="bottleneck_breaks",
+        order=30,
+        derived={
+            "break_year": Derived("year", "estimated break year (first year of the second regime)"),
+            "break_year_convention": Derived("text", "which year the break year names"),
+            "candidate_years": Derived("years", "the trimmed range of candidate break years"),
+            "critical_values": Derived("F", "simulated critical values of sup-F"),
+            "k": Derived("count", "number of regressors whose coefficients may break"),
+            "lambda_range": Derived("share", "trimming fractions"),
+            "last_year_first_regime": Derived("year", "last year before the break"),
+            "p": Derived("probability", "p-value of sup-F (Hansen 1997 approximation)"),
+            "sup_f": Derived("F", "sup-F statistic"),
+        },
+        description="Andrews (1993) sup-F test for one structural break at an unknown year",
+    ),
+)
 
 STAGE = "fit_bottleneck"
 N_SIM = 20_000
@@ -188,6 +213,7 @@ def break_result(
         "stage": STAGE,
         "model": model,
         "family": "gaussian",
+        "kind": "structural_break",
         "method": "Andrews (1993) sup-F (sup-Wald) test for one break at an unknown year",
         "specification": spec,
     }

@@ -33,6 +33,7 @@ import pandas as pd
 from scipy import linalg, stats
 
 from analysis import cox_core as core
+from analysis.inference.concordance import Concordance, concordance
 
 _TIES = ("efron", "breslow")
 
@@ -154,6 +155,8 @@ class CoxPH:
             raise KeyError(f"columns not in data: {missing}")
         self.covariates_ = covariates
         self.notes_: list[str] = []
+        #: Harrell's C of the fitted linear predictor (None until fitted, for weighted fits and failures)
+        self.concordance_: Concordance | None = None
         complete = np.ones(len(df), dtype=bool)
         for c in dict.fromkeys(used):
             complete &= df[c].notna().to_numpy()
@@ -195,6 +198,11 @@ class CoxPH:
         self.n_clusters_ = int(cl_codes.max() + 1) if cl_codes is not None and t0.size else None
         self._spells = (t0, t1, ev, w)  # kept for the proportional-hazards test (pooled KM transform)
         self._fit_arrays(t0, t1, ev, x, w, st_codes, cl_codes)
+        if self.converged_ and not weights:
+            beta = np.nan_to_num(self.params_.to_numpy(dtype=float))
+            self.concordance_ = concordance(t0, t1, ev, x @ beta, strata=st_codes)
+        elif self.converged_:
+            self.notes_.append("concordance not computed: case weights (Harrell's C here is unweighted)")
         return self
 
     def _init_empty(self, reason: str) -> None:

@@ -17,7 +17,50 @@ from analysis.cox import CoxPH
 from analysis.cox_zph import zph_tests
 from analysis.inference.fitstats import fit_statistics
 from analysis.inference.turning_point import turning_point
+from analysis.registry import Derived, ModelKind
 from analysis.results import ModelResult, Term
+
+_TP = Derived("organizations", "density at the extreme of the quadratic density effect (delta-method CI)")
+_COX_DERIVED = {
+    "density_minimum": _TP,
+    "n_min": _TP,
+    "hazard_ratio": Derived("ratio", "exp(coef) with its CI per term"),
+    "naive_se": Derived("coefficient units", "model-based SEs beside the cluster-robust ones"),
+    "concordance": Derived(
+        "probability",
+        "Harrell's C of the linear predictor over (start, stop] risk sets, with the pair counts and its "
+        "infinitesimal-jackknife SE (R survival::concordance)",
+    ),
+}
+_COX_CAPABILITIES = frozenset({"cluster", "strata", "delayed_entry", "time_varying", "turning_point"})
+
+MODEL_KINDS = (
+    ModelKind(
+        name="cox",
+        area="survival",
+        presentation="regression",
+        caption="Mortality: Cox proportional hazards (age clock, delayed entry)",
+        table="survival_cox",
+        order=20,
+        derived=_COX_DERIVED,
+        capabilities=_COX_CAPABILITIES,
+        options={"tests_table": "survival_cox_tests"},
+        description="all-cause Cox partial likelihood (Efron ties), nested sequence",
+    ),
+    ModelKind(
+        name="cox_cause",
+        area="survival",
+        presentation="regression",
+        caption="Mortality: cause-specific Cox hazards of competing exits",
+        table="survival_cause_specific",
+        order=30,
+        derived=_COX_DERIVED,
+        capabilities=_COX_CAPABILITIES | {"competing_risks"},
+        columns="cause",
+        sort=lambda r: r["model"],
+        description="cause-specific Cox hazard of one exit kind (the other exits censor)",
+    ),
+)
 
 
 def density_minimum(
@@ -97,6 +140,7 @@ def to_model_result(
         model=model,
         family="cox",
         method=method,
+        kind="cox_cause" if (spec or {}).get("cause") else "cox",
         specification=dict(spec or {"covariates": fitted.covariates_, "ties": fitted.ties}),
         sample=sample,
         inputs=dict(inputs or {}),
@@ -136,6 +180,10 @@ def to_model_result(
             for t in terms
         },
     }
+    if fitted.concordance_ is not None and fitted.concordance_.estimate is not None:
+        derived["concordance"] = fitted.concordance_.to_dict()
+        fit["concordance"] = fitted.concordance_.estimate
+        fit["concordance_se"] = fitted.concordance_.se
     if density_terms and all(c in fitted.covariates_ for c in density_terms):
         derived["density_minimum"] = density_minimum(
             fitted, *density_terms, observed_range=density_range, scale=density_scale, level=level

@@ -34,7 +34,29 @@ from typing import Any, Literal
 import numpy as np
 from scipy import optimize
 
+from analysis.registry import Derived, ModelKind
 from analysis.results import ModelResult
+
+MODEL_KINDS = (
+    ModelKind(
+        name="equilibrium",
+        area="bottleneck",
+        presentation="capacity",
+        caption="Carrying capacity: logistic density curve and equilibrium density",
+        table="bottleneck_capacity",
+        order=11,
+        derived={
+            "equilibrium": Derived(
+                "organizations", "density N* where expected foundings equal expected exits"
+            ),
+            "n_roots": Derived("count", "number of crossings in the searched density range"),
+            "roots": Derived("organizations", "every crossing with its stability"),
+        },
+        capabilities=frozenset({"bootstrap"}),
+        options={"role": "equilibrium"},
+        description="equilibrium density from the founding and exit-rate models (parametric bootstrap CI)",
+    ),
+)
 
 STAGE = "fit_bottleneck"
 INTERCEPTS = ("const", "Intercept", "(Intercept)", "intercept")
@@ -170,6 +192,7 @@ def equilibrium_density(
         "stage": STAGE,
         "model": model,
         "family": "derived",
+        "kind": "equilibrium",
         "method": "root of expected foundings = expected exits; parametric bootstrap CI",
         "specification": spec,
     }

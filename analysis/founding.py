@@ -55,9 +55,47 @@ from analysis.formula.steps import quote_name
 from analysis.formula.vocabulary import summands
 from analysis.founding_derived import alpha_profile, multiplier_curve, n_star_profile
 from analysis.inference.turning_point import turning_point
+from analysis.registry import Derived, ModelKind
 from analysis.results import ModelResult, Term, lr_test
 from analysis.scaling import auto_scale as auto_scale  # re-exported
 from analysis.scaling import resolve_scale
+
+_N_STAR = Derived(
+    "organizations",
+    "density at the extreme of the quadratic density effect, -b1/(2 b2): delta-method CI (and a "
+    "profile-likelihood CI for NB2), with the observed density range",
+)
+_ALPHA = Derived(
+    "dimensionless", "NB2 dispersion alpha (Var = mu + alpha mu^2): Wald and profile CIs, LR test of 0"
+)
+
+#: Founding counts and the population-level exit counts fitted with the same count-model machinery.
+MODEL_KINDS = (
+    ModelKind(
+        name="founding_count",
+        figures=("multiplier",),
+        area="founding",
+        presentation="regression_sequences",
+        caption="Founding rate",
+        table="founding",
+        order=10,
+        derived={"n_star": _N_STAR, "alpha": _ALPHA},
+        capabilities=frozenset({"cluster", "offset", "fixed_effects", "profile_intervals", "turning_point"}),
+        description="Poisson / NB2 founding-rate models of a population or subpopulation panel",
+    ),
+    ModelKind(
+        name="exit_rate",
+        area="bottleneck",
+        presentation="regression",
+        caption="Population-level exit-rate models (exits with offset log density)",
+        table="bottleneck_exit_rate",
+        order=20,
+        derived={"n_star": _N_STAR, "alpha": _ALPHA},
+        capabilities=frozenset({"offset", "profile_intervals", "turning_point"}),
+        options={"n_star_label": "Density at extreme exit rate"},
+        description="population-level exits per year, offset log density (exit rate per organization)",
+    ),
+)
 
 STAGE = "fit_founding"
 #: Specials the count models use (strata, cluster and weights are refused rather than ignored; the panel
@@ -392,6 +430,7 @@ def _result_from_fit(
         "stage": STAGE,
         "model": model,
         "family": family,
+        "kind": "founding_count",
         "method": method,
         "specification": specification,
         "sample": sample,

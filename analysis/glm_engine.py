@@ -164,7 +164,14 @@ def _glm_vcov(
 
 def result_base(model: str, family: str, method: str, dataset: str) -> dict:
     """The identifying fields of a survival-stage result."""
-    return {"dataset": dataset, "stage": "fit_survival", "model": model, "family": family, "method": method}
+    return {
+        "dataset": dataset,
+        "stage": "fit_survival",
+        "model": model,
+        "family": family,
+        "method": method,
+        "kind": "age_pieces",
+    }
 
 
 def fit_glm_model(

@@ -43,9 +43,43 @@ from scipy import stats
 from analysis.inference.design import ALIAS_TOL, independent_columns
 from analysis.inference.fitstats import fit_statistics
 from analysis.inference.vcov import sandwich
+from analysis.registry import Derived, ModelKind
 from analysis.results import ModelResult, Term
 from analysis.scaling import scaled_density
 from pipeline.core import columns as C
+
+_EFFECTS_ORDER = {"none": 0, "org": 1, "year": 2, "twoway": 3}
+
+MODEL_KINDS = (
+    ModelKind(
+        name="gibrat",
+        figures=("growth_vs_size",),
+        area="growth",
+        presentation="regression",
+        caption="Growth: Gibrat regressions of \u0394 log size",
+        table="growth_gibrat",
+        order=10,
+        derived={
+            "beta": Derived("dimensionless", "Gibrat coefficient on log size (0: growth independent of size)")
+        },
+        capabilities=frozenset({"cluster", "fixed_effects"}),
+        sort=lambda r: (
+            _EFFECTS_ORDER.get(str((r.get("specification") or {}).get("effects")), 9),
+            r["model"],
+        ),
+        description="OLS of growth on log size: pooled, organization and two-way fixed effects",
+    ),
+    ModelKind(
+        name="size_variance",
+        area="growth",
+        presentation="size_variance",
+        caption="Growth variance and size",
+        table="growth_size_variance",
+        order=20,
+        derived={"scaling_slope": Derived("dimensionless", "slope of log SD(growth) on log size")},
+        description="scaling of the dispersion of growth rates with size",
+    ),
+)
 
 STAGE = "fit_growth"
 SURVIVOR_NOTE = (
@@ -205,6 +239,7 @@ def fit_gibrat(
         "stage": STAGE,
         "model": model,
         "family": "gaussian",
+        "kind": "gibrat",
         "method": "OLS "
         + {
             "none": "pooled",
@@ -454,6 +489,7 @@ def size_variance_scaling(
         "stage": STAGE,
         "model": f"size_variance_{method}",
         "family": "gaussian",
+        "kind": "size_variance",
         "method": f"OLS of log SD(growth) on log size ({method})",
         "specification": {
             "formula": "log sd(growth) ~ log_size",

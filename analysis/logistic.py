@@ -29,8 +29,36 @@ from scipy import optimize, stats
 
 from analysis.inference.fitstats import fit_statistics
 from analysis.inference.profile import profile_interval
+from analysis.registry import Derived, ModelKind
 from analysis.results import ModelResult, Term
 from pipeline.core import columns as C
+
+MODEL_KINDS = (
+    ModelKind(
+        name="logistic_capacity",
+        figures=("logistic",),
+        area="bottleneck",
+        presentation="capacity",
+        caption="Carrying capacity: logistic density curve and equilibrium density",
+        table="bottleneck_capacity",
+        order=10,
+        derived={
+            "identified": Derived("yes/no", "whether K is identified by the series (curvature seen)"),
+            "reason": Derived("text", "why K is not identified"),
+            "K_estimate_unconstrained": Derived("organizations", "K before the plausibility bound"),
+            "K_over_max_observed": Derived("ratio", "K / largest observed density"),
+            "K_profile": Derived("organizations", "profile-t interval of K"),
+            "condition_number": Derived("dimensionless", "condition number of the Jacobian"),
+            "last_observed_share_of_K": Derived("share", "last observed density / K"),
+            "max_observed": Derived("organizations", "largest observed density"),
+            "optimizer_status": Derived("text", "least-squares optimizer status"),
+            "t90": Derived("year", "year the curve reaches 90% of K"),
+        },
+        capabilities=frozenset({"profile_intervals"}),
+        options={"role": "curve", "quality_table": "bottleneck_data_quality"},
+        description="logistic density curve N_t = K / (1 + exp(-r (t - t0))) by nonlinear least squares",
+    ),
+)
 
 STAGE = "fit_bottleneck"
 LN9 = math.log(9.0)
@@ -120,6 +148,7 @@ def fit_logistic(
         "stage": STAGE,
         "model": model,
         "family": "gaussian",
+        "kind": "logistic_capacity",
         "method": "nonlinear least squares (Levenberg-Marquardt), SE from the Jacobian as R nls",
         "specification": spec,
     }

@@ -18,6 +18,36 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from analysis.registry import Derived, ModelKind
+
+MODEL_KINDS = (
+    ModelKind(
+        name="km",
+        figures=("km",),
+        area="survival",
+        presentation="km_summary",
+        caption="Kaplan\u2013Meier survival by group",
+        table="survival_km",
+        order=10,
+        derived={
+            "summary": Derived("years / probability", "survival at fixed ages and median lifetime per group")
+        },
+        capabilities=frozenset({"delayed_entry"}),
+        description="Kaplan-Meier survival (Greenwood, log CI) and Nelson-Aalen, per grouping, log-rank test",
+    ),
+    ModelKind(
+        name="aalen_johansen",
+        figures=("cif",),
+        area="survival",
+        presentation="none",
+        caption="Cumulative incidence of competing exits",
+        table="",
+        order=60,
+        capabilities=frozenset({"delayed_entry", "competing_risks"}),
+        description="Aalen-Johansen cumulative incidence of each exit kind (shown as a figure)",
+    ),
+)
+
 _TOL = float(np.sqrt(np.finfo(float).eps))
 
 

@@ -28,7 +28,29 @@ from analysis.inference.design import collinear_terms
 from analysis.inference.fitstats import fit_statistics
 from analysis.inference.turning_point import turning_point
 from analysis.inference.vcov import CR1_RULE, sandwich
+from analysis.registry import Derived, ModelKind
 from analysis.results import ModelResult, Term
+
+_TP = Derived("organizations", "density at the extreme of the quadratic density effect (delta-method CI)")
+
+MODEL_KINDS = (
+    ModelKind(
+        name="parametric",
+        area="survival",
+        presentation="regression",
+        caption="Mortality: parametric proportional-hazards models",
+        table="survival_parametric",
+        order=50,
+        derived={
+            "density_minimum": _TP,
+            "lambda": Derived("per year", "baseline rate of the age distribution"),
+            "shape": Derived("dimensionless", "shape of the age dependence (Weibull p, Gompertz gamma)"),
+        },
+        capabilities=frozenset({"cluster", "delayed_entry", "time_varying", "turning_point"}),
+        sort=lambda r: r["model"],
+        description="Weibull / Gompertz proportional-hazards models by maximum likelihood",
+    ),
+)
 
 
 @dataclass(frozen=True)
@@ -222,6 +244,7 @@ def fit_parametric_ph(
         "stage": "fit_survival",
         "model": model or f"{distribution}_ph",
         "family": f"{distribution} proportional hazards",
+        "kind": "parametric",
         "method": "ML (trust-exact, analytic gradient and Hessian), counting process with delayed entry",
     }
     spec = {

@@ -33,7 +33,29 @@ import numpy as np
 import pandas as pd
 
 from analysis.glm_engine import fit_glm_model, result_base
+from analysis.registry import Derived, ModelKind
 from analysis.results import ModelResult
+
+_TP = Derived("organizations", "density at the extreme of the quadratic density effect (delta-method CI)")
+
+MODEL_KINDS = (
+    ModelKind(
+        name="age_pieces",
+        figures=("hazard_by_age",),
+        area="survival",
+        presentation="regression",
+        caption="Mortality: piecewise-constant exponential and discrete-time models",
+        table="survival_age_pieces",
+        order=40,
+        derived={
+            "density_minimum": _TP,
+            "baseline_hazard": Derived("events per organization-year", "baseline hazard per age piece"),
+        },
+        capabilities=frozenset({"cluster", "offset", "delayed_entry", "time_varying", "turning_point"}),
+        sort=lambda r: (r["family"] != "poisson", r["model"]),
+        description="piecewise-constant exponential (Poisson, log exposure) and discrete-time cloglog hazards",
+    ),
+)
 
 DEFAULT_CUTS: tuple[float, ...] = (0.0, 1.0, 2.0, 5.0, 10.0)
 

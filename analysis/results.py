@@ -56,6 +56,8 @@ class ModelResult:
     model: str
     family: str
     method: str
+    #: The registered model kind (``analysis/registry.py``): what tables and the report dispatch on.
+    kind: str = ""
     specification: dict[str, Any] = field(default_factory=dict)
     sample: dict[str, Any] = field(default_factory=lambda: {"unit": "", "n": None})
     fit: dict[str, Any] = field(default_factory=lambda: {"converged": True, "reason": None})

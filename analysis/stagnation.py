@@ -36,9 +36,27 @@ import statsmodels.api as sm
 from analysis.formula import TermContext, build_design
 from analysis.inference.design import collinear_terms
 from analysis.inference.fitstats import fit_statistics
+from analysis.registry import ModelKind
 from analysis.results import ModelResult, Term
 from analysis.scaling import scaled_density
 from pipeline.core import columns as C
+
+MODEL_KINDS = (
+    ModelKind(
+        name="event_hazard",
+        figures=("cif",),
+        area="bottleneck",
+        presentation="regression",
+        caption="Cause-specific hazards of stagnation and dissolution (discrete time, cloglog)",
+        table="bottleneck_stagnation",
+        order=40,
+        capabilities=frozenset({"cluster", "competing_risks"}),
+        columns="event",
+        sort=lambda r: (str((r.get("specification") or {}).get("event")) != "stagnation", r["model"]),
+        options={"note_from_specification": ("event_definition", "Stagnation: {}.")},
+        description="discrete-time cause-specific hazard of stagnation / dissolution, cloglog, clustered SEs",
+    ),
+)
 
 STAGE = "fit_bottleneck"
 NONE, STAGNATION, DISSOLUTION = "none", "stagnation", "dissolution"
@@ -132,6 +150,7 @@ def _fit_cloglog(
         "stage": STAGE,
         "model": model,
         "family": "binomial",
+        "kind": "event_hazard",
         "method": "discrete-time cause-specific hazard, cloglog GLM (IRLS), clustered by organization",
         "specification": {**spec, "event": y_col.removeprefix("y_")},
     }

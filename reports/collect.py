@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 
+from analysis.registry import kind_of
 from analysis.results import read_result
 
 #: Model name of the recorded outcome of a stage that does not apply to a dataset.
@@ -34,7 +35,7 @@ def load_results(results_dir: str | Path) -> dict[str, dict[str, dict[str, Any]]
         folder = root / area
         found = [read_result(p) for p in sorted(folder.glob("*.json"))] if folder.is_dir() else []
         # a stage that does not apply to the dataset records a single "not_applicable" outcome
-        found = [r for r in found if r["model"] != NOT_APPLICABLE]
+        found = [r for r in found if kind_of(r).name != f"{NOT_APPLICABLE}_{area}"]
         found.sort(key=lambda r: (r.get("specification", {}).get("order", 0), r["model"]))
         out[area] = {r["model"]: r for r in found}
     return out

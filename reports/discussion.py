@@ -7,19 +7,33 @@ organizational-ecology analyses of that population.
 
 from __future__ import annotations
 
-import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from analysis.assess import caveats, is_weak
+from analysis.registry import kind_of
+from reports.selection import panel_variable
+
+Results = Mapping[str, Mapping[str, Mapping[str, Any]]]
 
 
-def _load(root: Path, area: str, model: str) -> dict[str, Any] | None:
-    path = root / area / f"{model}.json"
-    if not path.exists():
-        return None
-    res = json.loads(path.read_text(encoding="utf-8"))
-    return res if res["fit"]["converged"] else None
+def _of_kind(results: Results, kind: str, *, converged_only: bool = True) -> list[dict[str, Any]]:
+    """The results of one registered kind, in the order they were loaded (by model name)."""
+    out = []
+    for models in results.values():
+        for res in models.values():
+            if kind_of(res).name == kind and (not converged_only or res["fit"]["converged"]):
+                out.append(dict(res))
+    return out
+
+
+def _density_model(candidates: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The pure density model of a sequence: the converged model with both density terms and the fewest
+    terms (the density step, before controls are added); negative binomial before Poisson."""
+    both = [r for r in candidates if {"density", "density_sq"} <= {t["term"] for t in r["terms"]}]
+    both.sort(key=lambda r: (r.get("family") != "negative_binomial", len(r["terms"]), r["model"]))
+    return both[0] if both else None
 
 
 def _coef(res: dict[str, Any] | None, term: str) -> dict[str, Any] | None:
@@ -53,11 +67,16 @@ def _caveat(res: dict[str, Any] | None) -> str:
     return f" This estimate is {lead} and is not read as a finding: {'; '.join(reasons)}."
 
 
-def _founding_sentence(root: Path) -> str:
-    res = _load(root, "founding", "nb_density2") or _load(root, "founding", "poisson_density2")
+def _headline_density(results: Results) -> dict[str, Any] | None:
+    """The population-level founding model with density and density squared (the density step)."""
+    return _density_model([r for r in _of_kind(results, "founding_count") if panel_variable(r) is None])
+
+
+def _founding_sentence(results: Results, not_applicable: Mapping[str, str]) -> str:
+    res = _headline_density(results)
     b1, b2 = _coef(res, "density"), _coef(res, "density_sq")
     if res is None or b1 is None or b2 is None:
-        if (root / "founding" / "not_applicable.json").exists():
+        if "founding" in not_applicable:
             return ""
         return "The density-dependence founding model could not be estimated."
     ns = res["derived"].get("n_star", {})
@@ -91,9 +110,14 @@ def _estimate(res: dict[str, Any], name: str) -> dict[str, Any]:
     return d if isinstance(d, dict) else {}
 
 
-def _bottleneck_sentence(root: Path) -> str:
+#: How the discussion names the series of a structural-break test (by the recorded response), in the
+#: order the sentences are written.
+_BREAK_SERIES = {"log(1+F_t)": "founding series", "(N_{t+1}-N_t)/N_t": "density growth"}
+
+
+def _bottleneck_sentence(results: Results) -> str:
     parts = []
-    lg = _load(root, "bottleneck", "logistic_density")
+    lg = next(iter(_of_kind(results, "logistic_capacity")), None)
     if lg is not None:
         k, t90 = _estimate(lg, "K"), _estimate(lg, "t90")
         parts.append(
@@ -101,35 +125,42 @@ def _bottleneck_sentence(root: Path) -> str:
             f"(95% CI {_num(k.get('ci_low'))}\u2013{_num(k.get('ci_high'))}), reached to 90% "
             f"around {_year(t90.get('estimate'))}." + _caveat(lg)
         )
-    elif (root / "bottleneck" / "logistic_density.json").exists():
+    elif _of_kind(results, "logistic_capacity", converged_only=False):
         parts.append("A logistic carrying capacity is not identified from this density path.")
-    eq = _load(root, "bottleneck", "equilibrium_density")
+    eq = next(iter(_of_kind(results, "equilibrium")), None)
     if eq is not None and eq["derived"].get("equilibrium"):
         e = eq["derived"]["equilibrium"]
         parts.append(
             f"Expected foundings equal expected exits at N = {_num(e.get('estimate'))} "
             f"(95% CI {_num(e.get('ci_low'))}\u2013{_num(e.get('ci_high'))})." + _caveat(eq)
         )
-    for model, series in (
-        ("break_founding_log1p", "founding series"),
-        ("break_density_growth", "density growth"),
-    ):
-        br = _load(root, "bottleneck", model)
-        if br is not None:
-            d = br["derived"]
-            pv = d.get("p", d.get("p_value"))
-            verdict = "" if pv is None or pv < 0.05 else "; not significant at 5%, so no clear break"
-            parts.append(
-                f"The sup-F test locates the strongest break in the {series} in {d.get('break_year')} "
-                f"(sup-F = {_num(d.get('sup_f'))}, p {_p(pv)}{verdict})." + _caveat(br)
-            )
+    order = list(_BREAK_SERIES)
+    breaks = sorted(
+        _of_kind(results, "structural_break"),
+        key=lambda r: (
+            order.index(r["specification"].get("response"))
+            if r["specification"].get("response") in order
+            else 99,
+            r["model"],
+        ),
+    )
+    for br in breaks:
+        response = str(br["specification"].get("response") or br["model"])
+        series = _BREAK_SERIES.get(response, response)
+        d = br["derived"]
+        pv = d.get("p", d.get("p_value"))
+        verdict = "" if pv is None or pv < 0.05 else "; not significant at 5%, so no clear break"
+        parts.append(
+            f"The sup-F test locates the strongest break in the {series} in {d.get('break_year')} "
+            f"(sup-F = {_num(d.get('sup_f'))}, p {_p(pv)}{verdict})." + _caveat(br)
+        )
     return " ".join(parts)
 
 
-def _mortality_sentence(root: Path) -> str:
+def _mortality_sentence(results: Results) -> str:
     from reports.regression import _density_minimum
 
-    cox = _load(root, "survival", "cox_density")
+    cox = _density_model(_of_kind(results, "cox"))
     g1, g2 = _coef(cox, "density"), _coef(cox, "density_sq")
     if cox is None or g1 is None or g2 is None:
         return ""
@@ -148,16 +179,10 @@ def _mortality_sentence(root: Path) -> str:
     return text + "." + _caveat(cox)
 
 
-def _competing_sentence(root: Path) -> str:
+def _competing_sentence(results: Results) -> str:
     """Cause-specific hazards of the exit kinds (death versus competing exits such as mergers or
     succession): events per kind, the density terms of each hazard, weak ones named as such."""
-    folder = root / "survival"
-    causes = []
-    for path in sorted(folder.glob("*.json")) if folder.exists() else []:
-        res = json.loads(path.read_text(encoding="utf-8"))
-        spec = res.get("specification") or {}
-        if res["fit"]["converged"] and spec.get("cause"):
-            causes.append(res)
+    causes = _of_kind(results, "cox_cause")
     if len(causes) < 2:
         return ""
 
@@ -188,10 +213,10 @@ def _competing_sentence(root: Path) -> str:
     return " ".join(parts)
 
 
-def _assessment(root: Path) -> str:
+def _assessment(results: Results) -> str:
     """How the estimated founding peak and carrying capacity sit against the observed density path."""
     parts = []
-    res = _load(root, "founding", "nb_density2") or _load(root, "founding", "poisson_density2")
+    res = _headline_density(results)
     ns = (res or {}).get("derived", {}).get("n_star") or {}
     if ns.get("estimate") is not None and not is_weak(res or {}):
         if ns.get("shape") == "U":
@@ -207,7 +232,7 @@ def _assessment(root: Path) -> str:
                 else "the founding peak lies outside the observed density range, which the theory does not "
                 "predict"
             )
-    lg = _load(root, "bottleneck", "logistic_density")
+    lg = next(iter(_of_kind(results, "logistic_capacity")), None)
     if lg is not None and not is_weak(lg):
         k = _estimate(lg, "K").get("estimate")
         mx = lg["derived"].get("max_observed")
@@ -222,15 +247,19 @@ def _assessment(root: Path) -> str:
 
 
 def discussion_text(dataset: str, results_root: Path, literature: str | None = None) -> str:
-    """The discussion paragraph(s) of a dataset's report (paragraphs separated by blank lines)."""
-    root = Path(results_root)
+    """The discussion paragraph(s) of a dataset's report (paragraphs separated by blank lines); the models
+    it reads are chosen by their registered kind and terms (``analysis/registry.py``), not their names."""
+    from reports.collect import load_results, not_applicable_reasons
+
+    results = load_results(Path(results_root))
+    not_applicable = not_applicable_reasons(Path(results_root))
     body = " ".join(
         s
         for s in (
-            _founding_sentence(root),
-            _mortality_sentence(root),
-            _competing_sentence(root),
-            _bottleneck_sentence(root),
+            _founding_sentence(results, not_applicable),
+            _mortality_sentence(results),
+            _competing_sentence(results),
+            _bottleneck_sentence(results),
         )
         if s
     )
@@ -247,7 +276,7 @@ def discussion_text(dataset: str, results_root: Path, literature: str | None = N
                 "after the 1990s, a carrying-capacity argument. COW documents IGO density rising from about 95 "
                 "(1950) to a peak of about 339 (1994) and flattening after.",
                 body,
-                _assessment(root),
+                _assessment(results),
                 "A founding peak inside the observed range and a carrying capacity near the 1990s peak are the "
                 "shapes that literature leads one to expect; an N* or K far outside the observed range would "
                 "contradict it.",

@@ -326,10 +326,6 @@ CURVE_FIGURES: dict[str, tuple[Any, str]] = {
 HALF_SIZE = (4.2, 3.2)
 
 
-def _first(models: Mapping[str, Mapping[str, Any]], pred: Any) -> Mapping[str, Any] | None:
-    return next((r for r in models.values() if r.get("fit", {}).get("converged", True) and pred(r)), None)
-
-
 def translate_figure(fig: Figure, tr: Any) -> Figure:
     """Translate the words drawn in ``fig`` (titles, axis labels, legend title and entries, annotations)
     with a :class:`reports.i18n.Translator`; numbers and names stay as drawn."""
@@ -370,7 +366,7 @@ def build_figures(
     bottleneck stage's exit-rate models get none (they are not founding models). Stems listed in
     :func:`is_half_width` are drawn at :data:`HALF_SIZE` to stand two per row.
     """
-    from reports.selection import headline_founding, is_break
+    from reports.figure_plan import plan_figures
 
     out: list[tuple[str, Figure, str]] = []
 
@@ -394,95 +390,17 @@ def build_figures(
             ", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else parts[0],
             population,
         )
-    founding = results.get("founding", {})
-    for level, res in headline_founding(founding):
-        stem = "founding_multiplier" if level is None else f"founding_multiplier_panel_{level}"
-        where = "population level" if level is None else f"{level.replace('_', ' ')} panel"
-        add(
-            stem,
-            multiplier_figure,
-            f"Founding multiplier exp(b1 N + b2 N\u00b2) over the observed density range with N* and 95% CIs "
-            f"({where}, {res['model']})",
-            res,
-        )
-    survival = results.get("survival", {})
-    for name, res in survival.items():
-        if not res.get("fit", {}).get("converged", True):
-            continue
-        curves = res.get("curves", {})
-        if "km" in curves or any(c.startswith("km_") for c in curves):
-            group = str(res.get("specification", {}).get("group") or "")
-            suffix = group or name.removeprefix("km_")
-            cap = (
-                f"Kaplan\u2013Meier survival by {group}"
-                if group
-                else "Kaplan\u2013Meier survival, all organizations"
-            )
-            km = km_frame(res)
-            many = km is not None and km["group"].nunique() > 6  # needs the room for its legend
-            add(
-                f"survival_km_{suffix}",
-                km_figure,
-                cap + " (95% CIs where at most six groups)",
-                res,
-                full=many,
-            )
-    for name, res in survival.items():
-        if res.get("fit", {}).get("converged", True) and "hazard_by_age" in res.get("curves", {}):
-            add(
-                f"survival_hazard_{name}",
-                hazard_by_age_figure,
-                f"Baseline hazard of death by age piece, 95% CIs ({name})",
-                res,
-            )
-    aj = _first(survival, lambda r: "cif" in r.get("curves", {}))
-    if aj is not None:
-        add(
-            "survival_cif",
-            cif_figure,
-            "Cumulative incidence of death and competing exits (Aalen\u2013Johansen), 95% CIs",
-            aj,
-        )
-    growth = results.get("growth", {})
-    if growth and org_years is not None and "growth" in org_years:
-        gib = _first(
-            growth,
-            lambda r: (
-                any(t["term"] == "log_size" for t in r.get("terms", [])) and "beta" in r.get("derived", {})
-            ),
-        ) or _first(growth, lambda r: any(t["term"] == "log_size" for t in r.get("terms", [])))
-        add(
-            "growth_vs_size",
-            growth_figure,
-            "Growth against size (survivors): organization-years, binned means and the Gibrat slope",
-            org_years,
-            gib,
-        )
-    bottleneck = results.get("bottleneck", {})
-    logistic = _first(bottleneck, lambda r: "logistic" in r.get("curves", {}) and r.get("terms"))
-    if logistic is not None:
-        add(
-            "bottleneck_logistic",
-            logistic_figure,
-            "Carrying capacity: observed density, fitted logistic curve, K and the year of 90% of K",
-            logistic,
-        )
-    for name, res in bottleneck.items():
-        if res.get("fit", {}).get("converged", True) and is_break(res) and "f_stat" in res.get("curves", {}):
-            add(
-                f"bottleneck_supf_{name}",
-                supf_figure,
-                f"Sup-F sequence over candidate break years ({name})",
-                res,
-            )
-    stag = _first(bottleneck, lambda r: "cif" in r.get("curves", {}))
-    if stag is not None:
-        add(
-            "bottleneck_cif",
-            cif_figure,
-            "Cumulative incidence of stagnation and dissolution (competing risks)",
-            stag,
-        )
+    drawers = {
+        "multiplier_figure": multiplier_figure,
+        "km_figure": km_figure,
+        "hazard_by_age_figure": hazard_by_age_figure,
+        "cif_figure": cif_figure,
+        "growth_figure": growth_figure,
+        "logistic_figure": logistic_figure,
+        "supf_figure": supf_figure,
+    }
+    for planned in plan_figures(results, org_years):
+        add(planned.stem, drawers[planned.drawer], planned.caption, *planned.args, full=planned.full)
     return out
 
 

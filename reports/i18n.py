@@ -176,6 +176,7 @@ ZH: dict[str, str] = {
     "LR vs null model": "相对零模型的似然比检验",
     "LR \u03c7\u00b2 vs. previous column": "相对前一列的似然比 \u03c7\u00b2",
     "Log-likelihood": "对数似然",
+    "Concordance (Harrell's C)": "一致性指数（Harrell C）",
     "Organization fixed effects": "组织固定效应",
     "Organization-years in the panel": "面板中的组织-年",
     "Organizations in the register": "登记册中的组织",

@@ -340,6 +340,7 @@ def regression_table(
         ("Exposure (years at risk)", "sample", "exposure", 1),
         ("Log-likelihood", "fit", "loglik", stat_digits),
         ("AIC", "fit", "aic", stat_digits),
+        ("Concordance (Harrell's C)", "fit", "concordance", 3),
     ]
     for label, part, key, ndig in stat_rows:
         values = [dig(r, part, key) for r in results]

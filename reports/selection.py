@@ -14,6 +14,8 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from analysis.registry import kind_of
+
 #: Most model columns a regression table carries before it is split into continuation tables.
 MAX_COLUMNS = 5
 
@@ -44,7 +46,9 @@ def chunk(items: Sequence[Any], size: int = MAX_COLUMNS) -> list[list[Any]]:
     return [list(items[i : i + size]) for i in range(0, len(items), size)] or [[]]
 
 
-def founding_sequences(models: Mapping[str, Result]) -> list[tuple[str, str, list[Result]]]:
+def founding_sequences(
+    models: Mapping[str, Result], stem: str = "founding"
+) -> list[tuple[str, str, list[Result]]]:
     """Founding models grouped by nested sequence: ``(stem, caption, results)``.
 
     One group per level (population, then each subpopulation panel variable in order of appearance) and
@@ -65,14 +69,14 @@ def founding_sequences(models: Mapping[str, Result]) -> list[tuple[str, str, lis
         fams.sort(key=lambda f: ({"poisson": 0, "negative_binomial": 1}.get(f, 2), f))
         for fam in fams:
             short = {"poisson": "poisson", "negative_binomial": "nb"}.get(fam, fam)
-            stem = f"founding_{short}" if not level else f"founding_panel_{level}_{short}"
+            name = f"{stem}_{short}" if not level else f"{stem}_panel_{level}_{short}"
             where = (
                 "population level (population-years)"
                 if not level
                 else f"subpopulation panel by {level.replace('_', ' ')} ({level.replace('_', ' ')} \u00d7 year)"
             )
             caption = f"Founding rate, {where}: {_FAMILY_NAMES.get(fam, fam)}"
-            out.append((stem, caption, groups[(level, fam)]))
+            out.append((name, caption, groups[(level, fam)]))
     return out
 
 
@@ -105,10 +109,10 @@ def is_cox(res: Result) -> bool:
 
 
 def is_cause_specific(res: Result) -> bool:
-    """Cause-specific Cox models (``specification.cause`` recorded, or ``cox_cause_…`` names)."""
-    return bool((res.get("specification") or {}).get("cause")) or str(res.get("model", "")).startswith(
-        "cox_cause"
-    )
+    """Cause-specific hazards of one competing exit (the registry's ``competing_risks`` capability on a
+    regression-presented kind)."""
+    kind = kind_of(res)
+    return kind.presentation == "regression" and "competing_risks" in kind.capabilities
 
 
 def headline_cox(models: Mapping[str, Result]) -> Result | None:
@@ -119,11 +123,12 @@ def headline_cox(models: Mapping[str, Result]) -> Result | None:
 
 def is_exit_rate(res: Result) -> bool:
     """Population-level exit-rate count models of the bottleneck stage (not founding models)."""
-    return str(res.get("model", "")).startswith("exit_rate")
+    return kind_of(res).name == "exit_rate"
 
 
 def is_break(res: Result) -> bool:
-    return "break_year" in (res.get("derived") or {}) or "f_stat" in (res.get("curves") or {})
+    """Structural-break tests (the registry's ``breaks`` presentation)."""
+    return kind_of(res).presentation == "breaks"
 
 
 #: Readable names of the series the sup-F break tests are run on.

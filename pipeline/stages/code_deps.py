@@ -25,6 +25,9 @@ ENTRY_POINT = "pipeline.__main__"
 #: Modules whose function-level imports are followed only inside the named functions: of the command
 #: line, what ``run`` uses (not ``verify`` or ``dvc-yaml``).
 ONLY_IN_FUNCTIONS = {"pipeline.stages.cli": frozenset({"cmd_run", "main"})}
+#: Modules that import others by discovery rather than by an import statement: the model registry
+#: imports every module of its package that declares ``MODEL_KINDS`` (``analysis/registry.py``).
+DISCOVERS = {"analysis.registry": ("analysis", "MODEL_KINDS")}
 
 
 def module_path(name: str, root: Path = ROOT) -> Path | None:
@@ -96,6 +99,14 @@ def data_files(path: Path) -> frozenset[Path]:
     return frozenset(out)
 
 
+@cache
+def declaring_modules(package: str, attribute: str, root: Path = ROOT) -> frozenset[str]:
+    """Modules of ``package`` that declare ``attribute`` at module level (the registry's own scan)."""
+    from analysis.registry import declaring_modules as scan
+
+    return scan(root / package, package, attribute)
+
+
 def closure(roots: tuple[str, ...], root: Path = ROOT) -> set[str]:
     """Project modules reachable from ``roots`` by imports, with the packages that contain them."""
     seen: set[str] = set()
@@ -111,6 +122,8 @@ def closure(roots: tuple[str, ...], root: Path = ROOT) -> set[str]:
         parts = name.split(".")
         todo += [".".join(parts[:i]) for i in range(1, len(parts))]  # parent packages run first
         todo += sorted(imported_modules(path, name, root) - seen)
+        if name in DISCOVERS:
+            todo += sorted(declaring_modules(*DISCOVERS[name], root) - seen)
     return seen
 
 

@@ -76,6 +76,27 @@ def subset_mask(frame: pd.DataFrame, subset: str, unit: str) -> Any:
     return evaluate_subset(parse_expression(subset), env)
 
 
+def check_kinds(results: Iterable[ModelResult], stage: str) -> None:
+    """Every result names a registered kind of this stage's area and carries only the derived quantities
+    its kind declares (``analysis/registry.py``): a fitter that renames a key fails here, before writing."""
+    from analysis.registry import kind_of, undeclared_derived
+
+    area = stage.removeprefix("fit_")
+    for res in results:
+        obj = res.to_dict()
+        kind = kind_of(obj)
+        if kind.area != area:
+            raise ValueError(
+                f"{stage}: {res.model} has kind {kind.name!r} of area {kind.area!r}, not {area!r}"
+            )
+        extra = undeclared_derived(obj)
+        if extra:
+            raise ValueError(
+                f"{stage}: {res.model} (kind {kind.name!r}) carries derived quantities its kind does not "
+                f"declare: {extra}; declare them (unit, meaning) in the kind's MODEL_KINDS"
+            )
+
+
 def not_applicable(*, dataset: str, stage: str, reason: str, unit: str) -> ModelResult:
     """The recorded outcome of a stage whose models need data this dataset does not have."""
     return ModelResult.failed(
@@ -85,6 +106,7 @@ def not_applicable(*, dataset: str, stage: str, reason: str, unit: str) -> Model
         model="not_applicable",
         family="none",
         method="none",
+        kind=f"not_applicable_{stage.removeprefix('fit_')}",
         sample={"unit": unit, "n": 0},
     )
 
@@ -115,6 +137,7 @@ def write_results(
     dupes = {n for n in names if names.count(n) > 1}
     if dupes:
         raise ValueError(f"{stage}: model names must be unique, repeated: {sorted(dupes)}")
+    check_kinds(results, stage)
     with atomic_dir(out_dir) as tmp:
         for res in results:
             res.stage = stage

@@ -76,6 +76,7 @@ def exit_rate_models(
     results = fit_founding_models(pop, spec=spec, families=families, dataset=dataset)
     for res in results:
         res.model = f"exit_rate_{res.model}"
+        res.kind = "exit_rate"
         res.notes.append(
             (
                 "Population-level exit rate per organization: exits ~ density terms with offset log(density); "
@@ -164,6 +165,7 @@ def fit_bottleneck(
                     stage="fit_bottleneck",
                     model="equilibrium_density",
                     family="equilibrium",
+                    kind="equilibrium",
                     method="root of expected foundings = expected exits",
                 )
             )

@@ -226,6 +226,7 @@ def km_results(spells: pd.DataFrame, groups: list[str], *, dataset: str) -> list
             stage="fit_survival",
             model=name,
             family="kaplan_meier",
+            kind="km",
             method="Kaplan–Meier (Greenwood, log CI) and Nelson–Aalen, age clock, delayed entry",
             specification={"group": group, "clock": "age", "conf_type": "log"},
             sample={
@@ -468,6 +469,7 @@ def fit_survival(
                 stage="fit_survival",
                 model="aalen_johansen",
                 family="aalen_johansen",
+                kind="aalen_johansen",
                 method="Aalen–Johansen cumulative incidence of competing exits, age clock, delayed entry",
                 specification={"causes": kinds, "clock": "age"},
                 sample={

@@ -238,6 +238,7 @@ def _synthetic(model: str, **kw) -> dict:
     base = {
         "model": model,
         "family": "poisson",
+        "kind": "founding_count",
         "specification": {},
         "sample": {"unit": "x", "n": 3},
         "fit": {"converged": True, "reason": None},
@@ -376,6 +377,7 @@ def _founding_family(model: str, family: str) -> dict:
     return {
         "model": model,
         "family": family,
+        "kind": "founding_count",
         "specification": {"density_scale": 100},
         "fit": {"converged": True, "loglik": -10.0, "aic": 24.0, "se_type": "observed"},
         "sample": {"n": 30, "events": 100, "unit": "population-year"},

@@ -20,6 +20,7 @@ def _write(root: Path, coef: float = 0.5) -> None:
         model="nb",
         family="negative_binomial",
         method="ML",
+        kind="founding_count",
         terms=[Term.from_estimate("density", coef, 0.1)],
         fit={"converged": True, "reason": None, "loglik": -10.0},
         tests=[{"name": "LR", "statistic": 3.0, "df": 1, "p": 0.08}],

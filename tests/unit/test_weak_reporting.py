@@ -30,6 +30,7 @@ def _founding(model, n, shape="inverted U", inside=True):
         "model": model,
         "family": "negative_binomial",
         "method": "ML",
+        "kind": "founding_count",
         "specification": {"density_scale": 1},
         "sample": {"unit": "population-year", "n": n},
         "fit": {"converged": True, "reason": None, "se_type": "observed information"},
@@ -53,6 +54,7 @@ def _founding(model, n, shape="inverted U", inside=True):
         "curves": {},
         "notes": [],
         "inputs": {},
+        "schema_version": 1,
     }
     res["assessment"] = assess(res)
     return res
@@ -178,6 +180,7 @@ def test_the_discussion_reads_cause_specific_hazards_and_names_weak_ones(tmp_pat
         res.update(
             stage="fit_survival",
             family="cox",
+            kind="cox_cause",
             specification={"cause": cause, "cause_label": cause.removeprefix("competing:")},
             sample={"unit": "spell", "n": 5000, "events": events},
         )

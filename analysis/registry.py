@@ -1,0 +1,194 @@
+"""The model registry: every kind of fitted model declares, in its own module, what it is and how it is shown.
+
+A result file names its ``kind`` (``founding_count``, ``cox``, ``logistic_capacity``, …). The kind's
+declaration says which area (report chapter) it belongs to, which table presents it (stem, caption, how
+its columns are named and ordered), which derived quantities it may carry and in which units, and what
+it can do (clustered SEs, offsets, strata, competing risks, …). Tables, the report and the checks dispatch
+on the declaration, never on the model's name or on which keys its result happens to hold, so a new model
+is one module: its fitter plus its ``MODEL_KINDS``.
+
+Declarations live beside the fitters (``MODEL_KINDS = (ModelKind(...), ...)`` at module level);
+:func:`kinds` finds the declaring modules statically and imports only those, once. Presentations are
+names (``regression``, ``km_summary``, ``capacity``, …) that ``reports/`` maps to table builders, so this
+module imports nothing from reports.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+Result = Mapping[str, Any]
+
+#: Report chapters, in report order.
+AREAS = ("founding", "survival", "growth", "bottleneck")
+
+#: How a table's model columns are headed: by model name (shared prefix removed), or by a value the
+#: specification records (the competing exit, the hazard's event).
+COLUMN_HEADINGS = ("model", "cause", "event")
+
+#: Presentations the reports know (``reports/presenters.py`` maps each to a table builder).
+PRESENTATIONS = (
+    "regression",  # one regression table (continued every five columns) of all results of the table
+    "regression_sequences",  # one regression table per nested sequence (level × family): founding
+    "km_summary",  # Kaplan-Meier survival at fixed ages and median lifetime, per grouping
+    "size_variance",  # scaling of growth variance with size
+    "capacity",  # carrying capacity K (logistic curve) beside equilibrium density N*
+    "breaks",  # sup-F structural-break tests
+    "none",  # shown only as a figure or a statement (cumulative incidence, not-applicable outcomes)
+)
+
+#: Figures the reports know (``reports/figure_plan.py`` maps each to the results it draws and a stem).
+FIGURES = ("multiplier", "km", "hazard_by_age", "cif", "growth_vs_size", "logistic", "supf")
+
+#: Capability vocabulary (what a kind's fitter supports; the report and ``check-params`` read it).
+CAPABILITIES = frozenset(
+    {
+        "cluster",  # cluster-robust (CR0/CR1) standard errors
+        "offset",  # exposure offset
+        "fixed_effects",  # subpopulation / organization / year fixed effects
+        "strata",  # stratified baseline hazard
+        "delayed_entry",  # left truncation (spells entering the window after founding)
+        "time_varying",  # covariates varying over a spell (counting-process data)
+        "competing_risks",  # cause-specific exits
+        "profile_intervals",  # profile-likelihood intervals for derived quantities
+        "bootstrap",  # bootstrap intervals
+        "turning_point",  # density at the extreme of a quadratic density effect (delta-method CI)
+    }
+)
+
+
+@dataclass(frozen=True)
+class Derived:
+    """One derived quantity a kind may report: its unit and what it is (for the appendix and the checks)."""
+
+    unit: str
+    meaning: str
+
+
+@dataclass(frozen=True)
+class ModelKind:
+    """The declaration of one kind of fitted model.
+
+    ``table`` is the stem of the table that presents it (kinds sharing a stem are presented together,
+    e.g. the logistic carrying capacity beside the equilibrium density); ``order`` places the table in its
+    chapter; ``sort`` orders the model columns (a function of the result, default: nesting order by
+    model name); ``derived`` declares every key the kind's results may carry under ``derived``.
+    """
+
+    name: str
+    area: str
+    presentation: str
+    caption: str
+    table: str
+    order: int
+    derived: Mapping[str, Derived] = field(default_factory=dict)
+    capabilities: frozenset[str] = frozenset()
+    columns: str = "model"
+    sort: Callable[[Result], Any] | None = None
+    #: Figures the kind's results are drawn in (names from :data:`FIGURES`).
+    figures: tuple[str, ...] = ()
+    #: Presentation options (e.g. the row label of the turning point in an exit-rate table).
+    options: Mapping[str, Any] = field(default_factory=dict)
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if self.area not in AREAS:
+            raise ValueError(f"model kind {self.name!r}: area {self.area!r} is not one of {AREAS}")
+        if self.presentation not in PRESENTATIONS:
+            raise ValueError(f"model kind {self.name!r}: presentation {self.presentation!r} is unknown")
+        if self.columns not in COLUMN_HEADINGS:
+            raise ValueError(f"model kind {self.name!r}: columns {self.columns!r} not in {COLUMN_HEADINGS}")
+        if set(self.figures) - set(FIGURES):
+            raise ValueError(
+                f"model kind {self.name!r}: unknown figures {sorted(set(self.figures) - set(FIGURES))}"
+            )
+        unknown = set(self.capabilities) - CAPABILITIES
+        if unknown:
+            raise ValueError(f"model kind {self.name!r}: unknown capabilities {sorted(unknown)}")
+
+
+class UnknownKindError(KeyError):
+    """A result names a kind no module declares (an error, never a silently dropped table)."""
+
+
+#: Stage outcomes "this area does not apply to the dataset" (``family: none``), in every area.
+NOT_APPLICABLE = "not_applicable"
+
+
+def _not_applicable(area: str) -> ModelKind:
+    return ModelKind(
+        name=f"{NOT_APPLICABLE}_{area}",
+        area=area,
+        presentation="none",
+        caption="",
+        table="",
+        order=99,
+        description="the stage recorded why the area does not apply to this dataset",
+    )
+
+
+def declaring_modules(package_dir: Path, package: str, attribute: str = "MODEL_KINDS") -> frozenset[str]:
+    """Modules under ``package_dir`` (named ``package``) that assign ``attribute`` at module level.
+
+    Found statically (``ast``, nothing imported), so the registry imports only the modules that declare
+    kinds, and the stage graph (``pipeline/stages/code_deps.py``) counts exactly these as the report's
+    code dependencies."""
+    found: set[str] = set()
+    for path in sorted(package_dir.rglob("*.py")):
+        if "__pycache__" in path.parts:
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        for node in tree.body:
+            if isinstance(node, ast.Assign):
+                targets = node.targets
+            elif isinstance(node, ast.AnnAssign):
+                targets = [node.target]
+            else:
+                continue
+            if any(isinstance(t, ast.Name) and t.id == attribute for t in targets):
+                rel = path.relative_to(package_dir).with_suffix("")
+                parts = rel.parts[:-1] if rel.name == "__init__" else rel.parts
+                found.add(".".join((package, *parts)))
+                break
+    return frozenset(found)
+
+
+@lru_cache(maxsize=1)
+def kinds() -> dict[str, ModelKind]:
+    """Every declared kind, by name (the ``MODEL_KINDS`` of the ``analysis`` modules that declare any)."""
+    found: dict[str, ModelKind] = {k.name: k for k in map(_not_applicable, AREAS)}
+    for name in sorted(declaring_modules(Path(__file__).parent, "analysis") - {__name__}):
+        for kind in importlib.import_module(name).MODEL_KINDS:
+            if kind.name in found and found[kind.name] is not kind:
+                raise ValueError(f"model kind {kind.name!r} is declared twice (again in {name})")
+            found[kind.name] = kind
+    return found
+
+
+def kind_of(result: Result) -> ModelKind:
+    """The declaration of a result's kind; :class:`UnknownKindError` when none matches."""
+    name = str(result.get("kind") or "")
+    try:
+        return kinds()[name]
+    except KeyError:
+        raise UnknownKindError(
+            f"result {result.get('dataset')}/{result.get('model')} has kind {name!r}, which no module in "
+            f"analysis/ declares (known: {', '.join(sorted(kinds()))})"
+        ) from None
+
+
+def kinds_in(area: str) -> list[ModelKind]:
+    """The kinds of one report chapter, in table order."""
+    return sorted((k for k in kinds().values() if k.area == area), key=lambda k: (k.order, k.name))
+
+
+def undeclared_derived(result: Result) -> list[str]:
+    """Derived keys a result carries that its kind does not declare (a renamed key shows up here)."""
+    kind = kind_of(result)
+    return sorted(set(result.get("derived") or {}) - set(kind.derived))
