@@ -409,7 +409,7 @@ def _result_from_fit(
     if design.fe_terms:
         specification["fixed_effects"] = {
             "variable": fe_var,
-            "terms": list(design.fe_terms),
+            "terms": [eq + t for eq in declared.equations for t in design.fe_terms],
             "reference": "first group in sort order",
             "display": False,
         }

@@ -141,7 +141,7 @@ class CountFamily:
     raising for data problems); ``prefix`` names the models (``<prefix>_<step>``); ``kind`` is the
     registered :class:`ModelKind` of its results; ``count_prefix`` is the parameter-name prefix of the
     count (rate) equation, whose ``density`` / ``density_sq`` terms give N* (``"count:"`` for two-part
-    models); ``options`` and ``notes`` are recorded in every result's specification and notes.
+    models); ``equations`` the prefixes of every equation; ``options`` and ``notes`` are recorded in every result's specification and notes.
     """
 
     name: str
@@ -151,6 +151,9 @@ class CountFamily:
     method: str
     variance: str
     count_prefix: str = ""
+    #: Parameter-name prefixes of the equations (``("count:", "zero:")``; one unprefixed equation by default):
+    #: fixed-effect dummies are listed (hidden from tables) under each.
+    equations: tuple[str, ...] = ("",)
     se_types: tuple[str, ...] = ("observed", "cluster")
     profile_intervals: bool = False
     options: Mapping[str, Any] = field(default_factory=dict)
