@@ -48,14 +48,14 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analysis.count_models import ALPHA, SE_LABELS, CountFit, fit_count
+from analysis.count_models import ALPHA, SE_LABELS, CountFit
 from analysis.formula import TermContext, build_design, expanded_terms, nested_formulas, render_formula
 from analysis.formula.grammar import Call, Formula, render
 from analysis.formula.steps import quote_name
 from analysis.formula.vocabulary import summands
 from analysis.founding_derived import alpha_profile, multiplier_curve, n_star_profile
 from analysis.inference.turning_point import turning_point
-from analysis.registry import Derived, ModelKind
+from analysis.registry import CountFamily, Derived, ModelKind, count_family
 from analysis.results import ModelResult, Term, lr_test
 from analysis.scaling import auto_scale as auto_scale  # re-exported
 from analysis.scaling import resolve_scale
@@ -103,7 +103,6 @@ STAGE = "fit_founding"
 COUNT_SPECIALS = ("offset", "exposure")
 INTERCEPT = "const"
 YEAR, DENSITY, FOUNDINGS, MASS = "year", "density", "foundings", "mass"
-FAMILY_PREFIX = {"poisson": "poisson", "negative_binomial": "nb"}
 BOUNDARY_CRIT_5PCT = float(stats.chi2.ppf(0.90, 1))  # 2.7055: 5% critical value of the 50:50 chi-bar-squared
 DEFAULT_STEPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("baseline", ()),
@@ -382,9 +381,9 @@ def _result_from_fit(
     dataset: str,
     unit: str,
     fe_var: str | None,
+    declared: CountFamily,
 ) -> ModelResult:
-    family = fit.family
-    method = "ML (IRLS), Poisson, log link" if family == "poisson" else "ML (Newton), NB2, log link"
+    family = declared.name
     specification = {
         "formula": _formula(spec.outcome, cols, design.fe_terms, fe_var),
         "model_formula": design.formulas.get(step),
@@ -397,19 +396,20 @@ def _result_from_fit(
         "options": {
             "step": step,
             "link": "log",
-            "variance": "mu" if family == "poisson" else "mu + alpha*mu^2 (NB2)",
+            "variance": declared.variance,
             "density_scale_rule": "auto: 10^floor(log10(max density))"
             if spec.density_scale == "auto"
             else "given",
             "offset": spec.offset or spec.special_argument("offset"),
             "exposure": spec.exposure or spec.special_argument("exposure"),
             "cluster_correction": "G/(G-1)" if se_type == "cluster" else None,
+            **declared.options,
         },
     }
     if design.fe_terms:
         specification["fixed_effects"] = {
             "variable": fe_var,
-            "terms": list(design.fe_terms),
+            "terms": [eq + t for eq in declared.equations for t in design.fe_terms],
             "reference": "first group in sort order",
             "display": False,
         }
@@ -430,11 +430,11 @@ def _result_from_fit(
         "stage": STAGE,
         "model": model,
         "family": family,
-        "kind": "founding_count",
-        "method": method,
+        "kind": declared.kind,
+        "method": declared.method,
         "specification": specification,
         "sample": sample,
-        "notes": list(design.notes) + list(fit.notes),
+        "notes": list(design.notes) + list(declared.notes) + list(fit.notes),
     }
     se_label = SE_LABELS["observed"] if family == "poisson" and se_type != "cluster" else SE_LABELS[se_type]
     if family == "poisson" and se_type != "cluster":
@@ -470,7 +470,7 @@ def _result_from_fit(
         for n, p, s in zip(fit.names, fit.params, fit.bse, strict=True)
     ]
     res.set_vcov(fit.names, fit.vcov)
-    if family == "negative_binomial":
+    if ALPHA in fit.names:
         t_alpha = res.term(ALPHA)
         res.derived["alpha"] = {
             "estimate": fit.alpha,
@@ -481,14 +481,16 @@ def _result_from_fit(
             "theta_se": fit.theta_se,
             "at_boundary": fit.alpha_at_boundary,
         }
-        if spec.profile_intervals and not fit.alpha_at_boundary and t_alpha.se and t_alpha.se > 0:
+        profile = spec.profile_intervals and declared.profile_intervals
+        if profile and not fit.alpha_at_boundary and t_alpha.se and t_alpha.se > 0:
             res.derived["alpha"]["profile"] = alpha_profile(
                 fit, design.y, design.x[cols], offset=design.offset, level=spec.level
             )
     names = fit.names
-    if DENSITY in names and len(design.density_raw):
+    d1, d2 = declared.count_prefix + DENSITY, declared.count_prefix + "density_sq"
+    if d1 in names and len(design.density_raw):
         dmin, dmax = float(design.density_raw.min()), float(design.density_raw.max())
-        dens = [DENSITY] + (["density_sq"] if "density_sq" in names else [])
+        dens = [d1] + ([d2] if d2 in names else [])
         idx = [names.index(d) for d in dens]
         b = fit.params[idx]
         v = fit.vcov[np.ix_(idx, idx)]
@@ -513,7 +515,12 @@ def _result_from_fit(
                 tests=True,
             ) | {"legitimation_competition": bool(b1 > 0 and b2 < 0)}
             ns = res.derived["n_star"]
-            if spec.profile_intervals and ns["estimate"] is not None and ns["se"]:
+            if (
+                spec.profile_intervals
+                and declared.profile_intervals
+                and ns["estimate"] is not None
+                and ns["se"]
+            ):
                 ns["profile"] = n_star_profile(
                     fit,
                     design.y,
@@ -575,15 +582,13 @@ def _fit_sequence(
     models: dict[tuple[str, str], str] = {}
     steps = list(design.step_terms)
     for fam in families:
-        if fam not in FAMILY_PREFIX:
-            raise ValueError(f"unknown family {fam!r}")
+        declared = count_family(fam)  # the registry (analysis/registry.py): ValueError when unknown
         for step in steps:
             cols = _columns_for(design, step)
-            model = re.sub(r"[^A-Za-z0-9_]", "_", f"{prefix}{FAMILY_PREFIX[fam]}_{step}")
-            fit = fit_count(
+            model = re.sub(r"[^A-Za-z0-9_]", "_", f"{prefix}{declared.prefix}_{step}")
+            fit = declared.fit(
                 design.y,
                 design.x[cols],
-                family=fam,
                 offset=design.offset,
                 se_type=se_type,
                 groups=design.groups if se_type == "cluster" else None,
@@ -600,6 +605,7 @@ def _fit_sequence(
                 dataset=dataset,
                 unit=unit,
                 fe_var=fe_var,
+                declared=declared,
             )
     _add_tests(results, steps, families, models)
     return [results[(fam, s)] for fam in families for s in steps]
@@ -619,7 +625,8 @@ def fit_founding_models(
     ----------
     population : population-year frame (docs/contracts.md: ``year``, ``density``, ``foundings``, …).
     spec : :class:`FoundingSpec` (default: baseline → +density → +density² → +F_{t−1}, auto density scale).
-    families : ``"poisson"`` and/or ``"negative_binomial"`` (NB2 with α estimated).
+    families : registered count families (:func:`analysis.registry.count_families`): ``"poisson"``,
+        ``"negative_binomial"`` (NB2 with α estimated) and those declared by other modules.
     se_type : ``"observed"`` (default) or ``"expected_theta_fixed"`` (glm.nb's convention).
     dataset : dataset name recorded in the results.
 

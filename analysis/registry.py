@@ -133,6 +133,34 @@ def _not_applicable(area: str) -> ModelKind:
     )
 
 
+@dataclass(frozen=True)
+class CountFamily:
+    """A count family the founding sequences fit (``fit_founding.families``), declared beside its fitter.
+
+    ``fit(y, x, *, offset, se_type, groups)`` returns an :class:`analysis.count_models.CountFit` (never
+    raising for data problems); ``prefix`` names the models (``<prefix>_<step>``); ``kind`` is the
+    registered :class:`ModelKind` of its results; ``count_prefix`` is the parameter-name prefix of the
+    count (rate) equation, whose ``density`` / ``density_sq`` terms give N* (``"count:"`` for two-part
+    models); ``equations`` the prefixes of every equation; ``options`` and ``notes`` are recorded in every result's specification and notes.
+    """
+
+    name: str
+    prefix: str
+    kind: str
+    fit: Callable[..., Any]
+    method: str
+    variance: str
+    count_prefix: str = ""
+    #: Parameter-name prefixes of the equations (``("count:", "zero:")``; one unprefixed equation by default):
+    #: fixed-effect dummies are listed (hidden from tables) under each.
+    equations: tuple[str, ...] = ("",)
+    se_types: tuple[str, ...] = ("observed", "cluster")
+    profile_intervals: bool = False
+    options: Mapping[str, Any] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+    description: str = ""
+
+
 def declaring_modules(package_dir: Path, package: str, attribute: str = "MODEL_KINDS") -> frozenset[str]:
     """Modules under ``package_dir`` (named ``package``) that assign ``attribute`` at module level.
 
@@ -169,6 +197,55 @@ def kinds() -> dict[str, ModelKind]:
                 raise ValueError(f"model kind {kind.name!r} is declared twice (again in {name})")
             found[kind.name] = kind
     return found
+
+
+@lru_cache(maxsize=1)
+def count_families() -> dict[str, CountFamily]:
+    """Every declared count family, by name (the ``COUNT_FAMILIES`` of the ``analysis`` modules)."""
+    found: dict[str, CountFamily] = {}
+    for name in sorted(declaring_modules(Path(__file__).parent, "analysis", "COUNT_FAMILIES") - {__name__}):
+        for fam in importlib.import_module(name).COUNT_FAMILIES:
+            if fam.name in found:
+                raise ValueError(f"count family {fam.name!r} is declared twice (again in {name})")
+            found[fam.name] = fam
+    prefixes = [f.prefix for f in found.values()]
+    if len(set(prefixes)) != len(prefixes):
+        raise ValueError(f"count families share a model-name prefix: {sorted(prefixes)}")
+    return found
+
+
+def count_family_names(root: Path | None = None) -> list[str]:
+    """The registered count families' names, read statically from the declarations (nothing imported).
+
+    The params loader validates ``fit_founding.families`` against these without importing the fitters;
+    every ``CountFamily(...)`` of a ``COUNT_FAMILIES`` names itself with a string literal ``name=``
+    (:func:`count_families` imports the modules and must agree)."""
+    package_dir = root or Path(__file__).parent
+    names: list[str] = []
+    for module in sorted(declaring_modules(package_dir, "analysis", "COUNT_FAMILIES")):
+        rel = Path(*module.split(".")[1:])
+        path = package_dir / rel.with_suffix(".py")
+        path = path if path.is_file() else package_dir / rel / "__init__.py"
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        for node in tree.body:
+            targets = node.targets if isinstance(node, ast.Assign) else []
+            if not any(isinstance(t, ast.Name) and t.id == "COUNT_FAMILIES" for t in targets):
+                continue
+            for call in ast.walk(node.value):
+                if isinstance(call, ast.Call) and getattr(call.func, "id", None) == "CountFamily":
+                    kw = {k.arg: k.value for k in call.keywords}
+                    if not (isinstance(kw.get("name"), ast.Constant) and isinstance(kw["name"].value, str)):
+                        raise ValueError(f"{path}: a CountFamily in COUNT_FAMILIES lacks a literal name=")
+                    names.append(kw["name"].value)
+    return names
+
+
+def count_family(name: str) -> CountFamily:
+    """The declaration of count family ``name``; ``ValueError`` naming the registered ones otherwise."""
+    try:
+        return count_families()[name]
+    except KeyError:
+        raise ValueError(f"unknown family {name!r} (registered: {', '.join(count_families())})") from None
 
 
 def kind_of(result: Result) -> ModelKind:

@@ -31,6 +31,14 @@ def nearest(name: str, valid: Iterable[str], n: int = 3) -> list[str]:
     return [lower[h] for h in hits]
 
 
+def count_family_names() -> list[str]:
+    """The count families ``fit_founding.families`` accepts: those registered in ``analysis`` (read
+    statically from their ``COUNT_FAMILIES`` declarations, so loading params imports no fitter)."""
+    from analysis.registry import count_family_names as registered
+
+    return registered()
+
+
 def unknown_name_message(where: str, name: str, valid: Iterable[str], what: str) -> str:
     """``where: 'name' is not <what>; nearest: …; valid: …`` (the one wording for unresolved names)."""
     valid = sorted(dict.fromkeys(str(v) for v in valid))

@@ -15,7 +15,7 @@ from typing import Any
 import jsonschema
 import yaml
 
-from pipeline.core.names import check_names, unknown_name_message
+from pipeline.core.names import check_names, count_family_names, unknown_name_message
 
 SCHEMA_PATH = Path(__file__).with_name("params.schema.json")
 DEFAULT_PARAMS = Path("params.yaml")
@@ -64,8 +64,11 @@ def _strip_defaults(node: Any) -> Any:
 
 @lru_cache(maxsize=1)
 def _schema() -> dict[str, Any]:
-    """The params schema, with ``datasets.<d>.models`` built from the stage blocks (one definition)."""
+    """The params schema, with ``datasets.<d>.models`` built from the stage blocks (one definition) and
+    ``fit_founding.families`` restricted to the registered count families."""
     schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    families = schema["properties"]["fit_founding"]["properties"]["families"]
+    families["items"]["enum"] = count_family_names()  # the registered count families, exactly
     models = schema["$defs"]["dataset"]["properties"]["models"]
     models["additionalProperties"] = False
     models["properties"] = {k: _strip_defaults(schema["properties"][k]) for k in STAGE_BLOCKS}

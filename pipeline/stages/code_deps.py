@@ -26,8 +26,9 @@ ENTRY_POINT = "pipeline.__main__"
 #: line, what ``run`` uses (not ``verify`` or ``dvc-yaml``).
 ONLY_IN_FUNCTIONS = {"pipeline.stages.cli": frozenset({"cmd_run", "main"})}
 #: Modules that import others by discovery rather than by an import statement: the model registry
-#: imports every module of its package that declares ``MODEL_KINDS`` (``analysis/registry.py``).
-DISCOVERS = {"analysis.registry": ("analysis", "MODEL_KINDS")}
+#: imports every module of its package that declares ``MODEL_KINDS`` or ``COUNT_FAMILIES``
+#: (``analysis/registry.py``).
+DISCOVERS = {"analysis.registry": (("analysis", "MODEL_KINDS"), ("analysis", "COUNT_FAMILIES"))}
 
 
 def module_path(name: str, root: Path = ROOT) -> Path | None:
@@ -123,7 +124,8 @@ def closure(roots: tuple[str, ...], root: Path = ROOT) -> set[str]:
         todo += [".".join(parts[:i]) for i in range(1, len(parts))]  # parent packages run first
         todo += sorted(imported_modules(path, name, root) - seen)
         if name in DISCOVERS:
-            todo += sorted(declaring_modules(*DISCOVERS[name], root) - seen)
+            for package, attribute in DISCOVERS[name]:
+                todo += sorted(declaring_modules(package, attribute, root) - seen)
     return seen
 
 

@@ -13,11 +13,10 @@ from analysis.formula import nested_formulas, render_formula
 from analysis.formula.growth import growth_formula
 from analysis.formula.stagnation import stagnation_formula
 from analysis.formula.survival import survival_formulas, without_strata
+from analysis.registry import count_family
 from pipeline.core.names import Columns
 from pipeline.core.params import stage_params
 from pipeline.stages.fit_bottleneck import exit_rate_spec
-
-FAMILY_PREFIX = {"poisson": "poisson", "negative_binomial": "nb"}
 
 
 def effective_specification(params: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -31,7 +30,7 @@ def effective_specification(params: dict[str, Any]) -> dict[str, dict[str, Any]]
         panels = founding["panel_group_vars"]
         panels = (ds.get("group_columns") if panels is None else panels) or None
         models = {
-            f"{FAMILY_PREFIX[fam]}_{step}": render_formula(f)
+            f"{count_family(fam).prefix}_{step}": render_formula(f)
             for fam in founding["families"]
             for step, f in steps
         }
@@ -74,7 +73,7 @@ def effective_specification(params: dict[str, Any]) -> dict[str, dict[str, Any]]
                 }
         bottleneck = stage_params(params, "fit_bottleneck", name)
         eq = bottleneck["equilibrium"]
-        prefix = FAMILY_PREFIX[eq["family"]]
+        prefix = count_family(eq["family"]).prefix
         exits = exit_rate_spec(
             ds.get("density_scale", "auto"), bottleneck["exit_rate"]["steps"]
         ).model_formulas()

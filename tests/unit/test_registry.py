@@ -157,3 +157,27 @@ def test_a_kind_declaring_a_figure_gets_it_without_an_edit_in_reports(
         ModelKind(
             name="x", area="survival", presentation="none", caption="", table="", order=1, figures=("pie",)
         )
+
+
+def test_count_families_are_registered_statically_and_by_import_alike() -> None:
+    """``fit_founding.families`` accepts what the declarations name; the static read agrees with the import."""
+    from analysis.registry import count_families, count_family_names
+
+    fams = count_families()
+    assert count_family_names() == list(fams)
+    assert {"poisson", "negative_binomial"} <= set(fams)
+    assert (fams["poisson"].prefix, fams["negative_binomial"].prefix) == ("poisson", "nb")
+    for fam in fams.values():
+        assert kinds()[fam.kind].area == "founding", fam.name
+    declaring = declaring_modules("analysis", "COUNT_FAMILIES")
+    assert "analysis.count_families" in declaring
+    deps = set(code_deps("pipeline.stages.fit_founding"))
+    for module in declaring:
+        assert module.replace(".", "/") + ".py" in deps, module
+
+
+def test_an_unregistered_count_family_is_an_error_naming_the_registered_ones() -> None:
+    from analysis.founding import fit_founding_models, simulate_founding_series
+
+    with pytest.raises(ValueError, match="unknown family 'ols'.*negative_binomial"):
+        fit_founding_models(simulate_founding_series(seed=3), families=("ols",))
