@@ -166,9 +166,15 @@ def test_dvc_plots_and_metrics_show_the_key_curves_and_numbers(runs):
         assert rendered and rendered[0]["content"]["data"]["values"], f"plot {pid} has no data"
     metrics = json.loads(_run([sys.executable, "-m", "dvc", "metrics", "show", "--json"], dvc).stdout)
     ((_, found),) = metrics.items()
+    expected = {s: set(k) for s, k in KEYS.items()}
     for ds in DATASETS:
-        data = found["data"][f"metrics/{ds}.json"]["data"]
-        assert {s: set(v) for s, v in data.items()} == {s: set(k) for s, k in KEYS.items()}
+        on_disk = json.loads((dvc / f"metrics/{ds}.json").read_text(encoding="utf-8"))
+        assert {s: set(v) for s, v in on_disk.items()} == expected
+        shown = found["data"][f"metrics/{ds}.json"]["data"]  # DVC leaves out the null values
+        assert all(set(v) <= expected[s] for s, v in shown.items())
+        assert all(shown[s][k] == v for s, keys in on_disk.items() for k, v in keys.items() if v is not None)
+    # organization data has every headline number
+    assert {s: set(v) for s, v in found["data"]["metrics/default.json"]["data"].items()} == expected
 
 
 def test_bad_input_stops_with_clear_error_and_no_partial_output(tmp_path):
