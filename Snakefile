@@ -1,6 +1,8 @@
 # The stage graph comes from pipeline/stages/registry.py (the same registry dvc.yaml is generated from), and the
 # parameters from params.yaml through the same validating loader the CLI uses. Every rule runs the same
 # command as the DVC stage of the same name: python -m pipeline run <stage> --dataset <name>.
+# Every rule names the locked environment (`conda:`, environment.yml is generated from uv.lock; used only
+# with --software-deployment-method conda) and writes a benchmark file under logs/benchmarks/ (untracked).
 import json
 import os
 import sys
@@ -9,7 +11,7 @@ import time
 from pipeline.core import paths as P
 from pipeline.core.io import sha256_file
 from pipeline.core.params import ParamsError, load_params, raw_files
-from pipeline.stages.registry import CROSS_STAGES, STAGES, datasets_for
+from pipeline.stages.registry import CROSS_STAGES, ENVIRONMENT, STAGES, datasets_for
 
 try:
     PARAMS = load_params("params.yaml")
@@ -88,6 +90,24 @@ def _mark_missing_inputs():
 _mark_missing_inputs()
 
 
+def _outputs(stage, folders=True):
+    """A stage's outputs (folders, or files for a stage across datasets), those the registry names
+    flagged for `snakemake --report`, then its metrics files."""
+    flags = {r.out: r for r in stage.report}
+    outs = []
+    for out in stage.outs:
+        value = directory(out) if folders else out
+        if out in flags:
+            r = flags[out]
+            value = report(value, patterns=list(r.patterns), caption=r.caption, category=r.category)
+        outs.append(value)
+    return outs + list(getattr(stage, "metrics", ()))
+
+
+# `snakemake --report report.html`: this page, then the figures, reports and plot data of every dataset.
+report: "reports/snakemake/workflow.rst"
+
+
 rule all:
     default_target: True
     input:
@@ -104,13 +124,17 @@ for _stage in STAGES:
             code=list(_stage.code),
             marker=lambda wc, _s=_stage: _inputs_marker(_s, wc.dataset),
         output:
-            [directory(o) for o in _stage.outs] + list(_stage.metrics),
+            _outputs(_stage),
         params:
             cmd=lambda wc, _s=_stage: _s.cmd(wc.dataset),
             config=lambda wc, _s=_stage: _params_value(_s, wc.dataset),
             raw_sha256=lambda wc, _s=_stage: _raw_sha256(_s, wc.dataset),
         log:
             f"logs/{_stage.name}/{{dataset}}.log",
+        benchmark:
+            _stage.benchmark
+        conda:
+            ENVIRONMENT
         wildcard_constraints:
             dataset="|".join(datasets_for(_stage, PARAMS)) or "__none__",
         shell:
@@ -128,11 +152,15 @@ for _cross in CROSS_STAGES:
             code=list(_cross.code),
             marker=_inputs_marker(_cross, "all"),
         output:
-            list(_cross.outs),
+            _outputs(_cross, folders=False),
         params:
             cmd=_cross.cmd(),
             config=_params_value(_cross),
         log:
             f"logs/{_cross.name}/all.log",
+        benchmark:
+            _cross.benchmark
+        conda:
+            ENVIRONMENT
         shell:
             "{params.cmd}"

@@ -13,6 +13,8 @@ RESULTS = "results/{dataset}/{area}"
 REPORT = "reports/out/{dataset}"
 #: The index page across datasets (stage ``render_index``).
 REPORT_INDEX = "reports/out/index.html"
+#: The data of the key curves (DVC plots; small CSVs kept in git like the metrics files).
+PLOT_DATA = "plots/{dataset}"
 LOG = "logs/{stage}/{dataset}.log"
 
 
@@ -49,6 +51,10 @@ class DatasetPaths:
     @property
     def report(self) -> Path:
         return self._p(REPORT)
+
+    @property
+    def plot_data(self) -> Path:
+        return self._p(PLOT_DATA)
 
     def log(self, stage: str) -> Path:
         return self._p(LOG, stage=stage)

@@ -3,10 +3,15 @@
 Each stage becomes a DVC ``foreach`` over the datasets it applies to, running the same command as the
 Snakefile rule of the same name, with the same folders as deps/outs and the same params keys; a stage
 across datasets (``render_index``) is one plain DVC stage depending on every dataset's folder.
+
+The top-level ``plots:`` come from ``plots_for(kind)`` of each stage's ``plots`` module: one plot per
+file and dataset (id ``<dataset>/<plot>``), x and y columns as declared, the file in the stage's plot folder
+(an output of the stage, kept in git like the metrics files so that ``dvc plots diff`` reads old revisions).
 """
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 import yaml
@@ -54,9 +59,36 @@ def dvc_stages(params: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def dvc_plots(params: dict[str, Any]) -> list[dict[str, Any]]:
+    """The top-level ``plots:`` list of dvc.yaml (``dvc plots show`` / ``dvc plots diff``)."""
+    out: list[dict[str, Any]] = []
+    for stage in STAGES:
+        if stage.plots is None:
+            continue
+        plots_for = importlib.import_module(stage.plots.module).plots_for
+        for ds in datasets_for(stage, params):
+            folder = stage.plots.folder.format(dataset=ds)
+            for plot in plots_for(params["datasets"][ds]["kind"]):
+                out.append(
+                    {
+                        f"{ds}/{plot.name}": {
+                            "template": "linear",
+                            "x": plot.x,
+                            "y": {f"{folder}/{plot.file}": list(plot.y)},
+                            "title": f"{plot.title} ({ds})",
+                            "x_label": plot.x_label,
+                            "y_label": plot.y_label,
+                        }
+                    }
+                )
+    return out
+
+
 def dvc_yaml_text(params: dict[str, Any]) -> str:
     """Deterministic dvc.yaml text."""
-    body = yaml.safe_dump(
-        {"stages": dvc_stages(params)}, sort_keys=False, default_flow_style=False, width=110
-    )
+    doc: dict[str, Any] = {"stages": dvc_stages(params)}
+    plots = dvc_plots(params)
+    if plots:
+        doc["plots"] = plots
+    body = yaml.safe_dump(doc, sort_keys=False, default_flow_style=False, width=110)
     return HEADER + body

@@ -15,6 +15,34 @@ from pipeline.core import paths as P
 from pipeline.core.params import raw_files
 from pipeline.stages.code_deps import code_deps
 
+#: The environment every rule runs in (Snakemake's ``conda:``; generated from ``uv.lock``, the same
+#: versions ``scripts/setup.sh`` installs into ``.venv``; used with ``--software-deployment-method conda``).
+ENVIRONMENT = "environment.yml"
+#: Snakemake's per-job benchmark files (runner bookkeeping, not outputs: under the untracked ``logs/``).
+BENCHMARK = "logs/benchmarks/{stage}/{dataset}.tsv"
+
+
+@dataclass(frozen=True)
+class Report:
+    """An output ``snakemake --report`` shows (``out``, one of the stage's outs): for a folder, glob
+    patterns inside it (each with one wildcard; none for a file), the ``.rst`` caption of each file (a
+    Jinja template that sees the pattern's wildcard) and the report's category (may name ``{dataset}``)."""
+
+    out: str
+    patterns: tuple[str, ...]
+    caption: str
+    category: str
+
+
+@dataclass(frozen=True)
+class PlotData:
+    """DVC plots of the CSVs a stage writes into its output ``folder``: ``module``'s ``plots_for(kind)``
+    declares the files and their x/y columns (dvc.yaml's top-level ``plots:``). The module is imported by
+    the dvc.yaml generator only, so it is not a code dependency of every stage."""
+
+    module: str
+    folder: str
+
 
 def _always(ds: dict[str, Any]) -> bool:
     return True
@@ -36,6 +64,13 @@ class Stage:
     params: tuple[str, ...]
     applies: Callable[[dict[str, Any]], bool] = _always
     metrics: tuple[str, ...] = ()  # small JSON files of key numbers (DVC metrics, kept in git)
+    plots: PlotData | None = None  # DVC plots of CSV files among the outputs
+    report: tuple[Report, ...] = ()  # outputs shown by ``snakemake --report``
+
+    @property
+    def benchmark(self) -> str:
+        """Snakemake's benchmark file of a job (template with ``{dataset}``)."""
+        return BENCHMARK.replace("{stage}", self.name)
 
     @property
     def code(self) -> tuple[str, ...]:
@@ -135,9 +170,24 @@ STAGES += (
             P.PROCESSED,
             *(P.RESULTS.replace("{area}", a) for a in RESULT_AREAS),
         ),
-        outs=(P.REPORT,),
+        outs=(P.REPORT, P.PLOT_DATA),
         params=("datasets.{dataset}", "render_report", "seed"),
         metrics=("metrics/{dataset}.json",),
+        plots=PlotData(module="reports.plot_data", folder=P.PLOT_DATA),
+        report=(
+            Report(
+                out=P.REPORT,
+                patterns=("report.{document}", "figures/{figure}.png"),
+                caption="reports/snakemake/report_folder.rst",
+                category="{dataset}",
+            ),
+            Report(
+                out=P.PLOT_DATA,
+                patterns=("{plot}.csv",),
+                caption="reports/snakemake/plot_data.rst",
+                category="{dataset}",
+            ),
+        ),
     ),
 )
 
@@ -153,6 +203,12 @@ class CrossStage:
     outs: tuple[str, ...]
     params: tuple[str, ...]
     over: str  # the per-dataset stage whose datasets the deps range over
+    report: tuple[Report, ...] = ()  # outputs shown by ``snakemake --report``
+
+    @property
+    def benchmark(self) -> str:
+        """Snakemake's benchmark file of the one job."""
+        return BENCHMARK.format(stage=self.name, dataset="all")
 
     @property
     def code(self) -> tuple[str, ...]:
@@ -178,6 +234,14 @@ CROSS_STAGES: tuple[CrossStage, ...] = (
         outs=(P.REPORT_INDEX,),
         params=("datasets", "render_report"),
         over="render_report",
+        report=(
+            Report(
+                out=P.REPORT_INDEX,
+                patterns=(),
+                caption="reports/snakemake/index.rst",
+                category="all datasets",
+            ),
+        ),
     ),
 )
 

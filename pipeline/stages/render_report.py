@@ -1,6 +1,7 @@
 """Stage ``render_report``: tables (LaTeX/HTML/Markdown/CSV/Word), figures (PDF/SVG/PNG) and the PDF,
-HTML and Word reports of one dataset, rendered only from its result files and derived data, plus the DVC
-metrics file of its key numbers. Provenance (commit, input SHA-256, params, package versions, seeds) is gathered here, at the edge.
+HTML and Word reports of one dataset, rendered only from its result files and derived data, the DVC plot
+data (``plots/<d>/*.csv``, :mod:`reports.plot_data`) and the DVC metrics file of its headline numbers
+(:mod:`reports.key_metrics`). Provenance (commit, input SHA-256, params, package versions, seeds) is gathered here, at the edge.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from pipeline.data.read import load_truth
 from reports.assemble import render_tables
 from reports.collect import AREAS
 from reports.discussion import discussion_text
+from reports.key_metrics import dataset_metrics
+from reports.plot_data import write_plot_data
 from reports.report import render_report
 
 log = logging.getLogger("render_report")
@@ -142,29 +145,6 @@ def result_seeds(results_root: Path) -> dict[str, Any]:
     return out
 
 
-def key_metrics(results_root: Path) -> dict[str, Any]:
-    """Key numbers per model for ``dvc metrics diff``: log-likelihood, every displayed coefficient, and the
-    headline derived quantities (N*, alpha, K, t90, equilibrium, break year)."""
-    out: dict[str, Any] = {}
-    for path in result_files(results_root):
-        res = json.loads(path.read_text(encoding="utf-8"))
-        key = f"{path.parent.name}/{path.stem}"
-        entry: dict[str, Any] = {"converged": res["fit"]["converged"], "loglik": res["fit"].get("loglik")}
-        for term in res["terms"]:
-            if not term["term"].startswith("fe["):
-                entry[f"coef.{term['term']}"] = term["coef"]
-        for name in ("n_star", "K", "t90", "equilibrium", "density_minimum"):
-            val = res["derived"].get(name)
-            if isinstance(val, dict) and "estimate" in val:
-                entry[name] = val["estimate"]
-        if "break_year" in res["derived"]:
-            entry["break_year"] = res["derived"]["break_year"]
-        if "assessment" in res:
-            entry["weak"] = res["assessment"]["weak"]
-        out[key] = entry
-    return out
-
-
 def history_notes(processed: Path) -> list[str]:
     """Statements the event histories recorded about themselves (``histories.json``), e.g. how many
     organizations have a left-truncated density at founding and whether it entered the models."""
@@ -261,4 +241,7 @@ def run(dataset: str, params: dict[str, Any]) -> None:
                 if fmt not in wanted:
                     for rec in figures[1]:
                         Path(rec[fmt]).unlink()
-    write_json(METRICS.format(dataset=dataset), round_floats(key_metrics(results_root), METRIC_DIGITS))
+    with atomic_dir(paths.plot_data) as out:  # DVC plots (dvc.yaml's top-level plots:)
+        write_plot_data(results_root, paths.processed, out, ds["kind"])
+    metrics = dataset_metrics(results_root, paths.processed)
+    write_json(METRICS.format(dataset=dataset), round_floats(metrics, METRIC_DIGITS))

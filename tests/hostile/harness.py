@@ -34,7 +34,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 DATASET = "t"
 #: Folders stages write into (a failing stage must leave them as they were).
-OUTPUT_DIRS = ("data/interim", "data/processed", "results", "reports/out", "metrics")
+OUTPUT_DIRS = ("data/interim", "data/processed", "results", "reports/out", "plots", "metrics")
 #: Stages of an organization dataset in graph order.
 STAGE_ORDER = (
     "validate_inputs",

@@ -285,7 +285,7 @@ def test_read_only_raw_data(project):
 
 
 # --- items 10, 13: the runners on a tiny project with this checkout's code ----------------------------
-CODE = ("pipeline", "analysis", "reports", "Snakefile", ".dvcignore", ".dvc/config")
+CODE = ("pipeline", "analysis", "reports", "Snakefile", "environment.yml", ".dvcignore", ".dvc/config")
 
 
 def _runner(project: Project, *cmd: str, check: bool = True) -> subprocess.CompletedProcess[str]:

@@ -34,7 +34,7 @@ IGNORE = shutil.ignore_patterns(
     ".ruff_cache",
     ".benchmarks",
 )
-OUTPUT_DIRS = ("data/interim", "data/processed", "results", "reports/out", "metrics")
+OUTPUT_DIRS = ("data/interim", "data/processed", "results", "reports/out", "plots", "metrics")
 #: Runner bookkeeping, not outputs: Snakemake's directory timestamps, DVC's .gitignore entries.
 RUNNER_FILES = {".snakemake_timestamp", ".gitignore"}
 #: Datasets run end to end here: the bundled default (organization data) and a population series.
@@ -128,6 +128,53 @@ def test_dvc_rerun_does_nothing(runs):
     assert "up to date" in status.stdout.lower()
     again = _run([sys.executable, "-m", "dvc", "repro"], dvc)
     assert "Running stage" not in again.stdout
+
+
+def test_snakemake_report_shows_figures_reports_and_plot_data_with_captions(runs):
+    smk, _ = runs
+    _run([sys.executable, "-m", "snakemake", "--report", "report.html"], smk)
+    html = (smk / "report.html").read_text(encoding="utf-8")
+    for ds in DATASETS:
+        assert f"plots/{ds}/population.csv" in html
+    for caption in ("as PDF", "as HTML", "of the headline founding model over the observed density range"):
+        assert caption in html
+    assert "A figure of the report." not in html
+
+
+def test_every_snakemake_job_wrote_its_benchmark(runs):
+    from pipeline.stages.registry import CROSS_STAGES, STAGES
+
+    smk, _ = runs
+    expected = {s.benchmark.format(dataset=ds) for s in STAGES for ds in DATASETS}
+    expected |= {c.benchmark for c in CROSS_STAGES}
+    found = {str(p.relative_to(smk)) for p in (smk / "logs/benchmarks").rglob("*.tsv")}
+    assert found == expected
+    for path in expected:
+        header = (smk / path).read_text(encoding="utf-8").splitlines()[0]
+        assert header.startswith("s\th:m:s\tmax_rss")
+
+
+def test_dvc_plots_and_metrics_show_the_key_curves_and_numbers(runs):
+    from reports.key_metrics import KEYS
+    from reports.plot_data import plots_for
+
+    _, dvc = runs
+    plots = json.loads(_run([sys.executable, "-m", "dvc", "plots", "show", "--json"], dvc).stdout)["data"]
+    kinds = {"default": "organizations", "us_commercial_banks": "population"}
+    assert set(plots) == {f"{ds}/{p.name}" for ds, kind in kinds.items() for p in plots_for(kind)}
+    for pid, rendered in plots.items():
+        assert rendered and rendered[0]["content"]["data"]["values"], f"plot {pid} has no data"
+    metrics = json.loads(_run([sys.executable, "-m", "dvc", "metrics", "show", "--json"], dvc).stdout)
+    ((_, found),) = metrics.items()
+    expected = {s: set(k) for s, k in KEYS.items()}
+    for ds in DATASETS:
+        on_disk = json.loads((dvc / f"metrics/{ds}.json").read_text(encoding="utf-8"))
+        assert {s: set(v) for s, v in on_disk.items()} == expected
+        shown = found["data"][f"metrics/{ds}.json"]["data"]  # DVC leaves out the null values
+        assert all(set(v) <= expected[s] for s, v in shown.items())
+        assert all(shown[s][k] == v for s, keys in on_disk.items() for k, v in keys.items() if v is not None)
+    # organization data has every headline number
+    assert {s: set(v) for s, v in found["data"]["metrics/default.json"]["data"].items()} == expected
 
 
 def test_bad_input_stops_with_clear_error_and_no_partial_output(tmp_path):
