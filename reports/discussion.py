@@ -13,7 +13,7 @@ from typing import Any
 
 from analysis.assess import caveats, is_weak
 from analysis.registry import kind_of
-from reports.selection import panel_variable
+from reports.selection import break_series, panel_variable
 
 Results = Mapping[str, Mapping[str, Mapping[str, Any]]]
 
@@ -110,9 +110,8 @@ def _estimate(res: dict[str, Any], name: str) -> dict[str, Any]:
     return d if isinstance(d, dict) else {}
 
 
-#: How the discussion names the series of a structural-break test (by the recorded response), in the
-#: order the sentences are written.
-_BREAK_SERIES = {"log(1+F_t)": "founding series", "(N_{t+1}-N_t)/N_t": "density growth"}
+#: How the discussion names the series of a structural-break test, in the order the sentences are written.
+_BREAK_WORDS = {"foundings": "founding series", "density_growth": "density growth"}
 
 
 def _bottleneck_sentence(results: Results) -> str:
@@ -134,19 +133,15 @@ def _bottleneck_sentence(results: Results) -> str:
             f"Expected foundings equal expected exits at N = {_num(e.get('estimate'))} "
             f"(95% CI {_num(e.get('ci_low'))}\u2013{_num(e.get('ci_high'))})." + _caveat(eq)
         )
-    order = list(_BREAK_SERIES)
+    order = list(_BREAK_WORDS)
     breaks = sorted(
         _of_kind(results, "structural_break"),
-        key=lambda r: (
-            order.index(r["specification"].get("response"))
-            if r["specification"].get("response") in order
-            else 99,
-            r["model"],
-        ),
+        key=lambda r: (order.index(break_series(r)) if break_series(r) in order else 99, r["model"]),
     )
     for br in breaks:
-        response = str(br["specification"].get("response") or br["model"])
-        series = _BREAK_SERIES.get(response, response)
+        series = _BREAK_WORDS.get(
+            str(break_series(br)), str(br["specification"].get("response") or br["model"])
+        )
         d = br["derived"]
         pv = d.get("p", d.get("p_value"))
         verdict = "" if pv is None or pv < 0.05 else "; not significant at 5%, so no clear break"

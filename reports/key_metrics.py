@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from reports.selection import headline_cox, headline_founding
+from reports.selection import break_series, headline_cox, headline_founding, of_kind
 
 Result = Mapping[str, Any]
 Results = Mapping[str, Mapping[str, Result]]
@@ -61,10 +61,6 @@ def _derived(res: Result | None, name: str, field: str = "estimate") -> Any:
     return val.get(field) if isinstance(val, Mapping) else val
 
 
-def _converged(res: Result | None) -> Result | None:
-    return res if res is not None and res.get("fit", {}).get("converged", True) else None
-
-
 def count_metrics(results: Results, population: pd.DataFrame | None, organizations: int | None) -> dict:
     """Years observed, organizations, foundings and exits, density, and how many models were fitted."""
     models = [r for area in results.values() for r in area.values()]
@@ -108,7 +104,7 @@ def survival_metrics(survival: Mapping[str, Result]) -> dict:
     """Density terms and density of lowest mortality of the headline Cox model; median age at death of
     all organizations (Kaplan-Meier)."""
     cox = headline_cox(survival)
-    km = _converged(survival.get("km_all"))
+    km = next((r for r in of_kind(survival, "km") if not (r.get("specification") or {}).get("group")), None)
     summary = _derived(km, "summary") or []
     return {
         "cox_model": cox["model"] if cox else None,
@@ -121,20 +117,28 @@ def survival_metrics(survival: Mapping[str, Result]) -> dict:
 
 def growth_metrics(growth: Mapping[str, Result]) -> dict:
     """Gibrat's beta of the pooled growth model (1: growth independent of size)."""
-    return {"gibrat_beta": _derived(_converged(growth.get("gibrat_pooled")), "beta")}
+    pooled = next(
+        (
+            r
+            for r in of_kind(growth, "gibrat")
+            if (r.get("specification") or {}).get("effects") in (None, "none")
+        ),
+        None,
+    )
+    return {"gibrat_beta": _derived(pooled, "beta")}
 
 
 def bottleneck_metrics(bottleneck: Mapping[str, Result]) -> dict:
     """Carrying capacity K and the year of 90% of K, the equilibrium density, the sup-F break years."""
-    logistic = _converged(bottleneck.get("logistic_density"))
+    logistic = next(iter(of_kind(bottleneck, "logistic_capacity")), None)
+    equilibrium = next(iter(of_kind(bottleneck, "equilibrium")), None)
+    breaks = {break_series(r): r for r in reversed(of_kind(bottleneck, "structural_break"))}
     return {
         "K": _coef(logistic, "K"),
         "t90": _derived(logistic, "t90"),
-        "equilibrium": _derived(_converged(bottleneck.get("equilibrium_density")), "equilibrium"),
-        "break_year_foundings": _derived(_converged(bottleneck.get("break_founding_log1p")), "break_year"),
-        "break_year_density_growth": _derived(
-            _converged(bottleneck.get("break_density_growth")), "break_year"
-        ),
+        "equilibrium": _derived(equilibrium, "equilibrium"),
+        "break_year_foundings": _derived(breaks.get("foundings"), "break_year"),
+        "break_year_density_growth": _derived(breaks.get("density_growth"), "break_year"),
     }
 
 

@@ -19,9 +19,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analysis.registry import kinds
 from pipeline.core.io import write_csv
 from reports.collect import cif_frame, km_frame
-from reports.selection import headline_founding
+from reports.selection import headline_founding, of_kind
 
 #: Significant digits of the numbers in the plot files (those beyond move with BLAS/libm builds).
 DIGITS = 10
@@ -133,9 +134,9 @@ def multiplier_data(results: Results, population: pd.DataFrame | None) -> pd.Dat
 
 
 def km_data(results: Results, population: pd.DataFrame | None) -> pd.DataFrame | None:
-    """Kaplan-Meier survival of all organizations (``km_all``, else a result with one ungrouped curve)."""
+    """Kaplan-Meier survival of all organizations (the ungrouped Kaplan-Meier result)."""
     survival = results.get("survival", {})
-    candidates = [survival["km_all"]] if "km_all" in survival else list(survival.values())
+    candidates = [r for r in of_kind(survival, "km") if not (r.get("specification") or {}).get("group")]
     for res in candidates:
         km = km_frame(res) if res.get("fit", {}).get("converged", True) else None
         if km is not None and km["group"].nunique() == 1:
@@ -148,7 +149,9 @@ def km_data(results: Results, population: pd.DataFrame | None) -> pd.DataFrame |
 def hazard_data(results: Results, population: pd.DataFrame | None) -> pd.DataFrame | None:
     """Hazard by age piece as a step line: each piece's start and end age with its hazard; an open last
     piece ends one width of the previous piece after its start (as in the figure)."""
-    res = results.get("survival", {}).get("piecewise_exponential")
+    pieces = of_kind(results.get("survival", {}), "age_pieces")
+    order = kinds()["age_pieces"].sort or (lambda r: r["model"])
+    res = min(pieces, key=order) if pieces else None  # the piecewise exponential before the cloglog model
     if res is None or "hazard_by_age" not in res.get("curves", {}):
         return None
     hz = pd.DataFrame(res["curves"]["hazard_by_age"]).sort_values("age_from")
@@ -165,7 +168,7 @@ def hazard_data(results: Results, population: pd.DataFrame | None) -> pd.DataFra
 
 def cif_data(results: Results, population: pd.DataFrame | None) -> pd.DataFrame | None:
     """Cumulative incidence of death and of all competing exits together (Aalen-Johansen)."""
-    res = results.get("survival", {}).get("aalen_johansen")
+    res = next(iter(of_kind(results.get("survival", {}), "aalen_johansen")), None)
     cif = cif_frame(res) if res is not None else None
     if cif is None or not len(cif):
         return None

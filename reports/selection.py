@@ -131,6 +131,20 @@ def is_break(res: Result) -> bool:
     return kind_of(res).presentation == "breaks"
 
 
+def of_kind(models: Mapping[str, Result], kind: str, *, converged_only: bool = True) -> list[Result]:
+    """The results of one registered kind (``analysis/registry.py``), in the order they were loaded."""
+    return [r for r in models.values() if kind_of(r).name == kind and (converged(r) or not converged_only)]
+
+
+#: The series a structural-break test was run on, by its recorded response.
+BREAK_SERIES = {"log(1+F_t)": "foundings", "(N_{t+1}-N_t)/N_t": "density_growth"}
+
+
+def break_series(res: Result) -> str | None:
+    """``foundings`` or ``density_growth`` for the bundled break tests (by the recorded response)."""
+    return BREAK_SERIES.get(str((res.get("specification") or {}).get("response")))
+
+
 #: Readable names of the series the sup-F break tests are run on.
 SERIES_LABELS = {
     "break_founding_log1p": "Foundings, log(1 + F_t)",
