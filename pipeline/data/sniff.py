@@ -67,6 +67,7 @@ class ColumnGuess:
     minimum: float | None = None
     maximum: float | None = None
     levels: tuple[str, ...] = ()
+    unparsed: tuple[str, ...] = ()  # date columns: values the date parser refused (first few)
 
     @property
     def unique(self) -> bool:
@@ -92,8 +93,10 @@ def _hint_score(name: str, role: str) -> int:
     words = set(re.split(r"[^0-9a-z]+", low))
     score = 0
     for hint in HINTS[role]:
-        if hint.isascii() and len(hint) <= 3:
+        if hint.isascii() and len(hint) <= 2:
             score += 2 if hint in words else 0
+        elif hint.isascii() and len(hint) == 3:
+            score += 2 if any(w.startswith(hint) for w in words) else 0
         elif hint in low:
             score += 3 if low == hint else 2
     return score
@@ -113,6 +116,22 @@ def _date_forms(values: pd.Series) -> tuple[str, ...]:
     if text.str.fullmatch(r"\d{4}(\.0)?").any():
         forms.append("year only")
     return tuple(forms)
+
+
+def _parse_mostly(sample: pd.Series, name: str) -> tuple[pd.DataFrame | None, tuple[str, ...]]:
+    """Parse distinct cells as dates; a column is dates when at least half of them parse (the refused
+    values are returned, first five, for the entry's CHECK note: validate_inputs will stop on them)."""
+    try:
+        return parse_dates(sample, column=name), ()
+    except InputError as exc:
+        bad = {str(i.value).strip() for i in exc.issues}
+    good = sample[~sample.astype(str).str.strip().isin(bad)]
+    if len(good) == 0 or len(good) < 0.5 * len(sample):
+        return None, ()
+    try:
+        return parse_dates(good.reset_index(drop=True), column=name), tuple(sorted(bad))[:5]
+    except InputError:
+        return None, ()
 
 
 def sniff_column(name: str, values: pd.Series) -> ColumnGuess:
@@ -145,16 +164,16 @@ def sniff_column(name: str, values: pd.Series) -> ColumnGuess:
             return ColumnGuess(kind="percent", **base, **rng)
         return ColumnGuess(kind="integer" if whole else "number", **base, **rng)
     sample = pd.Series(uniq[:2000])
-    try:
-        parsed = parse_dates(sample, column=name)
-    except InputError:
-        parsed = None
+    parsed, refused = _parse_mostly(sample, name)
     if parsed is not None:
         counts = parsed["precision"].value_counts()
         precision = {p: int(counts[p]) for p in ("day", "month", "year") if p in counts}
         yrs = parsed["year"].dropna()
         span = {"minimum": float(yrs.min()), "maximum": float(yrs.max())} if len(yrs) else {}
-        return ColumnGuess(kind="date", **base, **span, precision=precision, date_forms=_date_forms(sample))
+        forms = _date_forms(sample)
+        return ColumnGuess(
+            kind="date", **base, **span, precision=precision, date_forms=forms, unparsed=refused
+        )
     levels = tuple(sorted(map(str, uniq))) if len(uniq) <= MAX_CATEGORY_LEVELS else ()
     kind = "category" if levels and len(uniq) < len(present) else "text"
     return ColumnGuess(kind=kind, **base, levels=levels)
@@ -210,9 +229,15 @@ def sniff_table(frame: pd.DataFrame, file: str) -> TableGuess:
             why["year"] = f"whole years {year.minimum:.0f}-{year.maximum:.0f}; (id, year) unique"
             _pick(columns, roles, why, "size", ("integer", "number"))
             return TableGuess(file, tuple(columns), "panel", roles, why)
-    if id_col is not None and id_col.unique and dates:
+    if id_col is not None and id_col.n - id_col.n_unique <= max(1, 0.1 * id_col.n) and dates:
         roles["org_id"] = id_col.name
-        why["org_id"] = f"no missing and no repeated values ({id_col.n_unique} organizations)"
+        repeats = id_col.n - id_col.n_unique
+        why["org_id"] = (
+            f"no missing and no repeated values ({id_col.n_unique} organizations)"
+            if not repeats
+            else f"{id_col.n_unique} distinct values in {id_col.n} rows: {repeats} repeated (CHECK: validate_inputs "
+            "stops on repeated ids with different dates)"
+        )
         _pick(columns, roles, why, "founded", ("date",))
         _pick(columns, roles, why, "ended", ("date",))
         _pick(columns, roles, why, "end_reason", ("category", "text"), need_hint=True)

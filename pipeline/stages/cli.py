@@ -270,12 +270,12 @@ def cmd_new_dataset(args: argparse.Namespace) -> int:
     """Sniff raw files and print (or write to --out) a commented params entry to review."""
     from pipeline.core.errors import InputError
     from pipeline.core.io import write_text
-    from pipeline.stages.scaffold import default_name, new_dataset_text
+    from pipeline.stages.scaffold import ScaffoldError, default_name, new_dataset_text
 
     name = args.name or default_name(args.files)
     try:
         text = new_dataset_text(args.files, name)
-    except InputError as exc:
+    except (InputError, ScaffoldError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     if args.out:

@@ -24,6 +24,10 @@ COMPETING_WORDS = ("merg", "integrat", "replac", "acqui", "合并", "并入", "�
 CENSORING_WORDS = ("moved", "transfer", "迁出", "迁移", "relocat")
 
 
+class ScaffoldError(ValueError):
+    """The files do not make a dataset: no register and no population series among them."""
+
+
 def q(value: str) -> str:
     """A YAML scalar for a column name or path: plain when it is an identifier or a simple relative path
     (and no YAML boolean or null), else double-quoted."""
@@ -71,6 +75,8 @@ def _column_notes(t: TableGuess) -> list[str]:
         if c.kind == "date":
             extra = " precision " + ", ".join(f"{k} {v}" for k, v in c.precision.items())
             extra += f"; forms: {', '.join(c.date_forms) or 'mixed'}"
+            if c.unparsed:
+                extra += f"; CHECK not read as dates: {', '.join(c.unparsed)}"
         elif c.minimum is not None:
             extra = f" {c.minimum:g}..{c.maximum:g}"
         elif c.levels:
@@ -260,6 +266,12 @@ def dataset_entry(name: str, tables: list[TableGuess], *, reason_levels: tuple[s
             unknown.append(t)
         else:
             by_role[role] = t
+    if "organizations" not in by_role and "population" not in by_role:
+        found = "; ".join(f"{t.file}: {', '.join(f'{c.name} ({c.kind})' for c in t.columns)}" for t in tables)
+        raise ScaffoldError(
+            "no register (an identifier column and a founding-date column) and no population series (a column "
+            f"of unique whole years and a count column) among the files — columns found: {found}"
+        )
     kind = "organizations" if "organizations" in by_role else "population"
     years: list[int] = []
     if kind == "organizations":

@@ -189,3 +189,28 @@ def test_yaml_words_and_odd_names_are_quoted() -> None:
     for name in ("no", "Yes", "null", "成立 日期", "a: b", "#x", "1990"):
         assert parse_params_text(f"k: {q(name)}\n") == {"k": name}
     assert q("data/raw/d/x.csv") == "data/raw/d/x.csv"
+
+
+MESSY = """org_id,founded,ended
+A1,2015.3,
+A2,2012-07-02,2018-01
+A2,2013-01-01,
+A3,2015年13月,
+A4,2011,2010
+"""
+
+
+def test_a_messy_register_is_still_a_register_with_checks(tmp_path: Path) -> None:
+    (reg,) = _write(tmp_path / "data/raw/messy", {"register.csv": MESSY})
+    text = new_dataset_text([reg], "messy")
+    assert "kind: organizations" in text
+    assert "CHECK not read as dates: 2015.3, 2015年13月" in text
+    assert "1 repeated (CHECK: validate_inputs stops on repeated ids with different dates)" in text
+    assert "columns: {org_id: org_id, founded: founded, ended: ended}" in text
+
+
+def test_files_that_make_no_dataset_are_an_error(tmp_path: Path, capsys) -> None:
+    (notes,) = _write(tmp_path, {"notes.csv": "a,b\nx,1\ny,2\n"})
+    assert main(["new-dataset", notes]) == 1
+    err = capsys.readouterr().err
+    assert "no register" in err and "a (text), b (integer)" in err
