@@ -85,6 +85,11 @@ def _column_notes(t: TableGuess) -> list[str]:
     return lines
 
 
+def _date_named(name: str) -> bool:
+    low = name.lower()
+    return any(w in low for w in ("date", "日期", "found", "成立", "注销", "dead", "death"))
+
+
 def _role_comment(t: TableGuess, key: str) -> str:
     return f"{key} = {t.roles[key]} ({t.why[key]})"
 
@@ -140,10 +145,14 @@ def _organizations_block(t: TableGuess, name: str, out: list[str], notes: list[s
     attrs = [c.name for c in _attributes(t)]
     out.append("      # attributes: low-cardinality text columns (kept in organizations and spells)")
     out.append(f"      attributes: {_qlist(attrs)}")
-    founded = t.column(cols["founded"]) if "founded" in cols else None
-    if founded is not None and founded.minimum is not None and "year" not in founded.precision:
-        out.append("      # the founding column holds plain numbers: say what they count (CHECK)")
-        out.append("      date_epoch: excel")
+    numbers = [c.name for c in t.columns if c.kind in ("integer", "number") and _date_named(c.name)]
+    if numbers:
+        out.append(
+            f"      # CHECK: {', '.join(numbers)} hold plain numbers under a date-like name; if they are dates,"
+        )
+        out.append(
+            "      # map them in columns and say what the numbers count: date_epoch: stata | spss | excel | unix …"
+        )
 
 
 def _reasons(frame_levels: tuple[str, ...], out: list[str]) -> None:

@@ -47,3 +47,46 @@ def test_quoted_messages_are_the_codes(tmp_path: Path, capsys) -> None:
     for line in shown.splitlines():
         if line.lstrip().startswith("✗"):
             assert line in GUIDE
+
+
+def _validate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, register: str) -> str:
+    """validate_inputs on a one-file register drafted by new-dataset; the InputError text."""
+    from pipeline.core.errors import InputError
+    from pipeline.core.params import load_params
+    from pipeline.stages import validate_inputs
+    from pipeline.stages.scaffold import new_dataset_text
+
+    monkeypatch.chdir(tmp_path)
+    raw = Path("data/raw/bad")
+    raw.mkdir(parents=True, exist_ok=True)
+    (raw / "register.csv").write_text(register, encoding="utf-8")
+    entry = new_dataset_text([(raw / "register.csv").as_posix()], "bad")
+    text = (
+        (ROOT / "params.yaml")
+        .read_text(encoding="utf-8")
+        .replace("\ndatasets:\n", "\ndatasets:\n" + entry, 1)
+    )
+    Path("params.yaml").write_text(text, encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        validate_inputs.run("bad", load_params("params.yaml"))
+    return str(err.value)
+
+
+def _quoted_rows(heading: str) -> list[str]:
+    block = GUIDE.split(heading, 1)[1].split("```", 2)[1]
+    return [line.rstrip() for line in block.splitlines() if line.startswith(("data/raw", "  register.csv"))]
+
+
+def test_quoted_input_errors_are_the_validators(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    bad_dates = "org_id,founded,ended\nA1,2015.3,\nA2,2012-07-02,2018-01\nA2,2013-01-01,\nA3,2015年13月,\nA4,2011,2010\n"
+    got = _validate(tmp_path, monkeypatch, bad_dates)
+    rows = _quoted_rows("**Dates that cannot be read, or cannot exist**")
+    assert len(rows) == 3
+    for row in rows:
+        assert row.removesuffix("…") in got, row
+    dup = "org_id,founded,ended\nA1,2015-03,\nA2,2012-07-02,2018-01\nA2,2013-01-01,\nA3,2015年12月,\nA4,2011,2010\n"
+    got = _validate(tmp_path, monkeypatch, dup)
+    rows = _quoted_rows("**The same organization twice with different dates**")
+    assert len(rows) == 2
+    for row in rows:
+        assert row in got, row

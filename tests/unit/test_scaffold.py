@@ -207,6 +207,15 @@ def test_a_messy_register_is_still_a_register_with_checks(tmp_path: Path) -> Non
     assert "CHECK not read as dates: 2015.3, 2015年13月" in text
     assert "1 repeated (CHECK: validate_inputs stops on repeated ids with different dates)" in text
     assert "columns: {org_id: org_id, founded: founded, ended: ended}" in text
+    assert "date_epoch" not in text  # text dates carry their own form; only plain numbers need an epoch
+
+
+def test_plain_numbers_under_a_date_name_ask_for_date_epoch(tmp_path: Path) -> None:
+    reg = "org_id,founded,closure_date\nA1,2001-02-03,16000\nA2,2002-03-04,17000\nA3,2003-04-05,\n"
+    (path,) = _write(tmp_path / "data/raw/n", {"register.csv": reg})
+    text = new_dataset_text([path], "n")
+    assert "# CHECK: closure_date hold plain numbers under a date-like name" in text
+    assert "\n      date_epoch:" not in text
 
 
 def test_files_that_make_no_dataset_are_an_error(tmp_path: Path, capsys) -> None:
