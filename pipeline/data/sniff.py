@@ -15,6 +15,7 @@ Roles of a table
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass, field
 
@@ -142,8 +143,11 @@ def sniff_column(name: str, values: pd.Series) -> ColumnGuess:
     base = {"name": name, "n": n, "n_missing": n_missing, "n_unique": len(uniq)}
     if len(present) == 0:
         return ColumnGuess(kind="text", **base)
-    numeric = pd.to_numeric(present, errors="coerce")
-    if numeric.notna().all():
+    typed_dates = pd.api.types.is_datetime64_any_dtype(present) or bool(
+        present.map(lambda v: isinstance(v, dt.date)).all()
+    )  # Stata/SPSS/Parquet/Excel dates arrive typed (formats %td/%tc, date cells)
+    numeric = None if typed_dates else pd.to_numeric(present, errors="coerce")
+    if numeric is not None and numeric.notna().all():
         lo, hi = float(numeric.min()), float(numeric.max())
         whole = bool(np.all(np.mod(numeric, 1) == 0))
         rng = {"minimum": lo, "maximum": hi}
@@ -163,7 +167,11 @@ def sniff_column(name: str, values: pd.Series) -> ColumnGuess:
         if 0 <= lo and hi <= 100 and _hint_score(name, "share") and float((numeric > 1).mean()) > 0.5:
             return ColumnGuess(kind="percent", **base, **rng)
         return ColumnGuess(kind="integer" if whole else "number", **base, **rng)
-    sample = pd.Series(uniq[:2000])
+    sample = (
+        present.drop_duplicates().iloc[:2000].reset_index(drop=True)
+        if typed_dates
+        else pd.Series(uniq[:2000])
+    )
     parsed, refused = _parse_mostly(sample, name)
     if parsed is not None:
         counts = parsed["precision"].value_counts()

@@ -223,3 +223,23 @@ def test_files_that_make_no_dataset_are_an_error(tmp_path: Path, capsys) -> None
     assert main(["new-dataset", notes]) == 1
     err = capsys.readouterr().err
     assert "no register" in err and "a (text), b (integer)" in err
+
+
+def test_typed_dates_of_stata_and_excel_files(tmp_path: Path) -> None:
+    import datetime as dt
+
+    folder = tmp_path / "data/raw/typed"
+    folder.mkdir(parents=True)
+    reg = pd.DataFrame(
+        {
+            "org_id": ["A1", "A2", "A3"],
+            "founded": [dt.datetime(2001, 2, 3), dt.datetime(2002, 3, 4), dt.datetime(2003, 4, 5)],
+            "ended": [dt.datetime(2005, 1, 1), pd.NaT, pd.NaT],
+        }
+    )
+    reg.to_stata(folder / "reg.dta", write_index=False)
+    reg.to_excel(folder / "reg.xlsx", index=False)
+    for name in ("reg.dta", "reg.xlsx"):
+        text = new_dataset_text([(folder / name).as_posix()], "typed")
+        assert "#   founded: date, 3 distinct, 0 missing; precision day 3" in text, name
+        assert "window: {start: 2001, end: 2005}" in text
