@@ -25,6 +25,37 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUME
     os.environ.setdefault(_var, "1")
 
 
+#: ``--help`` examples of every subcommand (docs/guide.md has the walk-through).
+EXAMPLES = {
+    "run": """examples:
+  python -m pipeline run validate_inputs --dataset default
+  python -m pipeline run fit_founding --dataset us_commercial_banks
+  python -m pipeline run render_index            # across datasets, after every report""",
+    "dvc-yaml": """examples:
+  python -m pipeline dvc-yaml > dvc.yaml
+  python -m pipeline dvc-yaml --write            # rewrite dvc.yaml only if it changed""",
+    "list-stages": """examples:
+  python -m pipeline list-stages                 # fit_growth: default, cow_igo""",
+    "check-params": """examples:
+  python -m pipeline check-params
+  python -m pipeline check-params --dataset cow_igo --json""",
+    "verify": """examples:
+  python -m pipeline verify                      # failures only; exit 1 on any mismatch
+  python -m pipeline verify --all --dataset default""",
+    "summary": """examples:
+  python -m pipeline summary                     # what run_pipeline.sh prints at the end""",
+    "new-dataset": """examples:
+  python -m pipeline new-dataset data/raw/my_ngos/register.xlsx data/raw/my_ngos/panel.dta
+  python -m pipeline new-dataset counts.csv --name my_series --out my_series.yaml
+Paste the entry under `datasets:` in params.yaml, review every CHECK, then run
+`python -m pipeline check-params --dataset NAME` and `python -m pipeline describe --dataset NAME`.""",
+    "describe": """examples:
+  python -m pipeline describe --dataset china_social_organizations
+  python -m pipeline describe                    # every dataset""",
+    "params-doc": """examples:
+  python -m pipeline params-doc > docs/params.md  # tests/unit/test_params_doc.py fails on drift""",
+}
+
 _LOCKS: list[Any] = []  # open lock files, held until the process exits (the kernel frees them on kill)
 
 
@@ -235,8 +266,65 @@ def cmd_summary(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_new_dataset(args: argparse.Namespace) -> int:
+    """Sniff raw files and print (or write to --out) a commented params entry to review."""
+    from pipeline.core.errors import InputError
+    from pipeline.core.io import write_text
+    from pipeline.stages.scaffold import ScaffoldError, default_name, new_dataset_text
+
+    name = args.name or default_name(args.files)
+    try:
+        text = new_dataset_text(args.files, name)
+    except (InputError, ScaffoldError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if args.out:
+        if Path(args.out).resolve() == Path(args.params).resolve():
+            print(
+                f"error: --out {args.out} is the params file: the entry is written for you to review and "
+                "paste, never into params.yaml itself",
+                file=sys.stderr,
+            )
+            return 2
+        write_text(Path(args.out), text)
+        print(
+            f"==> entry for dataset {name} written to {args.out}: review it, then paste it under datasets:",
+            file=sys.stderr,
+        )
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def cmd_describe(args: argparse.Namespace) -> int:
+    """What will be fitted for each dataset and why a stage does not apply."""
+    from pipeline.stages.describe import describe_dataset
+
+    params = load_params(args.params)
+    names = args.dataset or list(params["datasets"])
+    for name in names:
+        if name not in params["datasets"]:
+            raise ParamsError(
+                unknown_name_message("describe --dataset", name, params["datasets"], "a dataset")
+            )
+    sys.stdout.write("\n".join(describe_dataset(params, name) for name in names))
+    return 0
+
+
+def cmd_params_doc(args: argparse.Namespace) -> int:
+    """Print the params reference generated from pipeline/core/params.schema.json (docs/params.md)."""
+    from pipeline.stages.params_doc import params_reference
+
+    sys.stdout.write(params_reference())
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pipeline", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m pipeline",
+        description=__doc__,
+        epilog="`python -m pipeline <command> --help` shows each command's examples; docs/guide.md walks through them.",
+    )
     parser.add_argument("--params", default="params.yaml", help="parameters file (default: params.yaml)")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run one stage for one dataset (render_index: across all datasets)")
@@ -265,6 +353,30 @@ def main(argv: list[str] | None = None) -> int:
     ver.set_defaults(func=cmd_verify)
     summ = sub.add_parser("summary", help="reports written, warnings and weak results of the last run")
     summ.set_defaults(func=cmd_summary)
+    new = sub.add_parser(
+        "new-dataset",
+        help="sniff raw files and print a commented params entry to review (params.yaml is not edited)",
+    )
+    new.add_argument(
+        "files", nargs="+", metavar="FILE", help="raw files: register, panel, environment or series"
+    )
+    new.add_argument("--name", help="dataset name (default: the folder under data/raw/, else the file name)")
+    new.add_argument("--out", help="write the entry to this file instead of stdout (never params.yaml)")
+    new.set_defaults(func=cmd_new_dataset)
+    desc = sub.add_parser(
+        "describe",
+        help="what will be fitted for a dataset and why a stage does not apply",
+    )
+    desc.add_argument("--dataset", action="append", help="only this dataset (repeatable; default: all)")
+    desc.set_defaults(func=cmd_describe)
+    pdoc = sub.add_parser(
+        "params-doc",
+        help="print the params reference generated from the schema (docs/params.md)",
+    )
+    pdoc.set_defaults(func=cmd_params_doc)
+    for name, sp in sub.choices.items():
+        sp.epilog = EXAMPLES.get(name, sp.epilog)
+        sp.formatter_class = argparse.RawDescriptionHelpFormatter
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))
