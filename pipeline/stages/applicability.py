@@ -6,9 +6,10 @@ growth; ``fit_bottleneck``: which of its analyses the series support) and otherw
 ``not_applicable.json`` with a reason. The same tests, and the same reason texts, are stated here as pure
 functions of the processed frames, for ``python -m pipeline describe``.
 
-The stage modules still carry their own copy of each test (``pipeline/stages/fit_*.py`` were outside the
-change that added this module); ``tests/unit/test_describe.py`` calls both on the same frames and fails
-when a reason or a verdict drifts, and checks the verdicts against the bundled reference results.
+``fit_founding``, ``fit_survival`` and ``fit_growth`` call these verdicts themselves (one implementation);
+``fit_bottleneck`` still decides its analyses inline, and ``tests/unit/test_describe.py`` fails when its
+verdicts and :func:`bottleneck_verdicts` drift apart, and checks every verdict against the bundled
+reference results.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ from analysis.founding import FoundingSpec, fit_founding_models, fit_founding_pa
 from analysis.results import ModelResult
 from pipeline.core.params import stage_params
 from pipeline.core.paths import DatasetPaths
+from pipeline.stages.applicability import founding_verdict
 from pipeline.stages.common import assessment_rules, not_applicable, read_inputs, write_results
 
 log = logging.getLogger("fit_founding")
@@ -33,13 +34,11 @@ def fit_founding(
 
     The density scale is the dataset's (one declared number, recorded in each result).
     """
-    if "foundings" not in population or population["foundings"].notna().sum() == 0:
+    verdict = founding_verdict(population)
+    if not verdict.applies:
         return [
             not_applicable(
-                dataset=dataset,
-                stage="fit_founding",
-                unit="population-year",
-                reason="this dataset has no foundings series: founding models do not apply",
+                dataset=dataset, stage="fit_founding", unit="population-year", reason=verdict.reason
             )
         ]
     cfg = {**spec, "density_scale": density_scale}

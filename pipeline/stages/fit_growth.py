@@ -15,6 +15,7 @@ from analysis.growth import fit_gibrat_models, size_variance_scaling
 from pipeline.core.names import measure_aliases
 from pipeline.core.params import ParamsError, stage_params
 from pipeline.core.paths import DatasetPaths
+from pipeline.stages.applicability import growth_verdict
 from pipeline.stages.common import (
     assessment_rules,
     not_applicable,
@@ -47,13 +48,11 @@ def fit_growth(
     """All growth models of one dataset: the Gibrat ``formula`` (``analysis.formula.growth``) or, without it, the
     legacy lists (covariates whose every value is missing are left out, recorded in each model's notes; a
     name absent from the organization-years is an error)."""
-    if org_years is None or "size" not in org_years or org_years["growth"].notna().sum() == 0:
+    verdict = growth_verdict(org_years)
+    if not verdict.applies:
         return [
             not_applicable(
-                dataset=dataset,
-                stage="fit_growth",
-                unit="organization-year",
-                reason="this dataset has no organization-level size measure: growth models do not apply",
+                dataset=dataset, stage="fit_growth", unit="organization-year", reason=verdict.reason
             )
         ]
     excluded = None

@@ -46,6 +46,7 @@ from pipeline.core.columns import COMPETING_PREFIX, DEATH
 from pipeline.core.names import measure_aliases
 from pipeline.core.params import ParamsError, stage_params
 from pipeline.core.paths import DatasetPaths
+from pipeline.stages.applicability import survival_verdict
 from pipeline.stages.common import (
     assessment_rules,
     not_applicable,
@@ -283,15 +284,9 @@ def fit_survival(
     aliases: dict[str, str] | None = None,
 ) -> list[ModelResult]:
     """All mortality models of one dataset in a stable order."""
-    if spells is None or spells.empty or spells["event"].sum() == 0:
-        return [
-            not_applicable(
-                dataset=dataset,
-                stage="fit_survival",
-                unit="spell",
-                reason="no organization-level lifetimes with deaths: mortality models do not apply",
-            )
-        ]
+    verdict = survival_verdict(spells)
+    if not verdict.applies:
+        return [not_applicable(dataset=dataset, stage="fit_survival", unit="spell", reason=verdict.reason)]
     sp = scale_density(spells, density_scale)
     design = survival_design(
         spells,
