@@ -52,7 +52,7 @@ MODEL_KINDS = (
             "baseline_hazard": Derived("events per organization-year", "baseline hazard per age piece"),
         },
         capabilities=frozenset({"cluster", "offset", "delayed_entry", "time_varying", "turning_point"}),
-        sort=lambda r: (r["family"] != "poisson", r["model"]),
+        sort=lambda r: (r.get("family") != "poisson", r["model"]),
         description="piecewise-constant exponential (Poisson, log exposure) and discrete-time cloglog hazards",
     ),
 )

@@ -62,13 +62,19 @@ def _strip_defaults(node: Any) -> Any:
     return node
 
 
+def with_registered_names(schema: dict[str, Any]) -> dict[str, Any]:
+    """``schema`` with ``fit_founding.families`` restricted to the registered count families (read
+    statically from their declarations; the params reference and the loader share this)."""
+    families = schema["properties"]["fit_founding"]["properties"]["families"]
+    families["items"]["enum"] = count_family_names()
+    return schema
+
+
 @lru_cache(maxsize=1)
 def _schema() -> dict[str, Any]:
     """The params schema, with ``datasets.<d>.models`` built from the stage blocks (one definition) and
     ``fit_founding.families`` restricted to the registered count families."""
-    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
-    families = schema["properties"]["fit_founding"]["properties"]["families"]
-    families["items"]["enum"] = count_family_names()  # the registered count families, exactly
+    schema = with_registered_names(json.loads(SCHEMA_PATH.read_text(encoding="utf-8")))
     models = schema["$defs"]["dataset"]["properties"]["models"]
     models["additionalProperties"] = False
     models["properties"] = {k: _strip_defaults(schema["properties"][k]) for k in STAGE_BLOCKS}

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from pipeline.core.params import parse_params_text
+from pipeline.core.params import parse_params_text, with_registered_names
 
 SCHEMA = Path(__file__).resolve().parents[1] / "core" / "params.schema.json"
 PARAMS = Path(__file__).resolve().parents[2] / "params.yaml"
@@ -121,7 +121,7 @@ def _cell(text: str) -> str:
 
 def params_reference(schema_path: Path = SCHEMA, params_path: Path = PARAMS) -> str:
     """The Markdown text of ``docs/params.md``."""
-    root = json.loads(schema_path.read_text(encoding="utf-8"))
+    root = with_registered_names(json.loads(schema_path.read_text(encoding="utf-8")))
     text = params_path.read_text(encoding="utf-8")
     bundled = parse_params_text(text, source=str(params_path))
     comments = params_comments(text)
