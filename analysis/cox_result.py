@@ -17,10 +17,10 @@ from analysis.cox import CoxPH
 from analysis.cox_zph import zph_tests
 from analysis.inference.fitstats import fit_statistics
 from analysis.inference.turning_point import turning_point
-from analysis.registry import Derived, ModelKind
+from analysis.registry import DENSITY_EXTREMUM, Derived, ModelKind
 from analysis.results import ModelResult, Term
 
-_TP = Derived("organizations", "density at the extreme of the quadratic density effect (delta-method CI)")
+_TP = DENSITY_EXTREMUM
 _COX_DERIVED = {
     "density_minimum": _TP,
     "n_min": _TP,

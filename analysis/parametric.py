@@ -28,10 +28,10 @@ from analysis.inference.design import collinear_terms
 from analysis.inference.fitstats import fit_statistics
 from analysis.inference.turning_point import turning_point
 from analysis.inference.vcov import CR1_RULE, sandwich
-from analysis.registry import Derived, ModelKind
+from analysis.registry import DENSITY_EXTREMUM, Derived, ModelKind
 from analysis.results import ModelResult, Term
 
-_TP = Derived("organizations", "density at the extreme of the quadratic density effect (delta-method CI)")
+_TP = DENSITY_EXTREMUM
 
 MODEL_KINDS = (
     ModelKind(

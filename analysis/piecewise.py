@@ -33,10 +33,10 @@ import numpy as np
 import pandas as pd
 
 from analysis.glm_engine import fit_glm_model, result_base
-from analysis.registry import Derived, ModelKind
+from analysis.registry import DENSITY_EXTREMUM, Derived, ModelKind
 from analysis.results import ModelResult
 
-_TP = Derived("organizations", "density at the extreme of the quadratic density effect (delta-method CI)")
+_TP = DENSITY_EXTREMUM
 
 MODEL_KINDS = (
     ModelKind(

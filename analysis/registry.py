@@ -113,6 +113,12 @@ class ModelKind:
             raise ValueError(f"model kind {self.name!r}: unknown capabilities {sorted(unknown)}")
 
 
+#: The density at the extreme of a quadratic density effect (-b1/(2 b2)), shared by every kind that reports it.
+DENSITY_EXTREMUM = Derived(
+    "organizations", "density at the extreme of the quadratic density effect (delta-method CI)"
+)
+
+
 class UnknownKindError(KeyError):
     """A result names a kind no module declares (an error, never a silently dropped table)."""
 

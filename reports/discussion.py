@@ -12,20 +12,16 @@ from pathlib import Path
 from typing import Any
 
 from analysis.assess import caveats, is_weak
-from analysis.registry import kind_of
-from reports.selection import break_series, panel_variable
+from reports.selection import break_series, of_kind, panel_variable
 
 Results = Mapping[str, Mapping[str, Mapping[str, Any]]]
 
 
 def _of_kind(results: Results, kind: str, *, converged_only: bool = True) -> list[dict[str, Any]]:
-    """The results of one registered kind, in the order they were loaded (by model name)."""
-    out = []
-    for models in results.values():
-        for res in models.values():
-            if kind_of(res).name == kind and (not converged_only or res["fit"]["converged"]):
-                out.append(dict(res))
-    return out
+    """The results of one registered kind across the chapters (:func:`reports.selection.of_kind`)."""
+    return [
+        dict(r) for models in results.values() for r in of_kind(models, kind, converged_only=converged_only)
+    ]
 
 
 def _density_model(candidates: list[dict[str, Any]]) -> dict[str, Any] | None:

@@ -19,7 +19,7 @@ from reports.model_tables import (
     size_variance_table,
 )
 from reports.regression import model_tests_table, nesting_order, regression_table
-from reports.selection import MAX_COLUMNS, chunk, converged, founding_sequences
+from reports.selection import MAX_COLUMNS, chunk, founding_sequences, headline
 from reports.table_model import Table, dig
 
 Result = Mapping[str, Any]
@@ -90,12 +90,6 @@ def _regression(
             head, caption=f"Tests of the Cox model {head['model']} (incl. Grambsch\u2013Therneau PH tests)"
         )
     return out
-
-
-def headline(results: Sequence[Result]) -> Result | None:
-    """The converged model with the most terms (its tests are shown in their own table)."""
-    cands = [r for r in results if converged(r)]
-    return max(cands, key=lambda r: (len(r.get("terms", [])), r["model"])) if cands else None
 
 
 def _sequences(

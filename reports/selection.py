@@ -115,10 +115,15 @@ def is_cause_specific(res: Result) -> bool:
     return kind.presentation == "regression" and "competing_risks" in kind.capabilities
 
 
+def headline(results: Sequence[Result]) -> Result | None:
+    """The converged model with the most terms (its tests are shown in their own table)."""
+    cands = [r for r in results if converged(r)]
+    return max(cands, key=lambda r: (len(r.get("terms", [])), r["model"])) if cands else None
+
+
 def headline_cox(models: Mapping[str, Result]) -> Result | None:
     """The all-cause Cox model with the most terms among the converged ones (its PH tests are shown)."""
-    cands = [r for r in models.values() if is_cox(r) and not is_cause_specific(r) and converged(r)]
-    return max(cands, key=lambda r: (len(r.get("terms", [])), r["model"])) if cands else None
+    return headline([r for r in models.values() if is_cox(r) and not is_cause_specific(r)])
 
 
 def is_exit_rate(res: Result) -> bool:
