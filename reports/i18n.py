@@ -330,6 +330,10 @@ ZH_PATTERNS: tuple[tuple[str, str], ...] = (
     ),
     (r"SE type: (?P<t_se>.+)", "标准误类型：{t_se}"),
     (r"Commit: (?P<c>.+)", "提交：{c}"),
+    (
+        r"Input (?P<p>.+) \(outside the repository, not in git: obtain it separately\): SHA-256 (?P<h>\w+)",
+        "输入 {p}（位于仓库之外，不在 git 中：需另行获取）：SHA-256 {h}",
+    ),
     (r"Input (?P<p>.+): SHA-256 (?P<h>\w+)", "输入 {p}：SHA-256 {h}"),
     (r"Packages: (?P<p>.+)", "软件包：{p}"),
     (r"Random seed (?P<n>.+): (?P<s>.+)", "随机种子 {n}：{s}"),

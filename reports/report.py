@@ -296,8 +296,10 @@ def build_bundle(
 
     prov = dict(provenance)
     prov_list = [f"Commit: {prov.get('commit', 'not recorded')}"]
+    outside = set(prov.get("outside_repository") or ())
     for path, sha in sorted((prov.get("inputs") or {}).items()):
-        prov_list.append(f"Input {path}: SHA-256 {sha}")
+        where = " (outside the repository, not in git: obtain it separately)" if path in outside else ""
+        prov_list.append(f"Input {path}{where}: SHA-256 {sha}")
     packages = sorted((prov.get("packages") or {}).items())
     if packages:
         prov_list.append("Packages: " + ", ".join(f"{name} {ver}" for name, ver in packages))

@@ -130,29 +130,72 @@ def raw_files(ds: dict[str, Any]) -> list[str]:
     return files
 
 
-def check_raw_path(dataset: str, key: str, value: str, *, root: Path = Path(".")) -> str | None:
+def raw_root(dataset: str, ds: dict[str, Any]) -> str:
+    """The folder the runners track for a dataset's raw files: ``datasets.<d>.raw_root`` when declared,
+    else ``data/raw/<dataset>``."""
+    return str(ds.get("raw_root") or RAW_ROOT / dataset)
+
+
+def external_raw_root(dataset: str, ds: dict[str, Any], *, root: Path = Path(".")) -> bool:
+    """Whether the dataset's raw folder lies outside the repository (its files are not in git)."""
+    return not (root / raw_root(dataset, ds)).resolve().is_relative_to(root.resolve())
+
+
+def _check_raw_root(dataset: str, value: str, *, root: Path) -> str | None:
+    """Why a declared ``raw_root`` is refused: inside the repository it must lie under ``data/raw/``
+    (elsewhere it would overlap the outputs DVC tracks, or hold files git does not track)."""
+    top = root.resolve()
+    real = (root / value).resolve()
+    if real == top or top.is_relative_to(real):
+        return f"datasets.{dataset}.raw_root is {value!r}, which contains the repository: name the data's own folder."
+    if real.is_relative_to(top) and not real.is_relative_to((root / RAW_ROOT).resolve()):
+        return (
+            f"datasets.{dataset}.raw_root is {value!r}, inside the repository but not under {RAW_ROOT}/: "
+            f"keep raw data under {RAW_ROOT}/ or outside the repository."
+        )
+    return None
+
+
+def check_raw_path(
+    dataset: str, key: str, value: str, *, root: Path = Path("."), base: str | None = None
+) -> str | None:
     """Why a declared raw file is refused, or ``None``.
 
-    The runners track ``data/raw/<dataset>/`` (DVC hashes it; Snakemake watches the declared files), so a
-    raw file must be a relative path inside that folder *after* resolving ``..`` and symlinks: a path
-    that leaves it (``data/raw/d/../x``, an absolute path, a symlink to elsewhere) would be read but not
-    tracked, and its results would go stale unnoticed.
+    The runners track the dataset's raw folder ``base`` (``data/raw/<dataset>/`` unless the dataset
+    declares ``raw_root``; DVC hashes it, Snakemake watches the declared files), so a raw file must lie
+    inside that folder *after* resolving ``..`` and symlinks: a path that leaves it (``data/raw/d/../x``,
+    an absolute path, a symlink to elsewhere) would be read but not tracked, and its results would go
+    stale unnoticed. With the default folder, paths are relative and the folder must be inside the
+    repository; a declared ``raw_root`` may be anywhere (absolute paths are then fine).
     """
-    base = RAW_ROOT / dataset
+    declared = base is not None
+    folder = Path(base) if declared else RAW_ROOT / dataset
     path = Path(value)
     where = f"datasets.{dataset}.{key} is {value!r}"
-    if path.is_absolute() or ".." in path.parts:
-        return f"{where}; raw files are relative paths under {base}/ without '..' (found an escape)."
-    if base not in path.parents:
-        return f"{where}; raw files of dataset '{dataset}' must live under {base}/ (the folder the runners track)."
-    top = root.resolve()
-    real_base = (root / base).resolve()
-    if not real_base.is_relative_to(top):
-        return f"{where}; {base} is a symlink to {real_base}, outside the repository: copy the data in."
+    real_base = (root / folder).resolve()
     real = (root / path).resolve()
+    if not declared:
+        if path.is_absolute() or ".." in path.parts:
+            return (
+                f"{where}; raw files are relative paths under {folder}/ without '..' (found an escape). "
+                "Data that must stay elsewhere: declare its folder as datasets."
+                f"{dataset}.raw_root."
+            )
+        if folder not in path.parents:
+            return (
+                f"{where}; raw files of dataset '{dataset}' must live under {folder}/ (the folder the "
+                f"runners track), or under the folder declared as datasets.{dataset}.raw_root."
+            )
+        if not real_base.is_relative_to(root.resolve()):
+            return f"{where}; {folder} is a symlink to {real_base}, outside the repository: copy the data in."
+    elif not real.is_relative_to(real_base) or real == real_base:
+        return (
+            f"{where}, which resolves to {real}, outside datasets.{dataset}.raw_root ({folder}, i.e. "
+            f"{real_base}): the runners track that folder only, so changes to this file would go unnoticed."
+        )
     if not real.is_relative_to(real_base):
         return (
-            f"{where}, a symlink that resolves to {real}, outside {base}/: the runners would not notice "
+            f"{where}, a symlink that resolves to {real}, outside {folder}/: the runners would not notice "
             "changes to it; copy the file into the folder instead."
         )
     return None
@@ -170,8 +213,13 @@ def validate_params(
         keys = [f"{kind}.path" for kind in SOURCE_KINDS if kind in ds] + (
             ["truth"] if ds.get("truth") else []
         )
+        base = ds.get("raw_root")
+        if base:
+            problem = _check_raw_root(name, base, root=Path(root))
+            if problem:
+                raise ParamsError(f"{source}: {problem}")
         for key, value in zip(keys, raw_files(ds), strict=True):
-            problem = check_raw_path(name, key, value, root=Path(root))
+            problem = check_raw_path(name, key, value, root=Path(root), base=base)
             if problem:
                 raise ParamsError(f"{source}: {problem}")
         start, end = ds["window"]["start"], ds["window"]["end"]

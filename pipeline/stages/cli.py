@@ -105,7 +105,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not stage.applies(params["datasets"][args.dataset]):
         print(f"error: stage {stage.name} does not apply to dataset {args.dataset}", file=sys.stderr)
         return 2
-    missing = [d for d in stage.paths("deps", args.dataset) if not Path(d).exists()]
+    missing = [
+        d for d in stage.dep_paths(args.dataset, params["datasets"][args.dataset]) if not Path(d).exists()
+    ]
     if missing:
         makers = {o: s.name for s in STAGES for o in s.paths("outs", args.dataset)}
         first = list(dict.fromkeys(makers.get(d, "") for d in missing if makers.get(d)))

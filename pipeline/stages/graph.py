@@ -16,6 +16,8 @@ from typing import Any
 
 import yaml
 
+from pipeline.core import paths as P
+from pipeline.core.params import raw_root
 from pipeline.stages.registry import CROSS_STAGES, STAGES, datasets_for
 
 HEADER = (
@@ -24,30 +26,42 @@ HEADER = (
 )
 
 
-def _dvc_template(template: str) -> str:
-    return template.replace("{dataset}", "${item}")
+def _dvc_template(template: str, name: str = "${item}") -> str:
+    return template.replace("{dataset}", name)
 
 
 def dvc_stages(params: dict[str, Any]) -> dict[str, Any]:
-    """The ``stages:`` mapping of dvc.yaml."""
+    """The ``stages:`` mapping of dvc.yaml.
+
+    A stage reading raw files iterates over a mapping ``{dataset: {raw: <folder>}}`` (DVC's ``${key}`` /
+    ``${item.raw}``), so that each dataset's declared ``raw_root`` — ``data/raw/<d>`` by default, or a
+    folder outside the repository — is the dependency DVC hashes; the other stages iterate over names."""
     out: dict[str, Any] = {}
     for stage in STAGES:
         items = datasets_for(stage, params)
         if not items:
             continue
+        if P.RAW in stage.deps:
+            foreach: Any = {d: {"raw": raw_root(d, params["datasets"][d])} for d in items}
+            name = "${key}"
+        else:
+            foreach, name = items, "${item}"
+        deps = ["${item.raw}" if d == P.RAW else _dvc_template(d, name) for d in stage.deps]
         out[stage.name] = {
-            "foreach": items,
+            "foreach": foreach,
             "do": {
-                "cmd": stage.cmd("${item}"),
-                "deps": [_dvc_template(d) for d in stage.deps] + list(stage.code),
-                "params": [_dvc_template(p) for p in stage.params],
+                "cmd": stage.cmd(name),
+                "deps": deps + list(stage.code),
+                "params": [_dvc_template(p, name) for p in stage.params],
                 # not cached: outputs are rebuilt from raw data + code + params (no DVC remote), and a
                 # cache-less fresh clone can then still tell modified outputs from dvc.lock (`dvc status`)
-                "outs": [{_dvc_template(o): {"cache": False}} for o in stage.outs],
+                "outs": [{_dvc_template(o, name): {"cache": False}} for o in stage.outs],
             },
         }
         if stage.metrics:
-            out[stage.name]["do"]["metrics"] = [{_dvc_template(m): {"cache": False}} for m in stage.metrics]
+            out[stage.name]["do"]["metrics"] = [
+                {_dvc_template(m, name): {"cache": False}} for m in stage.metrics
+            ]
     for cross in CROSS_STAGES:
         if cross.datasets(params):
             out[cross.name] = {

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipeline.core import paths as P
-from pipeline.core.params import raw_files
+from pipeline.core.params import raw_files, raw_root
 from pipeline.stages.code_deps import code_deps
 
 #: The environment every rule runs in (Snakemake's ``conda:``; generated from ``uv.lock``, the same
@@ -83,6 +83,11 @@ class Stage:
 
     def paths(self, field: str, dataset: str) -> list[str]:
         return [t.format(dataset=dataset) for t in getattr(self, field)]
+
+    def dep_paths(self, dataset: str, ds: dict[str, Any]) -> list[str]:
+        """``deps`` of one dataset as DVC tracks them: the raw folder is the dataset's declared
+        ``raw_root`` (``data/raw/<dataset>`` by default)."""
+        return [raw_root(dataset, ds) if t == P.RAW else t.format(dataset=dataset) for t in self.deps]
 
     def input_files(self, dataset: str, params: dict[str, Any]) -> list[str]:
         """Inputs as Snakemake sees them: the dep folders, with the raw folder replaced by the files the

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.core.io import atomic_dir, round_floats, write_json
-from pipeline.core.params import stage_params
+from pipeline.core.params import raw_files, stage_params
 from pipeline.core.paths import DatasetPaths
 from pipeline.data.read import load_truth
 from reports.assemble import render_tables
@@ -74,20 +74,26 @@ def git_commit(root: Path = Path("."), inputs: list[str] | None = None) -> str:
     return commit + ("+dirty" if dirty else "")
 
 
-def report_inputs(dataset: str, ds: dict[str, Any]) -> list[str]:
+def report_inputs(dataset: str, ds: dict[str, Any], *, root: Path = Path(".")) -> list[str]:
     """Tracked files a dataset's report is made from: ``params.yaml``, the raw files, the truth file and
-    the code of every stage in its chain (the registry's ``deps`` and ``code``)."""
+    the code of every stage in its chain (the registry's ``deps`` and ``code``). Raw files under a
+    ``raw_root`` outside the repository are not in git: :func:`outside_repository` lists them."""
     from pipeline.stages.registry import STAGES
 
     found = {"params.yaml"}
     for stage in STAGES:
         if stage.applies(ds):
             found.update(stage.code)
-            found.update(d for d in stage.paths("deps", dataset) if d.startswith("data/raw/"))
-    found.update(ds[k]["path"] for k in ("organizations", "panel", "environment", "population") if k in ds)
-    if ds.get("truth"):
-        found.add(str(ds["truth"]))
-    return sorted(found)
+            found.update(d for d in stage.dep_paths(dataset, ds) if d.startswith("data/raw/"))
+    found.update(raw_files(ds))
+    return sorted(f for f in found if f not in outside_repository(ds, root=root))
+
+
+def outside_repository(ds: dict[str, Any], *, root: Path = Path(".")) -> list[str]:
+    """Declared raw files that lie outside the repository (a declared ``raw_root`` elsewhere): the
+    report names them with their SHA-256, since no commit identifies them."""
+    top = root.resolve()
+    return sorted(f for f in raw_files(ds) if not (root / f).resolve().is_relative_to(top))
 
 
 def package_versions(names: tuple[str, ...] = PACKAGES) -> dict[str, str]:
@@ -168,6 +174,7 @@ def run(dataset: str, params: dict[str, Any]) -> None:
     provenance = {
         "commit": git_commit(inputs=report_inputs(dataset, ds)),
         "inputs": validation["inputs"],
+        "outside_repository": outside_repository(ds),
         "params": {
             "datasets": {dataset: ds},
             **{

@@ -62,9 +62,11 @@ def raw_path(file: str, name: str) -> tuple[str, str | None]:
     if not p.is_absolute() and ".." not in p.parts and base in p.parents:
         return p.as_posix(), None
     target = (base / p.name).as_posix()
+    folder = p.resolve().parent.as_posix()
     return target, (
-        f"{file} is outside {base}/: copy it to {target} (raw files must live under data/raw/<dataset>/, "
-        "the folder the runners hash; params refuse other paths)"
+        f"{file} is outside {base}/: copy it to {target} (the folder the runners hash), or keep it where "
+        f"it is and declare that folder: `raw_root: {folder}` with `path: {p.resolve().as_posix()}` "
+        "(hashed as an input all the same; the report says the file is not in git)"
     )
 
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import yaml
 
-from pipeline.core.params import load_params
+from pipeline.core import paths as P
+from pipeline.core.params import load_params, raw_root
 from pipeline.stages.graph import dvc_yaml_text
 from pipeline.stages.registry import CROSS_STAGES, STAGES, datasets_for
 
@@ -42,8 +43,15 @@ def test_dvc_stages_use_the_same_commands_and_params_keys():
         items = datasets_for(stage, params)
         if not items:
             continue
-        assert dvc[stage.name]["foreach"] == items
-        assert dvc[stage.name]["do"]["cmd"] == f"python -m pipeline run {stage.name} --dataset ${{item}}"
+        foreach = dvc[stage.name]["foreach"]
+        if P.RAW in stage.deps:  # {dataset: {raw: its raw folder}}, DVC's ${key} / ${item.raw}
+            assert foreach == {d: {"raw": raw_root(d, params["datasets"][d])} for d in items}
+            name = "${key}"
+            assert "${item.raw}" in dvc[stage.name]["do"]["deps"]
+        else:
+            assert foreach == items
+            name = "${item}"
+        assert dvc[stage.name]["do"]["cmd"] == f"python -m pipeline run {stage.name} --dataset {name}"
 
 
 def test_every_params_key_named_by_a_stage_exists():

@@ -97,6 +97,7 @@ def test_end_reasons_and_paths() -> None:
     assert raw_path("data/raw/d/x.csv", "d") == ("data/raw/d/x.csv", None)
     path, move = raw_path("/home/me/x.csv", "d")
     assert path == "data/raw/d/x.csv" and "copy it to data/raw/d/x.csv" in move
+    assert "`raw_root: /home/me` with `path: /home/me/x.csv`" in move
     assert default_name(["data/raw/my_ngos/reg.csv"]) == "my_ngos"
     assert default_name(["2020 counts.csv"]) == "d_2020_counts"
 
