@@ -35,7 +35,7 @@ EXAMPLES = {
   python -m pipeline dvc-yaml > dvc.yaml
   python -m pipeline dvc-yaml --write            # rewrite dvc.yaml only if it changed""",
     "list-stages": """examples:
-  python -m pipeline list-stages                 # fit_growth: default, cow_igo""",
+  python -m pipeline list-stages                 # each stage with the datasets it runs for""",
     "check-params": """examples:
   python -m pipeline check-params
   python -m pipeline check-params --dataset cow_igo --json""",
@@ -47,6 +47,7 @@ EXAMPLES = {
     "new-dataset": """examples:
   python -m pipeline new-dataset data/raw/my_ngos/register.xlsx data/raw/my_ngos/panel.dta
   python -m pipeline new-dataset counts.csv --name my_series --out my_series.yaml
+  python -m pipeline new-dataset data/raw/cow_igo/cow_igo_v3_lifespans.csv data/raw/cow_igo/cow_igo_v3_igo_year_membercounts.csv
 Paste the entry under `datasets:` in params.yaml, review every CHECK, then run
 `python -m pipeline check-params --dataset NAME` and `python -m pipeline describe --dataset NAME`.""",
     "describe": """examples:
@@ -55,6 +56,15 @@ Paste the entry under `datasets:` in params.yaml, review every CHECK, then run
     "params-doc": """examples:
   python -m pipeline params-doc > docs/params.md  # tests/unit/test_params_doc.py fails on drift""",
 }
+
+#: ``python -m pipeline --help`` examples: a first session (``--params`` goes before the command).
+MAIN_EXAMPLES = """examples:
+  python -m pipeline check-params                # params.yaml loads; every model's formula
+  python -m pipeline describe --dataset default  # what will be fitted, and why a stage does not apply
+  python -m pipeline run validate_inputs --dataset default
+  python -m pipeline --params params.yaml list-stages   # another params file: --params before the command
+
+`python -m pipeline <command> --help` shows each command's examples; docs/guide.md walks through them."""
 
 _LOCKS: list[Any] = []  # open lock files, held until the process exits (the kernel frees them on kill)
 
@@ -321,11 +331,13 @@ def cmd_params_doc(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line: every subcommand with its options and its ``--help`` examples (:data:`EXAMPLES`)."""
     parser = argparse.ArgumentParser(
         prog="python -m pipeline",
         description=__doc__,
-        epilog="`python -m pipeline <command> --help` shows each command's examples; docs/guide.md walks through them.",
+        epilog=MAIN_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--params", default="params.yaml", help="parameters file (default: params.yaml)")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -379,7 +391,11 @@ def main(argv: list[str] | None = None) -> int:
     for name, sp in sub.choices.items():
         sp.epilog = EXAMPLES.get(name, sp.epilog)
         sp.formatter_class = argparse.RawDescriptionHelpFormatter
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))
     except ParamsError as exc:

@@ -40,3 +40,33 @@ def test_comments_are_read_per_key_path() -> None:
     assert got[("a", "b")] == "first line second inline"
     assert got[("datasets", WILD, "kind")] == "what"
     assert ("a",) not in got
+
+
+def undocumented(schema: dict) -> list[str]:
+    """Every params key (as ``walk`` lists them, which docs/params.md shows) whose schema node has no
+    description."""
+    return [
+        ".".join(path)
+        for path, node, _ in walk(schema, schema)
+        if not str(node.get("description") or "").strip()
+    ]
+
+
+def test_undocumented_finds_keys_without_a_description() -> None:
+    schema = {
+        "properties": {
+            "a": {"type": "integer", "description": "documented"},
+            "b": {"type": "object", "description": " ", "properties": {"c": {"$ref": "#/$defs/c"}}},
+        },
+        "$defs": {"c": {"type": "object", "properties": {"d": {"type": "string", "description": "x"}}}},
+    }
+    assert undocumented(schema) == ["b", "b.c"]
+
+
+def test_every_params_key_has_a_description() -> None:
+    schema = json.loads((ROOT / "pipeline/core/params.schema.json").read_text(encoding="utf-8"))
+    missing = undocumented(schema)
+    assert not missing, (
+        f"{len(missing)} params key(s) without a description in pipeline/core/params.schema.json "
+        f"(docs/params.md would show no meaning): {', '.join(missing)}"
+    )
