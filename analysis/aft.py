@@ -103,54 +103,78 @@ ERRORS: dict[str, _Error] = {
 
 @dataclass(frozen=True)
 class _Orgs:
-    """Spells grouped by organization (sorted by id, then start) for the clock sums."""
+    """Spells sorted by organization and start, for the clock sums."""
 
     first: np.ndarray  # index of each organization's first spell
     last: np.ndarray  # index of its last spell
-    a0: np.ndarray  # entry age
-    dt: np.ndarray  # spell lengths (per spell)
+    dt: np.ndarray  # spell lengths
+    lead: np.ndarray  # time before each spell not covered by the previous one (entry age, gaps)
     d: np.ndarray  # death at the last spell's stop (per organization)
     x: np.ndarray  # covariates per spell (n × p)
     groups: np.ndarray  # organization id per organization
     gaps: int  # organizations with a gap between spells
     misplaced: int  # deaths recorded on a spell other than the organization's last
+    overlaps: int  # spells starting before the previous spell of the organization ends
+
+
+def _group_cumsum(v: np.ndarray, first: np.ndarray) -> np.ndarray:
+    """Cumulative sums of ``v`` (rows) restarting at each organization's first spell."""
+    c = np.cumsum(v, axis=0)
+    before = np.r_[np.zeros((1, *v.shape[1:])), c[first[1:] - 1]] if len(first) else c[:0]
+    counts = np.diff(np.r_[first, len(v)])
+    return c - np.repeat(before, counts, axis=0)
 
 
 def _clock(th: np.ndarray, o: _Orgs) -> tuple[np.ndarray, ...]:
-    """τa, τb and their β-derivative sums Da, Db (τ' = −D) at θ = (μ, β, log σ)."""
+    """Per spell: the organization's own clock at the spell's start and end, τs and τe, and their
+    β-derivative sums Ds, De (∂τ/∂β = −D) at θ = (μ, β, log σ). Time before a spell that no spell
+    covers (the entry age, a gap) runs at the covariates of the spell after it."""
     beta = th[1:-1]
     e = np.exp(-(o.x @ beta)) if o.x.shape[1] else np.ones(len(o.dt))
-    ta = o.a0 * e[o.first]
-    tb = ta + np.add.reduceat(o.dt * e, o.first)
-    xa = o.x[o.first]
-    da = ta[:, None] * xa
-    db = da + np.add.reduceat((o.dt * e)[:, None] * o.x, o.first, axis=0) if o.x.shape[1] else da
-    return ta, tb, da, db
+    inc = (o.lead + o.dt) * e
+    te = _group_cumsum(inc, o.first)
+    ts = te - o.dt * e
+    de = _group_cumsum(inc[:, None] * o.x, o.first)
+    ds = de - (o.dt * e)[:, None] * o.x
+    return ts, te, ds, de
 
 
 def _loglik(th: np.ndarray, o: _Orgs, err: _Error, scores: bool = False) -> tuple[float, np.ndarray]:
-    """Log-likelihood and its gradient (or the per-organization score rows when ``scores``)."""
+    """Log-likelihood and its gradient (or the per-organization score rows when ``scores``).
+
+    Each spell contributes log S_W(w_end) − log S_W(w_start) (survival through it, conditioned on being
+    alive at its start); the organization's last spell adds log h_W(w) − log σ − log τ − η for a death."""
     mu, s = th[0], th[-1]
     sigma = np.exp(s)
-    ta, tb, da, db = _clock(th, o)
-    entered = ta > 0
-    wb = (np.log(tb) - mu) / sigma
-    wa = np.where(entered, (np.log(np.where(entered, ta, 1.0)) - mu) / sigma, 0.0)
-    xl = o.x[o.last]
-    eta = xl @ th[1:-1] if o.x.shape[1] else np.zeros(len(tb))
-    ll = err.log_s(wb) - np.where(entered, err.log_s(wa), 0.0)
-    ll = ll + o.d * (err.log_h(wb) - s - np.log(tb) - eta)
-    cb = err.d_log_s(wb) + o.d * err.d_log_h(wb)
-    ca = np.where(entered, err.d_log_s(wa), 0.0)
-    g_mu = (ca - cb) / sigma
-    g_beta = (
-        -(cb / (sigma * tb))[:, None] * db
-        + (ca / (sigma * np.where(entered, ta, 1.0)))[:, None] * da
-        + o.d[:, None] * (db / tb[:, None] - xl)
+    ts, te, ds, de = _clock(th, o)
+    on = ts > 0
+    we = (np.log(te) - mu) / sigma
+    ws = np.where(on, (np.log(np.where(on, ts, 1.0)) - mu) / sigma, 0.0)
+    ll = err.log_s(we) - np.where(on, err.log_s(ws), 0.0)
+    ce = err.d_log_s(we)
+    cs = np.where(on, err.d_log_s(ws), 0.0)
+    rows = np.column_stack(
+        [
+            (cs - ce) / sigma,
+            -(ce / (sigma * te))[:, None] * de + (cs / (sigma * np.where(on, ts, 1.0)))[:, None] * ds,
+            -ce * we + cs * ws,
+        ]
     )
-    g_s = -cb * wb + ca * wa - o.d
-    rows = np.column_stack([g_mu, g_beta, g_s])
-    return float(ll.sum()), rows if scores else rows.sum(axis=0)
+    rows = np.add.reduceat(rows, o.first, axis=0)
+    last, dd = o.last, o.d
+    xl = o.x[last]
+    eta = xl @ th[1:-1] if o.x.shape[1] else np.zeros(len(last))
+    wl, tl, dl = we[last], te[last], de[last]
+    total = float(ll.sum() + np.sum(dd * (err.log_h(wl) - s - np.log(tl) - eta)))
+    hl = dd * err.d_log_h(wl)
+    rows += np.column_stack(
+        [
+            -hl / sigma,
+            -(hl / (sigma * tl))[:, None] * dl + dd[:, None] * (dl / tl[:, None] - xl),
+            -hl * wl - dd,
+        ]
+    )
+    return total, rows if scores else rows.sum(axis=0)
 
 
 def _hessian(th: np.ndarray, o: _Orgs, err: _Error) -> np.ndarray:
@@ -169,7 +193,7 @@ def _hessian(th: np.ndarray, o: _Orgs, err: _Error) -> np.ndarray:
 def _organizations(
     spells: pd.DataFrame, x: np.ndarray, start: str, stop: str, event: str, id_col: str
 ) -> _Orgs:
-    """Spells sorted by organization and start, with the per-organization entry age and death."""
+    """Spells sorted by organization and start, with the uncovered time before each spell."""
     codes = pd.factorize(spells[id_col].to_numpy(), sort=True)[0]
     order = np.lexsort((spells[start].to_numpy(float), codes))
     codes = codes[order]
@@ -179,17 +203,19 @@ def _organizations(
     first = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
     last = np.r_[first[1:] - 1, len(codes) - 1]
     same = np.r_[False, codes[1:] == codes[:-1]]
-    gap = same & (np.abs(a - np.r_[np.nan, b[:-1]]) > 1e-9)
+    lead = np.where(same, a - np.r_[0.0, b[:-1]], a)
+    gap = same & (np.abs(lead) > 1e-9)
     return _Orgs(
         first=first,
         last=last,
-        a0=a[first],
         dt=b - a,
+        lead=np.where(same & ~gap, 0.0, lead),
         d=ev[last],
         x=x[order],
         groups=spells[id_col].to_numpy()[order][first],
         gaps=int(len(np.unique(codes[gap]))),
         misplaced=int(np.add.reduceat(ev, first).sum() - ev[last].sum()),
+        overlaps=int(np.sum(same & (lead < -1e-9))),
     )
 
 
@@ -284,6 +310,10 @@ def fit_aft(
     if bad:
         return ModelResult.failed(reason=f"collinear or constant terms: {', '.join(bad)}", **fail)
     orgs = _organizations(spells, x, start, stop, event, id_col)
+    if orgs.overlaps:
+        return ModelResult.failed(
+            reason=f"{orgs.overlaps} spells overlap the previous spell of their organization", **fail
+        )
     if orgs.misplaced:
         return ModelResult.failed(
             reason="a death is recorded on a spell that is not the organization's last (one death per "
@@ -295,22 +325,31 @@ def fit_aft(
             reason=f"too few organizations ({len(orgs.first)}) for {len(names)} parameters", **fail
         )
     theta0 = np.zeros(len(names))
-    theta0[0] = float(np.log(np.median(b[orgs.last])))
-    fun = lambda th: tuple(-v for v in _loglik(th, orgs, err))  # noqa: E731
+    theta0[0] = float(np.log(np.median(spells.groupby(id_col, sort=False)[stop].max())))
+
+    def fun(th: np.ndarray) -> tuple[float, np.ndarray]:
+        ll, grad = _loglik(th, orgs, err)  # off the likelihood's domain (overflow): a wall, not a NaN
+        return (-ll, -grad) if np.isfinite(ll) and np.isfinite(grad).all() else (np.inf, np.zeros_like(th))
+
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         opt = optimize.minimize(fun, theta0, jac=True, method="BFGS", options={"gtol": 1e-8, "maxiter": 500})
-        theta = opt.x
-        for _ in range(20):  # Newton steps to the optimum (BFGS stops at ~1e-8 on the gradient)
-            grad = _loglik(theta, orgs, err)[1]
+        theta, (ll, grad) = opt.x, _loglik(opt.x, orgs, err)
+        for _ in range(30):  # Newton steps with step halving (BFGS stops near, not at, the optimum)
             hess = _hessian(theta, orgs, err)
             try:
                 step = np.linalg.solve(hess, grad)
             except np.linalg.LinAlgError:
                 break
-            theta = theta - step
             if float(grad @ -step) < 1e-20:
                 break
-        ll, grad = _loglik(theta, orgs, err)
+            for t in 0.5 ** np.arange(30):
+                cand = theta - t * step
+                c_ll, c_grad = _loglik(cand, orgs, err)
+                if np.isfinite(c_ll) and c_ll >= ll - 1e-12 * abs(ll):
+                    break
+            else:
+                break
+            theta, ll, grad = cand, c_ll, c_grad
         hess = _hessian(theta, orgs, err)
     try:
         bread = np.linalg.inv(-hess)
@@ -343,14 +382,17 @@ def fit_aft(
     res.notes.append(
         "Coefficients are log time ratios: exp(b) multiplies lifetimes; the hazard effect has the opposite sign."
     )
-    if float(a[orgs.first].max()) > 0:
+    late = int((orgs.lead[orgs.first] > 0).sum())
+    if late:
         res.notes.append(
-            f"{int((orgs.a0 > 0).sum())} organizations enter late (left truncation): each is conditioned on "
+            f"{late} organizations enter late (left truncation): each is conditioned on "
             "surviving to its entry age, its clock there taken at its covariates when first observed."
         )
     if orgs.gaps:
         res.notes.append(
-            f"{orgs.gaps} organizations have gaps between spells; gap time adds nothing to their clock."
+            f"{orgs.gaps} organizations have gaps between spells (e.g. spells left out for a missing "
+            "covariate): their clock runs through a gap at the covariates of the spell after it, and "
+            "survival through the gap is conditioned on, as for late entry."
         )
     ls = res.term("log_scale")
     sigma = float(np.exp(theta[-1]))
@@ -369,6 +411,14 @@ def fit_aft(
             "within_observed_ages": bool(peak <= float(b.max())),
             "interpretation": "the hazard rises to this age, then falls (liability of adolescence)",
         }
+        res.notes.append(
+            f"The hazard rises to age {peak:.3g}, then falls (covariates at their sample means)"
+            + (
+                "."
+                if peak <= float(b.max())
+                else ", beyond the oldest observed age: within the data it rises."
+            )
+        )
     d1, d2 = density_terms
     if d1 in covariates and d2 in covariates:
         i, j = names.index(d1), names.index(d2)

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analysis.aft import fit_aft
 from analysis.cox import CoxPH
 from analysis.cox_result import to_model_result
 from analysis.formula import FormulaError, TermContext, build_design, expanded_terms
@@ -415,6 +416,21 @@ def fit_survival(
             se_type=cfg["se_type"],
             dataset=dataset,
             model=dist,
+            window=window,
+        )
+        res.specification.update(others)
+        complete_case(res, other_note)
+        results.append(res)
+    for dist in cfg["aft"]:
+        res = fit_aft(
+            complete,
+            full,
+            distribution=dist,
+            id_col=id_col,
+            density_scale=density_scale,
+            se_type=cfg["se_type"],
+            dataset=dataset,
+            model=f"aft_{dist}",
             window=window,
         )
         res.specification.update(others)

@@ -53,6 +53,8 @@ def effective_specification(params: dict[str, Any]) -> dict[str, dict[str, Any]]
             models["discrete_cloglog"] = others + f" (age pieces {surv['age_pieces']})"
             for dist in surv["parametric"]:
                 models[dist] = others
+            for dist in surv["aft"]:
+                models[f"aft_{dist}"] = others + " (accelerated failure time)"
             models["cox_cause_<kind>"] = render_formula(formulas[-1][1]) + " (event: exit of that kind)"
             entry["fit_survival"] = {
                 "models": models,

@@ -102,7 +102,26 @@ def test_failures_are_results_with_reasons(survreg_data):
     coll = fit_aft(survreg_data.assign(x3=2 * survreg_data["x1"]), ["x1", "x3"])
     assert "collinear" in coll.fit["reason"]
     two = pd.DataFrame(
-        {"org_id": ["a", "a", "b", "c", "d", "e", "f"], "start": [0, 1, 0, 0, 0, 0, 0],
-         "stop": [1, 2, 3, 4, 5, 6, 7], "event": [1, 0, 1, 0, 1, 1, 0], "x": [0, 1, 2, 3, 1, 0, 2]}
+        {
+            "org_id": ["a", "a", "b", "c", "d", "e", "f"],
+            "start": [0, 1, 0, 0, 0, 0, 0],
+            "stop": [1, 2, 3, 4, 5, 6, 7],
+            "event": [1, 0, 1, 0, 1, 1, 0],
+            "x": [0, 1, 2, 3, 1, 0, 2],
+        }
     )
     assert "not the organization's last" in fit_aft(two, ["x"]).fit["reason"]
+    over = two.assign(start=[0, 0.5, 0, 0, 0, 0, 0], event=[0, 1, 1, 0, 1, 1, 0])
+    assert "overlap" in fit_aft(over, ["x"]).fit["reason"]
+
+
+def test_a_gap_between_spells_is_conditioned_on_like_late_entry(survreg_data):
+    """Splitting each lifetime at half its length changes nothing; cutting a piece out is late re-entry."""
+    d = survreg_data
+    half = d["stop"] / 2
+    split = pd.concat([d.assign(stop=half, event=0), d.assign(start=half)], ignore_index=True)
+    whole, parts = fit_aft(d, ["x1", "x2"]), fit_aft(split, ["x1", "x2"])
+    assert _rel([t.coef for t in parts.terms], [t.coef for t in whole.terms]) < 1e-7
+    gapped = pd.concat([d.assign(stop=half * 0.9, event=0), d.assign(start=half)], ignore_index=True)
+    res = fit_aft(gapped, ["x1", "x2"])
+    assert res.fit["converged"] and any("gaps between spells" in n for n in res.notes)

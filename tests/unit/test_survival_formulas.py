@@ -246,6 +246,8 @@ def test_stratified_cox_steps_and_the_other_models_from_formulas() -> None:
         "cox": {"ties": "efron"},
         "age_pieces": [0, 2, 5],
         "parametric": ["weibull"],
+        "aft": [],
+        "aft": ["loglogistic"],
         "km_groups": [],
     }
     results = {
@@ -288,6 +290,10 @@ def test_stratified_cox_steps_and_the_other_models_from_formulas() -> None:
     assert pwe.specification["strata"] is None
     assert any("applies to the Cox models only" in n for n in pwe.notes)
     assert "weibull" in results and results["weibull"].specification["cluster"] == "org_id"
+    aft = results["aft_loglogistic"]  # the AFT model on the same terms, stratification noted as for PWE
+    assert aft.kind == "survival_aft" and aft.specification["cluster"] == "org_id"
+    assert [t.term for t in aft.terms] == ["(Intercept)", "log_size", "density", "density_sq", "log_scale"]
+    assert any("applies to the Cox models only" in n for n in aft.notes)
 
 
 def test_without_cluster_cox_reports_model_based_errors_and_other_models_need_se_type_model() -> None:
@@ -297,6 +303,7 @@ def test_without_cluster_cox_reports_model_based_errors_and_other_models_need_se
         "cox": {"ties": "efron"},
         "age_pieces": [0, 2, 5],
         "parametric": [],
+        "aft": [],
         "km_groups": [],
     }
     results = fit_survival(
@@ -346,6 +353,7 @@ def test_stage_cox_from_params_formula_matches_coxph(case: str) -> None:
         "cox": {"ties": "efron"},
         "age_pieces": [0, 5],
         "parametric": [],
+        "aft": [],
         "km_groups": [],
     }
     results = fit_survival(
@@ -367,6 +375,7 @@ def test_survival_subset_restricts_the_organizations_of_every_model() -> None:
         "cox": {"ties": "efron"},
         "age_pieces": [0, 2, 5],
         "parametric": ["weibull"],
+        "aft": [],
         "km_groups": [],
     }
     kw = {"dataset": "o", "window": (2000, 2007), "density_scale": 100, "environment": [], "groups": []}
