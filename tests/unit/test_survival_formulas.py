@@ -246,7 +246,6 @@ def test_stratified_cox_steps_and_the_other_models_from_formulas() -> None:
         "cox": {"ties": "efron"},
         "age_pieces": [0, 2, 5],
         "parametric": ["weibull"],
-        "aft": [],
         "aft": ["loglogistic"],
         "km_groups": [],
     }
