@@ -72,13 +72,24 @@ class Derived:
 
 
 @dataclass(frozen=True)
+class Equation:
+    """One equation of a multi-equation model (e.g. the count and zero equations of a two-part model):
+    the prefix of its parameter names (``"count:"``) and the label of its panel in regression tables."""
+
+    prefix: str
+    label: str
+
+
+@dataclass(frozen=True)
 class ModelKind:
     """The declaration of one kind of fitted model.
 
     ``table`` is the stem of the table that presents it (kinds sharing a stem are presented together,
     e.g. the logistic carrying capacity beside the equilibrium density); ``order`` places the table in its
     chapter; ``sort`` orders the model columns (a function of the result, default: nesting order by
-    model name); ``derived`` declares every key the kind's results may carry under ``derived``.
+    model name); ``derived`` declares every key the kind's results may carry under ``derived``;
+    ``equations`` the equations of a multi-equation model, in table order (regression tables show one
+    labelled panel per equation, term names without the prefix; empty: one unprefixed equation).
     """
 
     name: str
@@ -95,9 +106,13 @@ class ModelKind:
     figures: tuple[str, ...] = ()
     #: Presentation options (e.g. the row label of the turning point in an exit-rate table).
     options: Mapping[str, Any] = field(default_factory=dict)
+    equations: tuple[Equation, ...] = ()
     description: str = ""
 
     def __post_init__(self) -> None:
+        prefixes = [e.prefix for e in self.equations]
+        if len(set(prefixes)) != len(prefixes) or any(not p for p in prefixes):
+            raise ValueError(f"model kind {self.name!r}: equation prefixes must be distinct and non-empty")
         if self.area not in AREAS:
             raise ValueError(f"model kind {self.name!r}: area {self.area!r} is not one of {AREAS}")
         if self.presentation not in PRESENTATIONS:
@@ -214,6 +229,13 @@ def count_families() -> dict[str, CountFamily]:
             if fam.name in found:
                 raise ValueError(f"count family {fam.name!r} is declared twice (again in {name})")
             found[fam.name] = fam
+    for fam in found.values():
+        declared = tuple(e.prefix for e in kinds()[fam.kind].equations) or ("",)
+        if declared != fam.equations:
+            raise ValueError(
+                f"count family {fam.name!r}: equations {fam.equations} differ from those of its kind "
+                f"{fam.kind!r} ({declared})"
+            )
     prefixes = [f.prefix for f in found.values()]
     if len(set(prefixes)) != len(prefixes):
         raise ValueError(f"count families share a model-name prefix: {sorted(prefixes)}")

@@ -39,7 +39,7 @@ from scipy import optimize, special
 
 from analysis.count_models import CountFit, _check_inputs, _failed, _finish, _safe_inv, fit_count
 from analysis.inference.vcov import sandwich
-from analysis.registry import CountFamily, Derived, ModelKind
+from analysis.registry import CountFamily, Derived, Equation, ModelKind
 
 COUNT, ZERO, ALPHA = "count:", "zero:", "alpha"
 SE_TYPES = ("observed", "cluster")
@@ -363,6 +363,10 @@ MODEL_KINDS = (
         derived={"n_star": _N_STAR_COUNT, "alpha": _ALPHA_COUNT},
         capabilities=_CAPS,
         sort=column_order,
+        equations=(
+            Equation(COUNT, "Count equation (NB2, log link)"),
+            Equation(ZERO, "Zero-inflation equation (logit of a structural zero)"),
+        ),
         description="zero-inflated NB2 founding model (pscl::zeroinfl, dist = negbin)",
     ),
     ModelKind(
@@ -376,6 +380,10 @@ MODEL_KINDS = (
         derived={"n_star": _N_STAR_COUNT, "alpha": _ALPHA_COUNT},
         capabilities=_CAPS,
         sort=column_order,
+        equations=(
+            Equation(COUNT, "Count equation (zero-truncated NB2, log link)"),
+            Equation(ZERO, "Zero hurdle equation (logit of any founding)"),
+        ),
         description="hurdle NB2 founding model (pscl::hurdle, dist = negbin, zero.dist = binomial)",
     ),
 )

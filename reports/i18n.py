@@ -157,10 +157,17 @@ ZH: dict[str, str] = {
     "death": "死亡",
     # row labels
     "95% CI (delta method)": "95% 置信区间（delta 方法）",
+    "95% CI (profile likelihood)": "95% 置信区间（剖面似然）",
+    "\u03b1: 95% CI (profile likelihood)": "\u03b1：95% 置信区间（剖面似然）",
     "All organizations": "全部组织",
     "Carrying capacity K": "承载力 K",
     "Constant": "常数项",
     "Converged": "是否收敛",
+    # equation panels of two-part founding models (analysis/two_part.py)
+    "Count equation (NB2, log link)": "计数方程（NB2，对数链接）",
+    "Count equation (zero-truncated NB2, log link)": "计数方程（零截断 NB2，对数链接）",
+    "Zero-inflation equation (logit of a structural zero)": "零膨胀方程（结构性零的 logit）",
+    "Zero hurdle equation (logit of any founding)": "零门槛方程（有无创立的 logit）",
     "Density at extreme exit rate": "退出率极值处的密度",
     "Density at lowest hazard": "风险最低处的密度",
     "Density at peak founding N*": "创建率峰值处的密度 N*",
@@ -274,6 +281,9 @@ ZH: dict[str, str] = {
     "* p < 0.05，** p < 0.01，*** p < 0.001（双侧）。",
     "Turning point \u2212b1/(2 b2) in organizations, 95% CI by the delta method.": "拐点 \u2212b1/(2 b2)"
     "（单位：组织数），95% 置信区间由 delta 方法求得。",
+    "Turning point \u2212b1/(2 b2) in organizations, 95% CI by the delta method and by profile likelihood "
+    "(model refitted with b1 = \u22122 b2 N*; \u221e: unbounded).": "拐点 \u2212b1/(2 b2)（单位：组织数），95% "
+    "置信区间由 delta 方法及剖面似然（以 b1 = \u22122 b2 N* 重新拟合模型；\u221e：无界）求得。",
 }
 
 #: Said before the discussion in a translated report: its paragraphs are generated in English.

@@ -67,7 +67,8 @@ def _column_heading(kind: ModelKind, res: Result) -> str:
 def _regression(
     stem: str, kinds: Sequence[ModelKind], results: list[Result], labels: Labels
 ) -> dict[str, Table]:
-    """All results of the table side by side (failed fits keep their column, with the reason)."""
+    """All results of the table side by side (failed fits keep their column, with the reason); the
+    equations the table's kinds declare become labelled panels (kinds sharing a table: each label)."""
     kind = kinds[0]
     group = sorted(results, key=kind.sort or nesting_order)
     kw: dict[str, Any] = {}
@@ -75,6 +76,9 @@ def _regression(
         kw["column_names"] = [_column_heading(kind, r) for r in group]
     if "n_star_label" in kind.options:
         kw["n_star_label"] = kind.options["n_star_label"]
+    equations = tuple(e for k in kinds for e in k.equations)
+    if equations:
+        kw["equations"] = equations
     out = regression_tables(stem, kind.caption, group, labels, **kw)
     note = kind.options.get("note_from_specification")
     if note and group:

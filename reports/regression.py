@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from analysis.assess import is_weak
+from analysis.registry import Equation
 from reports.labels import scale_suffix, term_label
 from reports.table_model import CONSTANT_TERMS, STAR_LEGEND, Cell, Table, dig, fmt, scalar, stars
 
@@ -46,15 +47,39 @@ def _fixed_effects(res: Mapping[str, Any]) -> str:
 _PANEL_EFFECTS = {"none": ("no", "no"), "org": ("yes", "no"), "year": ("no", "yes"), "twoway": ("yes", "yes")}
 
 
-def _ordered_terms(results: Sequence[Mapping[str, Any]]) -> list[str]:
+def _ordered_terms(results: Sequence[Mapping[str, Any]], prefix: str = "") -> list[str]:
+    """Shown terms in first-appearance order, constants last; with ``prefix`` the terms of that equation."""
     terms: list[str] = []
     for res in results:
         hidden = _hidden_terms(res)
         for t in res.get("terms", []):
-            if t["term"] not in terms and t["term"] not in hidden:
+            if t["term"] not in terms and t["term"] not in hidden and t["term"].startswith(prefix):
                 terms.append(t["term"])
-    consts = [t for t in terms if t in CONSTANT_TERMS]
-    return [t for t in terms if t not in CONSTANT_TERMS] + consts
+    consts = [t for t in terms if t[len(prefix) :] in CONSTANT_TERMS]
+    return [t for t in terms if t not in consts] + consts
+
+
+def _equation_blocks(
+    results: Sequence[Mapping[str, Any]], equations: Sequence[Equation]
+) -> list[tuple[str | None, str, list[str]]]:
+    """(panel label or None, prefix, terms) per equation; terms of no declared equation come first,
+    without a panel. Without equations: one block of every term, no panel (the single-equation layout)."""
+    if not equations:
+        return [(None, "", _ordered_terms(results))]
+    # kinds presented in one table may label the same equation differently: the panel names each label
+    labels: dict[str, list[str]] = {}
+    for eq in equations:
+        if eq.label not in labels.setdefault(eq.prefix, []):
+            labels[eq.prefix].append(eq.label)
+    blocks: list[tuple[str | None, str, list[str]]] = []
+    rest = [t for t in _ordered_terms(results) if not any(t.startswith(p) for p in labels)]
+    if rest:
+        blocks.append((None, "", rest))
+    for prefix, names in labels.items():
+        terms = _ordered_terms(results, prefix)
+        if terms:
+            blocks.append((" / ".join(names), prefix, terms))
+    return blocks
 
 
 def _lr_vs_previous(res: Mapping[str, Any], prev: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
@@ -154,6 +179,7 @@ def regression_table(
     stat_digits: int = 2,
     column_names: Sequence[str] | None = None,
     n_star_label: str = "Density at peak founding N*",
+    equations: Sequence[Equation] = (),
 ) -> Table:
     """Nested models side by side in the field's layout.
 
@@ -174,6 +200,10 @@ def regression_table(
     n_star_label
         Label of the turning point −b1/(2 b2) row: the founding peak N* for founding models; for
         exit-rate models it is the density at which the exit rate is extreme.
+    equations
+        The equations of a multi-equation model (its kind's declaration, ``analysis.registry``): one
+        panel row (kind ``panel``) per equation with its label, the equation's terms beneath it without
+        the prefix. Empty (single-equation models): no panels.
 
     Returns
     -------
@@ -203,20 +233,28 @@ def regression_table(
             }
         )
 
-    for term in _ordered_terms(results):
-        label = term_label(
-            term, dig(results[0], "specification", "density_scale") if scale is None else scale, labels
-        )
-        coef_cells, se_cells = list(empty), list(empty)
-        for i, res in enumerate(results):
-            for t in res.get("terms", []):
-                if t["term"] == term:
-                    coef_cells[i] = Cell(fmt(t["coef"], digits), "" if i in weak else stars(t.get("p")))
-                    se_cells[i] = Cell(fmt(t["se"], digits), wrap="()")
-                    for stat in ("coef", "se", "z", "p", "ci_low", "ci_high"):
-                        record(label, i, stat, t.get(stat), term)
-        table.rows.append((label, coef_cells, "coef"))
-        table.rows.append(("", se_cells, "se"))
+    for panel, prefix, block_terms in _equation_blocks(results, equations):
+        if panel is not None:
+            table.rows.append((panel, [], "panel"))
+        for term in block_terms:
+            bare = term[len(prefix) :]
+            label = term_label(
+                bare if term not in (labels or {}) else term,
+                dig(results[0], "specification", "density_scale") if scale is None else scale,
+                labels,
+            )
+            coef_cells, se_cells = list(empty), list(empty)
+            for i, res in enumerate(results):
+                for t in res.get("terms", []):
+                    if t["term"] == term:
+                        coef_cells[i] = Cell(fmt(t["coef"], digits), "" if i in weak else stars(t.get("p")))
+                        se_cells[i] = Cell(fmt(t["se"], digits), wrap="()")
+                        for stat in ("coef", "se", "z", "p", "ci_low", "ci_high"):
+                            record(
+                                label if panel is None else f"{prefix} {label}", i, stat, t.get(stat), term
+                            )
+            table.rows.append((label, coef_cells, "coef"))
+            table.rows.append(("", se_cells, "se"))
 
     # NB2 dispersion and its boundary test
     alphas = [_alpha(r) for r in results]

@@ -87,7 +87,7 @@ def _latex_text_columns(table: Table) -> list[int]:
     """Columns holding running text (longest cell over :data:`LATEX_WRAP_CHARS` characters)."""
     width = [0] * table.ncols
     for label, cells, kind in table.rows:
-        if kind == "rule":
+        if kind in ("rule", "panel"):
             continue
         for j, text in enumerate([label.strip(), *(c.plain() for c in cells)]):
             if j < len(width):
@@ -126,6 +126,9 @@ def to_latex(table: Table) -> str:
     for label, cells, kind in table.rows:
         if kind == "rule":
             lines.append(r"\midrule")
+            continue
+        if kind == "panel":
+            lines.append(f"\\multicolumn{{{table.ncols}}}{{l}}{{\\textit{{{latex_escape(label)}}}}} \\\\")
             continue
         lab = latex_escape(label)
         if label.startswith("  "):
@@ -192,6 +195,11 @@ def to_html(table: Table, number: str = "") -> str:
         if kind == "rule":
             out.append(f'<tr class="rule"><td colspan="{table.ncols}"></td></tr>')
             continue
+        if kind == "panel":
+            out.append(
+                f'<tr class="panel"><th scope="rowgroup" colspan="{table.ncols}"><em>{esc(label)}</em></th></tr>'
+            )
+            continue
         out.append(
             f'<tr class="{kind}"><th scope="row"{indent(label)}>{esc(label.strip())}</th>'
             + "".join(f'<td class="{align[j + 1]}">{cell_html(c)}</td>' for j, c in enumerate(cells))
@@ -245,6 +253,9 @@ def to_markdown(table: Table) -> str:
     for label, cells, kind in table.rows:
         if kind == "rule":
             continue
+        if kind == "panel":
+            out.append("| " + " | ".join([f"*{md_escape(label)}*", *([""] * (table.ncols - 1))]) + " |")
+            continue
         out.append(
             "| " + " | ".join([md_escape(label.strip()), *(md_escape(c.plain()) for c in cells)]) + " |"
         )
@@ -267,7 +278,10 @@ def to_typst(table: Table) -> dict[str, Any]:
             rules.append(len(rows))
             continue
         indent = "\u2003" if label.startswith("  ") else ""
-        rows.append([indent + label.strip(), *(c.plain() for c in cells)])
+        if kind == "panel":  # an equation's heading: the label alone, across the row
+            rows.append([label, *([""] * (table.ncols - 1))])
+        else:
+            rows.append([indent + label.strip(), *(c.plain() for c in cells)])
         kinds.append(kind)
     return {
         "caption": table.caption,

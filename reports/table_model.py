@@ -68,7 +68,8 @@ class Cell:
 class Table:
     """Format-neutral table: header rows, body rows (label + cells + kind), notes, and the long data.
 
-    ``kind`` of a row is ``coef``, ``se``, ``stat`` or ``text``; a ``rule`` row draws a midrule.
+    ``kind`` of a row is ``coef``, ``se``, ``stat`` or ``text``; a ``rule`` row draws a midrule; a
+    ``panel`` row (no cells) heads one equation of a multi-equation model with its label.
     ``data`` holds the same numbers at full precision (one row per model × row × statistic) for CSV;
     ``sources`` names the results it was built from.
     """

@@ -73,12 +73,16 @@ def _border(cell: Any, edge: str, size: int) -> None:
     borders.append(el)
 
 
-def _cell_text(cell: Any, text: str, align: str, *, bold: bool = False, size: float = 9) -> None:
+def _cell_text(
+    cell: Any, text: str, align: str, *, bold: bool = False, italic: bool = False, size: float = 9
+) -> None:
     par = cell.paragraphs[0]
     par.alignment = _ALIGN[align]
     par.paragraph_format.space_after = Pt(0)
     run = par.add_run(text)
     run.bold = bold
+    if italic:
+        run.italic = True
     run.font.size = Pt(size)
 
 
@@ -102,10 +106,14 @@ def add_table(doc: Any, table: Mapping[str, Any], number: str = "", colon: str =
             if i == len(header) - 1:
                 _border(cell, "bottom", 6)
     rules = set(table.get("rules", []))
+    kinds = table.get("kinds", [])
     for k, row in enumerate(rows):
-        for j, text in enumerate(row):
+        panel = k < len(kinds) and kinds[k] == "panel"  # an equation's heading: merged, in italics
+        if panel:
+            grid.cell(len(header) + k, 0).merge(grid.cell(len(header) + k, ncol - 1))
+        for j, text in enumerate(row[:1] if panel else row):
             cell = grid.cell(len(header) + k, j)
-            _cell_text(cell, text, "l" if j == 0 else align[j])
+            _cell_text(cell, text, "l" if j == 0 else align[j], italic=panel)
             if k in rules and k > 0:
                 _border(cell, "top", 4)
             if k == len(rows) - 1:

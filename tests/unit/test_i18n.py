@@ -44,7 +44,7 @@ LATIN = {
     "AIC", "Wald", "Cox", "Poisson", "NB2", "Kaplan", "Meier", "Gibrat", "Grambsch", "Therneau", "Aalen",
     "Johansen", "Weibull", "Gompertz", "cloglog", "log", "exp", "delta", "score", "rank", "cox", "zph",
     "identity", "km", "alpha", "size", "sup", "NLS", "HC1", "CR0", "CR1", "sandwich", "org_id", "yaml",
-    "params", "SHA", "growth", "cox.zph",
+    "params", "SHA", "growth", "cox.zph", "Harrell",
 }  # fmt: skip
 
 

@@ -227,7 +227,15 @@ def test_stage_core_writes_two_equation_results_and_the_report_shows_them() -> N
         table = tables[stem]
         assert "count equation" in table.caption and "zero" in table.caption and what in table.caption
         labels = [label for label, _, _ in table.rows]
-        assert {"count:density sq", "zero:density sq", "zero:const"} <= set(labels), labels  # both equations
+        # both equations, each a labelled panel (its kind's declaration) with its terms unprefixed
+        panels = [label for label, _, kind in table.rows if kind == "panel"]
+        assert len(panels) == 2 and "Count equation" in panels[0] and what in panels[1].lower(), panels
+        count_rows, zero_rows = (
+            labels[labels.index(panels[0]) : labels.index(panels[1])],
+            labels[labels.index(panels[1]) :],
+        )
+        assert {"Density\u00b2 (N/100)\u00b2", "Constant"} <= set(count_rows) & set(zero_rows), labels
+        assert not [label for label in labels if label.startswith(("count:", "zero:"))], labels
         assert any(label.startswith("Density at") for label in labels), labels  # N* of the count equation
 
 
