@@ -26,8 +26,9 @@ from analysis.formula.steps import expand_steps, expanded_terms, quote_name
 from analysis.formula.vocabulary import SPECIALS, summands
 
 OUTCOME = "Surv(start, stop, event)"
-#: Specials the survival models accept (offsets, exposure and weights are refused with a clear error).
-SURVIVAL_SPECIALS = ("strata", "cluster")
+#: Specials the survival models accept (offsets and exposure are refused with a clear error); strata()
+#: and weights() apply to the Cox models (the other models say so in their notes).
+SURVIVAL_SPECIALS = ("strata", "cluster", "weights")
 DEFAULT_CONTROLS = ("log_size", "funding_share")
 
 
@@ -122,10 +123,11 @@ def special_terms(formula: Formula) -> list[tuple[str, Call]]:
 
 
 def without_strata(formula: Formula) -> str:
-    """The formula text without its ``strata()`` terms (models without a stratified baseline)."""
+    """The formula text without its ``strata()`` and ``weights()`` terms (the models other than Cox,
+    which have no stratified baseline and are fitted unweighted)."""
     parts = []
     for sign, term in summands(formula.rhs):
-        if isinstance(term, Call) and term.func == "strata":
+        if isinstance(term, Call) and term.func in ("strata", "weights"):
             continue
         text = render(term)
         parts.append(text if not parts and sign > 0 else (" + " if sign > 0 else " - ") + text)

@@ -30,9 +30,11 @@ from analysis.aft import fit_aft
 from analysis.cox import CoxPH
 from analysis.cox_result import to_model_result
 from analysis.formula import FormulaError, TermContext, build_design, expanded_terms
+from analysis.formula.grammar import render
 from analysis.formula.survival import (
     DEFAULT_CONTROLS,
     cluster_of,
+    special_terms,
     step_formula_texts,
     survival_formulas,
     uses_legacy_names,
@@ -86,6 +88,8 @@ class SurvivalDesign:
     cluster_values: pd.Series | None
     strata: list[str]
     strata_values: pd.DataFrame | None
+    weights: str | None = None
+    weight_values: np.ndarray | None = None
     left_out: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     subset: str | None = None
@@ -119,8 +123,25 @@ class SurvivalDesign:
             "hazards); this model has no strata (for separate levels add C(...) terms)."
         )
 
+    @property
+    def weights_col(self) -> str | None:
+        return "_weights" if self.weights is not None else None
+
+    @property
+    def weights_note(self) -> str | None:
+        if self.weights is None:
+            return None
+        return (
+            f"weights({self.weights}) of the Cox formula applies to the Cox models only; this model is "
+            "unweighted."
+        )
+
     def conventions(self, strata: bool = True) -> dict[str, Any]:
-        return {"cluster": self.cluster, "strata": (list(self.strata) or None) if strata else None}
+        return {
+            "cluster": self.cluster,
+            "strata": (list(self.strata) or None) if strata else None,
+            "weights": self.weights if strata else None,
+        }
 
     def frame(self, scaled: pd.DataFrame) -> pd.DataFrame:
         """The complete-case spells (density terms scaled) with the design columns, cluster and strata."""
@@ -134,6 +155,8 @@ class SurvivalDesign:
             out[self.cluster_col] = self.cluster_values.to_numpy()  # type: ignore[union-attr]
         for i, col in enumerate(self.strata_cols):
             out[col] = self.strata_values.iloc[:, i].astype(str).to_numpy()  # type: ignore[union-attr]
+        if self.weights_col is not None:
+            out[self.weights_col] = self.weight_values
         return out
 
 
@@ -197,6 +220,13 @@ def survival_design(
         wanted = set(expanded_terms(formula))
         steps.append((name, [c for c in design.x.columns if design.column_terms.get(c) in wanted]))
     strata = [str(c) for c in design.strata.columns] if design.strata is not None else []
+    weights = next((render(n.args[0]) for s, n in special_terms(largest) if s == "weights"), None)
+    if design.weights is not None and not (design.weights > 0).all():
+        bad = int((design.weights <= 0).sum())
+        raise ParamsError(
+            f"{where}: weights({weights}) has {bad} spell(s) with a weight of 0 or less; Cox case weights "
+            "must be > 0 (as R's coxph): drop those spells with fit_survival.subset instead"
+        )
     notes = [n for n in design.notes if "dropped for missing" not in n and not n.startswith("subset ")]
     return SurvivalDesign(
         rows=design.rows,
@@ -208,6 +238,8 @@ def survival_design(
         cluster_values=design.cluster,
         strata=strata,
         strata_values=design.strata,
+        weights=weights,
+        weight_values=design.weights,
         left_out=left_out,
         notes=notes,
         subset=cfg.get("subset"),
@@ -338,7 +370,18 @@ def fit_survival(
     )
     spec_common = {"density_scale": density_scale, "clock": "age", "delayed_entry": True}
     previous = None
-    cox_kw = {"cluster": design.cluster_col, "strata": design.strata_cols or None}
+    cox_kw = {
+        "cluster": design.cluster_col,
+        "strata": design.strata_cols or None,
+        "weights": design.weights_col,
+    }
+    cox_note = note
+    if design.weights is not None:
+        cox_note += (
+            f" Case weights weights({design.weights}) in every Cox model (robust SEs, as R's coxph); the LR "
+            "tests treat the weighted partial likelihood as a likelihood — with sampling weights read the "
+            "Wald tests."
+        )
     for name, cols in design.steps:
         if not cols:
             continue
@@ -360,7 +403,7 @@ def fit_survival(
             density_range=observed,
             density_scale=density_scale,
         )
-        complete_case(res, note)
+        complete_case(res, cox_note)
         if previous is not None and res.fit.get("converged") and previous.fit.get("converged"):
             res.tests.append(
                 lr_test(
@@ -373,7 +416,7 @@ def fit_survival(
         results.append(res)
         previous = res
     others = {"model_formula": design.other_formula, **design.conventions(strata=False)}
-    other_note = f"{note} {design.strata_note}" if design.strata_note else note
+    other_note = " ".join(n for n in (note, design.strata_note, design.weights_note) if n)
     id_col = design.cluster_col or "org_id"
     cuts = list(cfg["age_pieces"])
     episodes = split_episodes(complete, cuts)
@@ -464,7 +507,7 @@ def fit_survival(
                 zph_transforms=(),
             )
             complete_case(
-                res, f"Cause-specific hazard of exit kind '{kind}'; other exits are censored. {note}"
+                res, f"Cause-specific hazard of exit kind '{kind}'; other exits are censored. {cox_note}"
             )
             res.specification["cause_label"] = label
             if names[kind] != f"cox_cause_{label}":

@@ -92,8 +92,8 @@ def test_survival_formulas_resolve_at_load_with_user_names_strata_and_factors() 
             ["fit_survival.steps.controls", "Surv(start, stop, event)"],
         ),
         (
-            {"steps": {"controls": f"{SURV} ~ log_size + weights(size) + cluster(org_id)"}},
-            ["fit_survival.steps.controls", "weights() is not accepted", "strata, cluster"],
+            {"steps": {"controls": f"{SURV} ~ log_size + offset(size) + cluster(org_id)"}},
+            ["fit_survival.steps.controls", "offset() is not accepted", "strata, cluster, weights"],
         ),
         ({"steps": {"controls": f"{SURV} ~ log_size"}}, ["se_type is cluster_cr0", "cluster(org_id)"]),
         (
@@ -406,3 +406,71 @@ def test_survival_subset_is_checked_at_load(subset: str, fragment: str) -> None:
     message = _problem(_params(subset=subset))
     assert "datasets.o: fit_survival.subset" in message and fragment in message
     assert not SENTINEL.exists()
+
+
+def test_weighted_cox_from_the_formula_matches_the_engine_and_other_models_say_they_are_unweighted() -> None:
+    spells = _simulated_spells()
+    steps = {
+        "controls": f"{SURV} ~ log_size + weights(size) + cluster(org_id)",
+        "density": "+ density + density_sq",
+    }
+    cfg = {
+        **_cfg(steps),
+        "cox": {"ties": "efron"},
+        "age_pieces": [0, 2, 5],
+        "parametric": [],
+        "aft": [],
+        "km_groups": [],
+    }
+    results = {
+        r.model: r
+        for r in fit_survival(
+            spells, dataset="o", window=(2000, 2007), density_scale=100, cfg=cfg, environment=[], groups=[]
+        )
+    }
+    cox = results["cox_density"]
+    assert cox.specification["weights"] == "size"
+    frame = spells.assign(density=spells["density"] / 100, density_sq=(spells["density"] / 100) ** 2)
+    direct = CoxPH(ties="efron").fit(
+        frame,
+        start="start",
+        stop="stop",
+        event="event",
+        covariates=["log_size", "density", "density_sq"],
+        cluster="org_id",
+        weights="size",
+    )
+    unweighted = CoxPH(ties="efron").fit(
+        frame,
+        start="start",
+        stop="stop",
+        event="event",
+        covariates=["log_size", "density", "density_sq"],
+        cluster="org_id",
+    )
+    got = {t.term: t for t in cox.terms}
+    for name in ("log_size", "density", "density_sq"):
+        assert got[name].coef == pytest.approx(float(direct.params_[name]), rel=1e-10)
+        assert got[name].se == pytest.approx(float(direct.robust_se_[name]), rel=1e-10)
+    assert got["log_size"].coef != pytest.approx(float(unweighted.params_["log_size"]), rel=1e-4)
+    assert any("Case weights weights(size)" in n for n in cox.notes)
+    pwe = results["piecewise_exponential"]
+    assert "weights" not in pwe.specification["model_formula"] and pwe.specification["weights"] is None
+    assert any("weights(size) of the Cox formula applies to the Cox models only" in n for n in pwe.notes)
+
+
+def test_a_zero_case_weight_is_a_params_error_naming_the_count() -> None:
+    spells = _simulated_spells().assign(w=lambda d: np.where(d.index % 50 == 0, 0.0, 1.0))
+    steps = {"controls": f"{SURV} ~ log_size + weights(w) + cluster(org_id)"}
+    cfg = {
+        **_cfg(steps),
+        "cox": {"ties": "efron"},
+        "age_pieces": [0, 2, 5],
+        "parametric": [],
+        "aft": [],
+        "km_groups": [],
+    }
+    with pytest.raises(ParamsError, match=r"weights\(w\) has \d+ spell\(s\) with a weight of 0 or less"):
+        fit_survival(
+            spells, dataset="o", window=(2000, 2007), density_scale=100, cfg=cfg, environment=[], groups=[]
+        )
