@@ -6,7 +6,7 @@ with log-rank tests; nested Cox models (controls → +density, density² → +de
 environment) with Efron ties, delayed entry and SEs clustered by organization, with LR tests between
 nested models and the Grambsch–Therneau PH test; the piecewise-constant exponential model (age pieces,
 Poisson likelihood with log exposure), a discrete-time complementary log-log model, Weibull and
-Gompertz baselines with the full covariate set; cause-specific Cox models for each exit kind and
+Gompertz (and, when listed, Gompertz–Makeham) baselines with the full covariate set; cause-specific Cox models for each exit kind and
 Aalen–Johansen cumulative incidence of competing exits.
 
 All models of a dataset are fitted on one complete-case sample of spells (rows with a missing value of a
@@ -40,8 +40,9 @@ from analysis.formula.survival import (
     uses_legacy_names,
     without_strata,
 )
+from analysis.makeham import fit_makeham
 from analysis.nonparametric import aalen_johansen, kaplan_meier, logrank_test
-from analysis.parametric import fit_parametric_ph
+from analysis.parametric import fit_gompertz, fit_weibull
 from analysis.piecewise import fit_discrete_cloglog, fit_piecewise_exponential, split_episodes
 from analysis.results import ModelResult, lr_test
 from analysis.scaling import scale_density_columns
@@ -63,6 +64,9 @@ from pipeline.stages.common import (
 log = logging.getLogger("fit_survival")
 
 DENSITY_TERMS = ("density", "density_sq", "density_at_founding")
+
+#: The fitter of each ``fit_survival.parametric`` entry (the schema's enum); the result is named by the entry.
+PARAMETRIC_FITTERS = {"weibull": fit_weibull, "gompertz": fit_gompertz, "makeham": fit_makeham}
 
 
 def scale_density(spells: pd.DataFrame, scale: float) -> pd.DataFrame:
@@ -450,10 +454,9 @@ def fit_survival(
     )
     results.append(cll)
     for dist in cfg["parametric"]:
-        res = fit_parametric_ph(
+        res = PARAMETRIC_FITTERS[dist](
             complete,
             full,
-            distribution=dist,
             id_col=id_col,
             density_scale=density_scale,
             se_type=cfg["se_type"],
