@@ -107,6 +107,9 @@ ZH: dict[str, str] = {
     "Mortality: Cox proportional hazards (age clock, delayed entry)": "死亡率：Cox 比例风险模型（年龄时钟，延迟进入）",
     "Mortality: cause-specific Cox hazards of competing exits": "死亡率：竞争性退出的特定原因 Cox 风险模型",
     "Mortality: parametric proportional-hazards models": "死亡率：参数比例风险模型",
+    "Mortality: accelerated failure-time models, log T = μ + x'β + σW (coefficients are log "
+    "time ratios: a positive coefficient lengthens lifetimes)": "死亡率：加速失效时间模型，log T = μ + x'β + σW"
+    "（系数为对数时间比：正系数延长组织寿命）",
     "Mortality: piecewise-constant exponential and discrete-time models": "死亡率：分段常数指数模型与离散时间模型",
     "Population-level exit-rate models (exits with offset log density)": "种群层面的退出率模型（以对数密度为偏移项的"
     "退出数）",
@@ -199,6 +202,8 @@ ZH: dict[str, str] = {
     "log size": "log 规模",
     "log \u03bb (baseline scale)": "log \u03bb（基准尺度）",
     "log \u03c1 (Weibull shape)": "log \u03c1（Weibull 形状参数）",
+    "log c (Makeham age-independent hazard)": "log c（Makeham 与年龄无关的风险）",
+    "log \u03c3 (AFT scale)": "log \u03c3（AFT 尺度参数）",
     "of which ended by death": "其中以死亡结束",
     "robust score": "稳健 score 检验",
     "score (log-rank)": "score 检验（log-rank）",
