@@ -136,7 +136,8 @@ def test_dvc_yaml_declares_exactly_the_plot_files_render_report_writes():
     assert declared == expected
     # the plot folder is an output of the stage that writes it (not cached, like every output)
     outs = [next(iter(o)) for o in dvc["stages"]["render_report"]["do"]["outs"]]
-    assert P.PLOT_DATA.replace("{dataset}", "${item}") in outs
+    # render_report reads the raw folder, so DVC iterates it over {dataset: {raw: folder}}: ${key} names it
+    assert P.PLOT_DATA.replace("{dataset}", "${key}") in outs
 
 
 def test_the_key_curves_are_declared_for_organization_data():
