@@ -215,10 +215,17 @@ def survival_design(
     )
 
 
+def km_group_columns(cfg: dict[str, Any], ds: dict[str, Any]) -> list[str]:
+    """Columns of the Kaplan–Meier curves: ``fit_survival.km_groups`` plus the dataset's group columns,
+    each once (a group column also named in ``km_groups`` gets one curve, not two)."""
+    return list(dict.fromkeys([*cfg["km_groups"], *ds.get("group_columns", [])]))
+
+
 def km_results(spells: pd.DataFrame, groups: list[str], *, dataset: str) -> list[ModelResult]:
-    """Kaplan–Meier/Nelson–Aalen curves overall and by each group column, with log-rank tests."""
+    """Kaplan–Meier/Nelson–Aalen curves overall and by each group column (each once), with log-rank
+    tests."""
     out = []
-    for group in [None, *groups]:
+    for group in [None, *dict.fromkeys(groups)]:
         name = "km_all" if group is None else f"km_{group}"
         sp = spells if group is None else spells[spells[group].notna()]
         curves = kaplan_meier(sp, group=group)
@@ -498,7 +505,7 @@ def run(dataset: str, params: dict[str, Any]) -> None:
         density_scale=ds["density_scale"],
         cfg=cfg,
         environment=env,
-        groups=[*cfg["km_groups"], *ds["group_columns"]],
+        groups=km_group_columns(cfg, ds),
         population=frames.get("population"),
         population_groups=frames.get("population_groups"),
         aliases=measure_aliases(ds),

@@ -398,3 +398,12 @@ def test_survival_subset_is_checked_at_load(subset: str, fragment: str) -> None:
     message = _problem(_params(subset=subset))
     assert "datasets.o: fit_survival.subset" in message and fragment in message
     assert not SENTINEL.exists()
+
+
+def test_km_group_named_in_km_groups_and_group_columns_is_fitted_once() -> None:
+    from pipeline.stages.fit_survival import km_group_columns, km_results
+
+    cfg = {"km_groups": ["cohort", "district"]}
+    assert km_group_columns(cfg, {"group_columns": ["district", "type"]}) == ["cohort", "district", "type"]
+    names = [r.model for r in km_results(_simulated_spells(), ["district", "district"], dataset="o")]
+    assert names == ["km_all", "km_district"]
