@@ -319,3 +319,19 @@ def test_unknown_founding_without_panel_is_not_an_exit_and_is_stated():
     assert "x" in note["org_ids"] and "z" in note["org_ids"]
     assert "left out of density" in note["statement"]
     assert unknown_founding_note(orgs[orgs["org_id"] == "y"]).get("statement") is None
+
+
+def test_the_bundled_comment_of_the_vanished_end_rule_dates_the_death_as_the_code_does():
+    from pathlib import Path
+
+    from pipeline.data.histories import apply_vanished_rule
+
+    df = orgs_frame([("x", 2000.0, np.nan, None, "e")])
+    panel = pd.DataFrame({"org_id": ["x", "x"], "year": [2000, 2001]})
+    out, _ = apply_vanished_rule(df, panel, window_end=2010, rule="end", grace_years=2)
+    assert out.loc[0, "ended"] == 2002.5  # last panel year 2001: the middle of the following year
+    text = (Path(__file__).resolve().parents[2] / "params.yaml").read_text(encoding="utf-8")
+    block = text[text.index("build_histories:") : text.index("vanished: {")]
+    assert "in the middle of the year after its last panel year (end)" in " ".join(
+        line.strip("# ").strip() for line in block.splitlines()
+    )
