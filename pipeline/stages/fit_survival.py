@@ -215,6 +215,15 @@ def survival_design(
     )
 
 
+def cox_se_note(res: ModelResult, cfg: dict[str, Any]) -> str:
+    """What a Cox result says about its SEs: always coxph's robust sandwich (clustered by the formula's
+    cluster() variable when given), whatever ``fit_survival.se_type`` (which reaches the other models)."""
+    return (
+        f"SE type: {res.fit.get('se_type')} (robust, as coxph; fit_survival.se_type ({cfg['se_type']}) does not "
+        "apply to Cox models, only to the piecewise, cloglog and parametric models)."
+    )
+
+
 def km_group_columns(cfg: dict[str, Any], ds: dict[str, Any]) -> list[str]:
     """Columns of the Kaplan–Meier curves: ``fit_survival.km_groups`` plus the dataset's group columns,
     each once (a group column also named in ``km_groups`` gets one curve, not two)."""
@@ -367,6 +376,7 @@ def fit_survival(
             density_scale=density_scale,
         )
         complete_case(res, note)
+        res.notes.append(cox_se_note(res, cfg))
         if previous is not None and res.fit.get("converged") and previous.fit.get("converged"):
             res.tests.append(
                 lr_test(
@@ -457,6 +467,7 @@ def fit_survival(
             complete_case(
                 res, f"Cause-specific hazard of exit kind '{kind}'; other exits are censored. {note}"
             )
+            res.notes.append(cox_se_note(res, cfg))
             res.specification["cause_label"] = label
             if names[kind] != f"cox_cause_{label}":
                 res.notes.append(
