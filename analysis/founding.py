@@ -55,6 +55,7 @@ from analysis.formula.steps import quote_name
 from analysis.formula.vocabulary import summands
 from analysis.founding_derived import alpha_profile, multiplier_curve, n_star_profile
 from analysis.inference.turning_point import turning_point
+from analysis.inference.vcov import CR1_RULE
 from analysis.registry import CountFamily, Derived, ModelKind, count_family
 from analysis.results import ModelResult, Term, lr_test
 from analysis.scaling import auto_scale as auto_scale  # re-exported
@@ -402,7 +403,7 @@ def _result_from_fit(
             else "given",
             "offset": spec.offset or spec.special_argument("offset"),
             "exposure": spec.exposure or spec.special_argument("exposure"),
-            "cluster_correction": "G/(G-1)" if se_type == "cluster" else None,
+            "cluster_correction": CR1_RULE if se_type == "cluster" else None,
             **declared.options,
         },
     }
@@ -674,7 +675,8 @@ def fit_founding_panel(
     groups : long panel in the ``population_groups`` contract (``group_var``, ``group``, ``year``,
         ``density``, ``foundings``, …); density is the subpopulation's own density.
     spec : as in :func:`fit_founding_models`; lags are taken within subpopulation.
-    se_type : ``"cluster"`` (default; CR1 sandwich clustered by subpopulation, G/(G−1)), ``"observed"`` or
+    se_type : ``"cluster"`` (default; CR1 sandwich clustered by subpopulation, small-sample factor
+        G/(G−1)·(n−1)/(n−K) as ``analysis.inference.vcov.CR1_RULE``), ``"observed"`` or
         ``"expected_theta_fixed"``.
     group_var : which grouping to use when the panel holds several (``group_var`` column).
 

@@ -239,7 +239,10 @@ def _assessment(results: Results) -> str:
 
 def discussion_text(dataset: str, results_root: Path, literature: str | None = None) -> str:
     """The discussion paragraph(s) of a dataset's report (paragraphs separated by blank lines); the models
-    it reads are chosen by their registered kind and terms (``analysis/registry.py``), not their names."""
+    it reads are chosen by their registered kind and terms (``analysis/registry.py``), not their names.
+
+    ``literature`` (``render_report.literature.<dataset>``) is put before the generated text; when given it
+    takes precedence over the bundled literature paragraphs (COW IGO), which are used only without it."""
     from reports.collect import load_results, not_applicable_reasons
 
     results = load_results(Path(results_root))
@@ -254,6 +257,8 @@ def discussion_text(dataset: str, results_root: Path, literature: str | None = N
         )
         if s
     )
+    if literature:  # a paragraph given in params (render_report.literature) replaces the bundled one
+        return f"{literature} {body}"
     if dataset == "cow_igo":
         return "\n\n".join(
             p
@@ -274,6 +279,4 @@ def discussion_text(dataset: str, results_root: Path, literature: str | None = N
             )
             if p
         )
-    if literature:
-        return f"{literature} {body}"
     return body

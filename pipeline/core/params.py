@@ -201,6 +201,43 @@ def check_raw_path(
     return None
 
 
+#: Dataset keys that cannot apply to a population series (``kind: population``), with the reason: given
+#: in params.yaml they are an error (their schema defaults, filled in for every dataset, are not).
+POPULATION_INAPPLICABLE = {
+    "environment": (
+        "an environment file is read and validated but never merged into a population series, so no model "
+        "sees its covariates; add yearly covariates as columns of the population file and list them under "
+        "population.keep"
+    ),
+    "end_reasons": (
+        "a population series has no organization ends to map (exits come by kind from population.exits)"
+    ),
+    "missing_end_reason": (
+        "a population series has no organization ends to map (exits come by kind from population.exits)"
+    ),
+    "group_columns": (
+        "a population series has no register attributes, so no subpopulation series, panels or curves"
+    ),
+    "strict": (
+        "it makes the validation warnings of the register and panel fatal, and a population series has "
+        "neither"
+    ),
+}
+
+
+def _population_inapplicable(raw: dict[str, Any], source: str) -> None:
+    """Refuse the keys of :data:`POPULATION_INAPPLICABLE` given (in the raw mapping) on a population series."""
+    problems = [
+        f"datasets.{name}.{key} does not apply to a population series (kind: population): {why}; remove it."
+        for name, ds in (raw.get("datasets") or {}).items()
+        if isinstance(ds, dict) and ds.get("kind") == "population"
+        for key, why in POPULATION_INAPPLICABLE.items()
+        if key in ds
+    ]
+    if problems:
+        raise ParamsError("\n".join(f"{source}: {p}" for p in problems))
+
+
 def validate_params(
     raw: dict[str, Any], *, source: str = "params.yaml", root: str | Path = "."
 ) -> dict[str, Any]:
@@ -209,6 +246,7 @@ def validate_params(
     ``root`` is the repository root that raw paths are relative to (the folder of params.yaml)."""
     params = copy.deepcopy(raw)
     _schema_problems(params, source)
+    _population_inapplicable(raw, source)
     for name, ds in params["datasets"].items():
         keys = [f"{kind}.path" for kind in SOURCE_KINDS if kind in ds] + (
             ["truth"] if ds.get("truth") else []

@@ -76,9 +76,15 @@ def end_kinds(
 
 
 def density_series(founded: np.ndarray, ended: np.ndarray, years: np.ndarray) -> np.ndarray:
-    """N_t for each year t: count(founded < t) − count(ended < t) (ended ≥ founded is assumed)."""
-    f = np.sort(founded[np.isfinite(founded)])
-    e = np.sort(ended[np.isfinite(ended)])
+    """N_t for each year t: count(founded < t) − count(ended < t) (ended ≥ founded is assumed).
+
+    An organization whose founding is unknown (NaN: no date and none imputed from the panel) is never
+    added, so its end is not subtracted either: it is left out of the series entirely (see
+    :func:`unknown_founding_note` for the statement the histories record about it).
+    """
+    known = np.isfinite(founded)
+    f = np.sort(founded[known])
+    e = np.sort(ended[known & np.isfinite(ended)])
     t = years.astype(float)
     return np.searchsorted(f, t, side="left") - np.searchsorted(e, t, side="left")
 
@@ -257,12 +263,16 @@ def population_series(
     """Yearly density, foundings, exits by kind, mass and environment over the window.
 
     ``orgs`` is the organizations table from :func:`build_organizations`. Exits count ends in the year
-    whatever the window; censoring by the vanished rule is not an exit.
+    whatever the window; censoring by the vanished rule is not an exit. Organizations whose founding is
+    unknown and could not be imputed from the panel are left out of density, foundings, exits (of every
+    kind) and mass alike, so N_{t+1} = N_t + F_t − D_t still holds; :func:`unknown_founding_note` states
+    how many.
     """
     start, end = window
     years = np.arange(start, end + 1)
     founded = orgs["founded"].to_numpy(dtype=float)
-    ended = orgs["ended"].to_numpy(dtype=float)
+    # an organization never added to density (founding unknown, none imputed) is no exit either
+    ended = np.where(np.isfinite(founded), orgs["ended"].to_numpy(dtype=float), np.nan)
     # organizations censored by the vanished rule leave the risk set (spells), not the population count
     pop = pd.DataFrame({YEAR: years})
     pop[DENSITY] = density_series(founded, ended, years)
@@ -460,6 +470,40 @@ def build_org_years(
     if environment is not None and not environment.empty:
         oy = oy.merge(environment, on=YEAR, how="left")
     return oy.drop(columns=["founded"])
+
+
+def unknown_founding_note(orgs: pd.DataFrame) -> dict[str, object]:
+    """What the histories say about organizations without a founding date (for the metadata, the log
+    and the report's data notes).
+
+    Those with panel rows have a founding imputed from their first panel year (counted in the population
+    series, kept out of spells); those without are left out of density, foundings and exits (also when
+    they have a recorded end) and of the age-dependent models. ``statement`` only when there are any.
+    """
+    precision = orgs["founded_precision"].astype(str) if "founded_precision" in orgs else None
+    missing = orgs["founded"].isna().to_numpy()
+    imputed = int((precision == "imputed").sum()) if precision is not None else 0
+    ids = sorted(orgs.loc[missing, ORG_ID].astype(str).tolist())
+    with_end = int((missing & orgs["ended"].notna().to_numpy()).sum())
+    note: dict[str, object] = {
+        "organizations": len(ids),
+        "with_end": with_end,
+        "imputed": imputed,
+        "org_ids": ids[:50],
+    }
+    if ids:
+        note["statement"] = (
+            f"{len(ids)} organizations have no founding date and no panel rows to impute one from: they are "
+            "left out of density, foundings and exits (the population series) and of the age-dependent "
+            f"models; {with_end} of them have a recorded end, which is not counted as an exit"
+            + (
+                f". {imputed} other organizations without a founding date have one imputed from their first "
+                "panel year (counted in the population series, kept out of the age-dependent models)."
+                if imputed
+                else "."
+            )
+        )
+    return note
 
 
 def truncated_density_note(orgs: pd.DataFrame, *, window_start: int, rule: str) -> dict[str, object]:

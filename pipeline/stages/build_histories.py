@@ -22,6 +22,7 @@ from pipeline.data.histories import (
     population_groups,
     population_series,
     truncated_density_note,
+    unknown_founding_note,
 )
 
 log = logging.getLogger("build_histories")
@@ -98,6 +99,10 @@ def run(dataset: str, params: dict[str, Any]) -> None:
         metadata["left_truncated_density"] = note
         if note["organizations"]:
             log.warning("%s", note["statement"])
+        unknown = unknown_founding_note(orgs)
+        metadata["unknown_founding"] = unknown
+        if unknown.get("statement"):
+            log.warning("%s (%s)", unknown["statement"], ", ".join(unknown["org_ids"]))
         pop = population_series(orgs, window=window, panel=panel, environment=env)
         outputs["organizations"] = orgs
         outputs["population"] = pop

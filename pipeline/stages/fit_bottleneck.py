@@ -85,6 +85,12 @@ def exit_rate_models(
             )
             + "'n_star' here is the density at which the exit rate is extreme, not a founding peak."
         )
+        res.notes.append(
+            f"SE type: {res.fit.get('se_type')}; intervals at level {spec.level:g}, multiplier grid of "
+            f"{spec.grid_points} points, N* profile interval {'on' if spec.profile_intervals else 'off'} "
+            "(fit_founding.se_type and fit_founding.spec level, grid_points, profile_intervals apply to the "
+            "founding models only)."
+        )
     return results
 
 

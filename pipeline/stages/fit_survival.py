@@ -252,10 +252,26 @@ def survival_design(
     )
 
 
+def cox_se_note(res: ModelResult, cfg: dict[str, Any]) -> str:
+    """What a Cox result says about its SEs: always coxph's robust sandwich (clustered by the formula's
+    cluster() variable when given), whatever ``fit_survival.se_type`` (which reaches the other models)."""
+    return (
+        f"SE type: {res.fit.get('se_type')} (robust, as coxph; fit_survival.se_type ({cfg['se_type']}) does not "
+        "apply to Cox models, only to the piecewise, cloglog and parametric models)."
+    )
+
+
+def km_group_columns(cfg: dict[str, Any], ds: dict[str, Any]) -> list[str]:
+    """Columns of the Kaplan–Meier curves: ``fit_survival.km_groups`` plus the dataset's group columns,
+    each once (a group column also named in ``km_groups`` gets one curve, not two)."""
+    return list(dict.fromkeys([*cfg["km_groups"], *ds.get("group_columns", [])]))
+
+
 def km_results(spells: pd.DataFrame, groups: list[str], *, dataset: str) -> list[ModelResult]:
-    """Kaplan–Meier/Nelson–Aalen curves overall and by each group column, with log-rank tests."""
+    """Kaplan–Meier/Nelson–Aalen curves overall and by each group column (each once), with log-rank
+    tests."""
     out = []
-    for group in [None, *groups]:
+    for group in [None, *dict.fromkeys(groups)]:
         name = "km_all" if group is None else f"km_{group}"
         sp = spells if group is None else spells[spells[group].notna()]
         curves = kaplan_meier(sp, group=group)
@@ -408,6 +424,7 @@ def fit_survival(
             density_scale=density_scale,
         )
         complete_case(res, cox_note)
+        res.notes.append(cox_se_note(res, cfg))
         if previous is not None and res.fit.get("converged") and previous.fit.get("converged"):
             res.tests.append(
                 lr_test(
@@ -512,6 +529,7 @@ def fit_survival(
             complete_case(
                 res, f"Cause-specific hazard of exit kind '{kind}'; other exits are censored. {cox_note}"
             )
+            res.notes.append(cox_se_note(res, cfg))
             res.specification["cause_label"] = label
             if names[kind] != f"cox_cause_{label}":
                 res.notes.append(
@@ -560,7 +578,7 @@ def run(dataset: str, params: dict[str, Any]) -> None:
         density_scale=ds["density_scale"],
         cfg=cfg,
         environment=env,
-        groups=[*cfg["km_groups"], *ds["group_columns"]],
+        groups=km_group_columns(cfg, ds),
         population=frames.get("population"),
         population_groups=frames.get("population_groups"),
         aliases=measure_aliases(ds),

@@ -159,3 +159,13 @@ def test_count_models_refuse_specials_they_would_ignore(step: str) -> None:
     spec = FoundingSpec(steps=(("b", "foundings ~ 1 " + step),), density_scale=10)
     with pytest.raises(FormulaError, match="not accepted by this model"):
         build_founding_design(_pop().assign(gdp=1.0), spec)
+
+
+def test_exit_rate_results_say_the_founding_se_and_interval_settings_do_not_reach_them() -> None:
+    for r in exit_rate_models(
+        _pop(), density_scale=10, families=["poisson", "negative_binomial"], dataset="x"
+    ):
+        text = " ".join(r.notes)
+        assert f"SE type: {r.fit['se_type']}" in text, r.model
+        assert "fit_founding.se_type" in text and "founding models only" in text
+        assert "level 0.95" in text and "fit_founding.spec" in text

@@ -354,3 +354,13 @@ def test_results_round_trip_through_result_files(tmp_path: Path) -> None:
     assert back["derived"]["alpha"]["theta"] is None and back["derived"]["alpha"]["at_boundary"] is True
     assert back["specification"]["density_scale"] == 100.0
     assert len(back["curves"]["multiplier"]["density"]) == 100
+
+
+def test_panel_cr1_factor_is_stated_as_the_code_applies_it() -> None:
+    from analysis.inference.vcov import CR1_RULE
+
+    assert "G/(G−1)·(n−1)/(n−K)" in (fit_founding_panel.__doc__ or "")
+    assert CR1_RULE == "G/(G-1)·(n-1)/(n-K)"
+    r = fit_founding_panel(pd.read_csv(FIX / "input_panel.csv"), families=("poisson",))[-1]
+    assert r.specification["options"]["cluster_correction"] == CR1_RULE
+    assert r.fit["se_type"].endswith(CR1_RULE)

@@ -280,3 +280,58 @@ def test_left_truncated_density_at_founding_is_flagged_and_rule_applied(tiny):
     }
     note = truncated_density_note(dropped.reset_index(), window_start=2000, rule="exclude")
     assert "set missing" in note["statement"]
+
+
+def test_unknown_founding_without_panel_is_neither_added_nor_subtracted():
+    # founded 2000.5 (alive from 2001); the second has no founding date and no panel rows, ended 2003.2
+    years = np.arange(2000, 2006)
+    assert density_series(np.array([2000.5, np.nan]), np.array([np.nan, 2003.2]), years).tolist() == [
+        0,
+        1,
+        1,
+        1,
+        1,
+        1,
+    ]
+
+
+def test_unknown_founding_without_panel_is_not_an_exit_and_is_stated():
+    from pipeline.data.histories import unknown_founding_note
+
+    df = orgs_frame(
+        [
+            ("x", np.nan, 2002.3, "dissolved", "e"),
+            ("y", 2000.5, np.nan, None, "e"),
+            ("z", np.nan, np.nan, None, "e"),
+            ("w", np.nan, np.nan, None, "e"),
+        ]
+    )
+    panel = pd.DataFrame({"org_id": ["w", "w"], "year": [2001, 2002], "size": [1.0, 1.0]})
+    orgs = build_organizations(df, window=WINDOW, end_reasons=REASONS, panel=panel)
+    pop = population_series(orgs, window=WINDOW)
+    assert pop["density"].tolist() == [0, 2, 2, 2, 2]  # w imputed at 2000.5 (first seen at panel start)
+    assert pop["exits"].tolist() == [0] * 5 and pop["exits_death"].tolist() == [0] * 5
+    assert (pop["density"] + pop["foundings"] - pop["exits"] == pop["density_end"]).all()
+    groups = population_groups(orgs, window=WINDOW, group_columns=["district"])
+    assert groups["exits"].sum() == 0
+    note = unknown_founding_note(orgs)
+    assert note["organizations"] == 2 and note["with_end"] == 1 and note["imputed"] == 1
+    assert "x" in note["org_ids"] and "z" in note["org_ids"]
+    assert "left out of density" in note["statement"]
+    assert unknown_founding_note(orgs[orgs["org_id"] == "y"]).get("statement") is None
+
+
+def test_the_bundled_comment_of_the_vanished_end_rule_dates_the_death_as_the_code_does():
+    from pathlib import Path
+
+    from pipeline.data.histories import apply_vanished_rule
+
+    df = orgs_frame([("x", 2000.0, np.nan, None, "e")])
+    panel = pd.DataFrame({"org_id": ["x", "x"], "year": [2000, 2001]})
+    out, _ = apply_vanished_rule(df, panel, window_end=2010, rule="end", grace_years=2)
+    assert out.loc[0, "ended"] == 2002.5  # last panel year 2001: the middle of the following year
+    text = (Path(__file__).resolve().parents[2] / "params.yaml").read_text(encoding="utf-8")
+    block = text[text.index("build_histories:") : text.index("vanished: {")]
+    assert "in the middle of the year after its last panel year (end)" in " ".join(
+        line.strip("# ").strip() for line in block.splitlines()
+    )

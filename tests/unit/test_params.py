@@ -242,3 +242,31 @@ def test_alias_bomb_is_refused_quickly(tmp_path):
 def test_params_file_is_plain_yaml():
     raw = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
     assert "seed" in raw
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "why"),
+    [
+        (
+            "environment",
+            {"path": "data/raw/x/env.csv", "columns": {"year": "year"}, "covariates": ["budget"]},
+            "never merged",
+        ),
+        ("end_reasons", {"dissolved": "death"}, "no organization ends"),
+        ("missing_end_reason", "censoring", "no organization ends"),
+        ("group_columns", ["district"], "no subpopulation"),
+        ("strict", True, "register and panel"),
+    ],
+)
+def test_keys_without_effect_on_a_population_series_are_refused(key, value, why):
+    params = _minimal()
+    params["datasets"]["x"][key] = value
+    with pytest.raises(ParamsError, match=rf"datasets\.x\.{key}\b.*{why}"):
+        validate_params(params)
+
+
+def test_schema_defaults_of_organization_keys_do_not_refuse_a_population_series():
+    params = validate_params(_minimal())  # end_reasons, missing_end_reason, group_columns, strict filled in
+    assert params["datasets"]["x"]["group_columns"] == [] and params["datasets"]["x"]["strict"] is False
+    bundled = load_params(ROOT / "params.yaml")
+    assert bundled["datasets"]["china_social_organizations"]["kind"] == "population"

@@ -474,3 +474,38 @@ def test_a_zero_case_weight_is_a_params_error_naming_the_count() -> None:
         fit_survival(
             spells, dataset="o", window=(2000, 2007), density_scale=100, cfg=cfg, environment=[], groups=[]
         )
+
+
+def test_km_group_named_in_km_groups_and_group_columns_is_fitted_once() -> None:
+    from pipeline.stages.fit_survival import km_group_columns, km_results
+
+    cfg = {"km_groups": ["cohort", "district"]}
+    assert km_group_columns(cfg, {"group_columns": ["district", "type"]}) == ["cohort", "district", "type"]
+    names = [r.model for r in km_results(_simulated_spells(), ["district", "district"], dataset="o")]
+    assert names == ["km_all", "km_district"]
+
+
+def test_cox_results_say_fit_survival_se_type_does_not_reach_them() -> None:
+    steps = {"controls": f"{SURV} ~ log_size + cluster(org_id)", "density": "+ density + density_sq"}
+    cfg = {
+        **_cfg(steps),
+        "cox": {"ties": "efron"},
+        "age_pieces": [0, 2, 5],
+        "parametric": [],
+        "aft": [],
+        "km_groups": [],
+    }
+    cfg["se_type"] = "cluster_cr1"
+    results = fit_survival(
+        _simulated_spells(),
+        dataset="o",
+        window=(2000, 2007),
+        density_scale=100,
+        cfg=cfg,
+        environment=[],
+        groups=[],
+    )
+    cox = [r for r in results if r.model.startswith("cox_")]
+    assert cox and all("fit_survival.se_type (cluster_cr1)" in " ".join(r.notes) for r in cox)
+    pw = next(r for r in results if r.model == "piecewise_exponential")
+    assert "fit_survival.se_type (cluster_cr1) does not" not in " ".join(pw.notes)

@@ -190,3 +190,14 @@ def test_the_discussion_reads_cause_specific_hazards_and_names_weak_ones(tmp_pat
     assert "Exits by kind in the cause-specific Cox models (complete cases): death 130, 合并 25." in text
     assert "For death the density terms are 0.5 (p " in text and "For 合并" not in text
     assert "The hazards of 合并 (25 events) have too few events" in text
+
+
+def test_a_literature_value_given_in_params_replaces_the_bundled_cow_paragraph(tmp_path):
+    (tmp_path / "founding").mkdir()
+    strong = _founding("nb_density2", 35)
+    (tmp_path / "founding" / "nb_density2.json").write_text(json.dumps(strong), encoding="utf-8")
+    default = discussion_text("cow_igo", tmp_path)
+    assert "Ingram & Torfason" in default and "an inverted U" in default
+    given = discussion_text("cow_igo", tmp_path, "Own reading: Smith (2024).")
+    assert given.startswith("Own reading: Smith (2024).") and "an inverted U" in given
+    assert "Ingram & Torfason" not in given and "that literature leads one to expect" not in given
