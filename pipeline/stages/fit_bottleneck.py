@@ -28,7 +28,7 @@ from analysis.logistic import fit_logistic
 from analysis.nonparametric import aalen_johansen
 from analysis.results import ModelResult
 from analysis.stagnation import fit_stagnation
-from pipeline.core.names import measure_aliases
+from pipeline.core.dataset_columns import measure_aliases
 from pipeline.core.params import ParamsError, stage_params
 from pipeline.core.paths import DatasetPaths
 from pipeline.stages.common import (
