@@ -3,8 +3,9 @@
 The founding rate of a population (or subpopulation) is modelled as F_t ~ Poisson(λ_t) or negative
 binomial NB2 with Var(F_t) = λ_t + α·λ_t², log λ_t = x_t'β (+ offset). This module is the estimator
 layer only: it takes an outcome vector and a named design matrix, checks that the model is estimable, fits
-it by maximum likelihood and returns a :class:`CountFit`. The organizational-ecology layer
-(:mod:`analysis.founding`) builds designs and turns fits into result files.
+it by maximum likelihood and returns a :class:`CountFit`. The organizational-ecology layer builds the
+designs (:mod:`analysis.founding_design`), fits the sequences (:mod:`analysis.founding`) and turns fits into
+results (:mod:`analysis.founding_result`).
 
 Estimation
 ----------

@@ -18,7 +18,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from analysis.founding import FoundingSpec, fit_founding_models, simulate_founding_series  # noqa: E402
+from analysis.founding import fit_founding_models, simulate_founding_series  # noqa: E402
+from analysis.founding_design import FoundingSpec  # noqa: E402
 
 TRUTH = {"b0": 1.5, "b1": 1.2, "b2": -0.25, "alpha": 0.15, "scale": 100.0}
 SPEC = FoundingSpec(steps=(("baseline", ()), ("density2", ("density", "density_sq"))), density_scale=100.0)

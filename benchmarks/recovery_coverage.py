@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.formula.growth import legacy_lists, uses_legacy_names
-from pipeline.core.names import measure_aliases
+from pipeline.core.dataset_columns import measure_aliases
 from pipeline.core.params import load_params, stage_params
 from pipeline.data.histories import build_org_years, build_organizations, build_spells, population_series
 from pipeline.simulate.population import SimConfig, simulate_population

@@ -1,15 +1,15 @@
-"""Assembly of every table of a dataset's report from its result folders and processed tables, per area, and
-their rendering to files."""
+"""Assembly of every table of a dataset's report from its loaded results and derived tables, per area, and
+their writing to files."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from reports.collect import ReportInputs
 from reports.descriptives import (
     cleaning_summary,
     date_precision_frame,
@@ -99,68 +99,37 @@ def build_tables(
     return tables
 
 
-def build_tables_from_dirs(
-    results: Mapping[str, Any],
-    processed_dir: str | Path,
-    *,
-    clean_dir: str | Path | None = None,
-    labels: Mapping[str, str] | None = None,
-    period: int = 5,
+def report_tables(
+    inputs: ReportInputs, *, labels: Mapping[str, str] | None = None, period: int = 5
 ) -> dict[str, Table]:
-    """:func:`build_tables` on loaded results and the derived data read from ``processed_dir``.
-
-    Reads the population series, organizations table, spells and organization-years of one dataset
-    (and the cleaning log from ``clean_dir`` when given), so the table stage and the report build
-    their tables from exactly the same inputs.
-    """
-    from reports.collect import read_cleaning_log, read_table
-
-    processed = Path(processed_dir)
-    quality_file = Path(clean_dir) / "cleaning_log.json" if clean_dir is not None else None
-    quality = (
-        json.loads(quality_file.read_text(encoding="utf-8"))
-        if quality_file is not None and quality_file.exists()
-        else None
-    )
+    """:func:`build_tables` on a dataset's loaded report inputs (results, derived tables, cleaning log), so
+    the table files and the report show exactly the same tables, built once."""
     return build_tables(
-        results,
-        population=read_table(processed / "population.parquet"),
-        organizations=read_table(processed / "organizations.parquet"),
-        spells=read_table(processed / "spells.parquet"),
-        org_years=read_table(processed / "org_years.parquet"),
-        cleaning_log=read_cleaning_log(clean_dir) if clean_dir is not None else None,
-        data_quality=quality,
+        inputs.results,
+        population=inputs.population,
+        organizations=inputs.organizations,
+        spells=inputs.spells,
+        org_years=inputs.org_years,
+        cleaning_log=inputs.cleaning_log,
+        data_quality=inputs.data_quality,
         labels=labels,
         period=period,
     )
 
 
-def render_tables(
-    dataset: str,
-    results_dir: str | Path,
-    processed_dir: str | Path,
+def write_tables(
+    tables: Mapping[str, Table],
     out_dir: str | Path,
     *,
-    clean_dir: str | Path | None = None,
     formats: Sequence[str] = FORMATS,
-    labels: Mapping[str, str] | None = None,
-    period: int = 5,
     language: str = "en",
-) -> dict[str, Table]:
-    """Stage adapter: read the results and derived data of ``dataset`` and write every table.
-
-    Writes ``out_dir/<stem>.{tex,html,md,csv,docx}`` atomically, in the report's ``language`` (captions,
-    labels and notes; the CSV's long data keep their English column names), and returns the tables
-    untranslated (the report translates the same tables, so the PDF shows exactly the same strings).
-    """
-    from reports.collect import load_results
+) -> None:
+    """Write every table to ``out_dir/<stem>.{tex,html,md,csv,docx}`` (each atomically) in the report's
+    ``language`` (captions, labels and notes; the CSV's long data keep their English column names). The
+    tables themselves stay untranslated: the report translates the same tables, so the PDF shows exactly
+    the same strings."""
     from reports.i18n import Translator
 
     tr = Translator(language)
-
-    tables = build_tables_from_dirs(
-        load_results(results_dir), processed_dir, clean_dir=clean_dir, labels=labels, period=period
-    )
     for stem, table in tables.items():
         write_table(tr.table(table), Path(out_dir) / stem, formats)
-    return tables

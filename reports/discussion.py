@@ -8,7 +8,6 @@ organizational-ecology analyses of that population.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from analysis.assess import caveats, is_weak
@@ -237,16 +236,18 @@ def _assessment(results: Results) -> str:
     return ("Compared with that literature: " + "; ".join(parts) + ".") if parts else ""
 
 
-def discussion_text(dataset: str, results_root: Path, literature: str | None = None) -> str:
-    """The discussion paragraph(s) of a dataset's report (paragraphs separated by blank lines); the models
-    it reads are chosen by their registered kind and terms (``analysis/registry.py``), not their names.
+def discussion_text(
+    dataset: str,
+    results: Results,
+    not_applicable: Mapping[str, str],
+    literature: str | None = None,
+) -> str:
+    """The discussion paragraph(s) of a dataset's report (paragraphs separated by blank lines) from its
+    loaded results and not-applicable reasons (:class:`reports.collect.ReportInputs`); the models it reads
+    are chosen by their registered kind and terms (``analysis/registry.py``), not their names.
 
     ``literature`` (``render_report.literature.<dataset>``) is put before the generated text; when given it
     takes precedence over the bundled literature paragraphs (COW IGO), which are used only without it."""
-    from reports.collect import load_results, not_applicable_reasons
-
-    results = load_results(Path(results_root))
-    not_applicable = not_applicable_reasons(Path(results_root))
     body = " ".join(
         s
         for s in (

@@ -24,7 +24,7 @@ from matplotlib.figure import Figure  # noqa: E402
 
 from pipeline.core.io import atomic_path  # noqa: E402
 from reports import fonts  # noqa: E402
-from reports.collect import cif_frame, km_frame  # noqa: E402
+from reports.collect import ReportInputs, cif_frame, km_frame  # noqa: E402
 
 #: Output formats and their deterministic metadata (no dates, no version strings).
 METADATA: dict[str, dict[str, Any]] = {
@@ -428,28 +428,23 @@ def save_figure(
 
 
 def render_figures(
-    dataset: str,
-    results_dir: str | Path,
-    processed_dir: str | Path,
+    inputs: ReportInputs,
     out_dir: str | Path,
     *,
     formats: Sequence[str] = FIG_FORMATS,
     font_cache_dir: str | None = None,
     language: str = "en",
 ) -> list[dict[str, str]]:
-    """Stage adapter: draw every figure of ``dataset`` and write it to ``out_dir`` (PDF, SVG, PNG), the
-    words inside the figures in ``language``.
+    """Draw every figure of a dataset's loaded report inputs and write it to ``out_dir`` (PDF, SVG, PNG),
+    the words inside the figures in ``language``.
 
     Returns one record per figure (``stem``, ``caption``, and the path of each format) for the report.
     """
-    from reports.collect import load_results, read_table
-
     setup_matplotlib(font_cache_dir)
-    processed = Path(processed_dir)
     figs = build_figures(
-        load_results(results_dir),
-        population=read_table(processed / "population.parquet"),
-        org_years=read_table(processed / "org_years.parquet"),
+        inputs.results,
+        population=inputs.population,
+        org_years=inputs.org_years,
         language=language,
     )
     records = []

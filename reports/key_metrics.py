@@ -10,11 +10,11 @@ error and test of every model stays in ``results/<d>/`` (``python -m pipeline ve
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from reports.collect import ReportInputs
 from reports.selection import break_series, headline_cox, headline_founding, of_kind
 
 Result = Mapping[str, Any]
@@ -156,14 +156,7 @@ def key_metrics(results: Results, population: pd.DataFrame | None, organizations
     return out
 
 
-def dataset_metrics(results_dir: str | Path, processed_dir: str | Path) -> dict:
-    """:func:`key_metrics` read from a dataset's result and processed folders."""
-    from reports.collect import load_results, read_table
-
-    processed = Path(processed_dir)
-    orgs = read_table(processed / "organizations.parquet")
-    return key_metrics(
-        load_results(results_dir),
-        read_table(processed / "population.parquet"),
-        None if orgs is None else int(len(orgs)),
-    )
+def dataset_metrics(inputs: ReportInputs) -> dict:
+    """:func:`key_metrics` of a dataset's loaded report inputs."""
+    orgs = inputs.organizations
+    return key_metrics(inputs.results, inputs.population, None if orgs is None else int(len(orgs)))

@@ -21,7 +21,7 @@ import pandas as pd
 
 from analysis.registry import kinds
 from pipeline.core.io import write_csv
-from reports.collect import cif_frame, km_frame
+from reports.collect import ReportInputs, cif_frame, km_frame
 from reports.selection import headline_founding, of_kind
 
 #: Significant digits of the numbers in the plot files (those beyond move with BLAS/libm builds).
@@ -220,14 +220,10 @@ def plot_frames(
     return out
 
 
-def write_plot_data(
-    results_dir: str | Path, processed_dir: str | Path, out_dir: str | Path, kind: str
-) -> list[Path]:
-    """Write the plot files of a dataset of ``kind`` into ``out_dir``, each atomically."""
-    from reports.collect import load_results, read_table
-
-    population = read_table(Path(processed_dir) / "population.parquet")
-    frames = plot_frames(load_results(results_dir), population, kind)
+def write_plot_data(inputs: ReportInputs, out_dir: str | Path, kind: str) -> list[Path]:
+    """Write the plot files of a dataset of ``kind`` from its loaded report inputs into ``out_dir``, each
+    atomically."""
+    frames = plot_frames(inputs.results, inputs.population, kind)
     written = []
     for plot in plots_for(kind):
         path = Path(out_dir) / plot.file

@@ -22,7 +22,8 @@ import pandas as pd
 from analysis.assess import is_weak
 from pipeline.core.io import atomic_path, to_json_text, write_text
 from reports import fonts
-from reports.assemble import build_tables_from_dirs
+from reports.assemble import report_tables
+from reports.collect import ReportInputs
 from reports.html import report_html
 from reports.i18n import Translator
 from reports.render import to_html, to_typst
@@ -463,16 +464,14 @@ def compile_pdf(
 
 def render_report(
     dataset: str,
-    results_dir: str | Path,
-    processed_dir: str | Path,
+    inputs: ReportInputs,
     out_pdf: str | Path,
     provenance: Mapping[str, Any],
     truth: Mapping[str, Any] | None = None,
     discussion: str | None = None,
     *,
-    clean_dir: str | Path | None = None,
+    tables: Mapping[str, Table] | None = None,
     title: str | None = None,
-    labels: Mapping[str, str] | None = None,
     date_rule: str = "midpoint",
     font_cache_dir: str | None = None,
     figures: tuple[str | Path, Sequence[Mapping[str, str]]] | None = None,
@@ -481,16 +480,17 @@ def render_report(
     out_docx: str | Path | None = None,
     language: str = "en",
 ) -> Path:
-    """Render the PDF report of ``dataset`` (and its HTML report) from its result files and derived data.
+    """Render the PDF report of ``dataset`` (and its HTML report) from its loaded report inputs.
 
     Parameters
     ----------
     dataset
         Dataset name (as in ``params.yaml``).
-    results_dir, processed_dir, clean_dir
-        ``results/{d}``, ``data/processed/{d}`` and ``data/interim/{d}/clean`` (for the cleaning log).
+    inputs
+        The dataset's results, not-applicable reasons, derived tables and cleaning log, read once
+        (:func:`reports.collect.load_report_inputs`).
     out_pdf
-        Where to write the PDF (atomically); tables and figures are rendered afresh for it.
+        Where to write the PDF (atomically).
     provenance
         ``commit`` (str), ``inputs`` ({path: sha256}), ``params`` (dict or str), ``packages``
         ({name: version}), ``seeds`` ({name: seed}), optional ``description``.
@@ -499,6 +499,9 @@ def render_report(
         section.
     discussion
         Dataset-specific discussion (plain text, paragraphs separated by blank lines).
+    tables
+        The tables of :func:`reports.assemble.report_tables` on ``inputs`` when already built (the stage
+        writes the same tables as files); built when omitted.
     date_rule
         The date precision rule used by the histories (``params.yaml: datasets.{d}.date_rule``), stated
         among the conventions.
@@ -522,18 +525,15 @@ def render_report(
     Path
         ``out_pdf``.
     """
-    from reports.collect import load_results, not_applicable_reasons
     from reports.figures import render_figures
 
-    results = load_results(results_dir)
-    tables = build_tables_from_dirs(results, processed_dir, clean_dir=clean_dir, labels=labels)
+    if tables is None:
+        tables = report_tables(inputs)
     with tempfile.TemporaryDirectory(prefix="orgecology-figs-") as tmp:
         if figures is None:
             figdir = Path(tmp) / "figures"
             records = render_figures(
-                dataset,
-                results_dir,
-                processed_dir,
+                inputs,
                 figdir,
                 formats=("svg", "png") if out_docx is not None else ("svg",),
                 font_cache_dir=font_cache_dir,
@@ -545,13 +545,13 @@ def render_report(
             dataset,
             tables,
             records,
-            results,
+            inputs.results,
             provenance=provenance,
             truth=truth,
             discussion=discussion,
             title=title,
             date_rule=date_rule,
-            not_applicable=not_applicable_reasons(results_dir),
+            not_applicable=inputs.not_applicable,
             language=language,
         )
         if out_html is not None:

@@ -15,7 +15,8 @@ from typing import Any
 import jsonschema
 import yaml
 
-from pipeline.core.names import check_names, count_family_names, unknown_name_message
+from pipeline.core.names import check_names, count_family_names
+from pipeline.core.nearest import unknown_name_message
 
 SCHEMA_PATH = Path(__file__).with_name("params.schema.json")
 DEFAULT_PARAMS = Path("params.yaml")

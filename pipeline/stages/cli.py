@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.core.kernels import describe as describe_kernels
-from pipeline.core.names import unknown_name_message
+from pipeline.core.nearest import unknown_name_message
 from pipeline.core.params import ParamsError, load_params
 
 # Deterministic floating point: multithreaded BLAS/OpenMP reductions change the last bits of results

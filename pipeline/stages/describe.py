@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from pipeline.core.names import Columns
+from pipeline.core.dataset_columns import Columns
 from pipeline.core.paths import DatasetPaths
 from pipeline.stages.applicability import (
     MIN_SERIES_YEARS,

@@ -22,12 +22,13 @@ from analysis.equilibrium import equilibrium_density
 from analysis.formula import FormulaError, TermContext, render_formula
 from analysis.formula.stagnation import legacy_covariates, stagnation_formula
 from analysis.formula.stagnation import uses_legacy_names as uses_legacy_stagnation
-from analysis.founding import FoundingSpec, fit_founding_models
+from analysis.founding import fit_founding_models
+from analysis.founding_design import FoundingSpec
 from analysis.logistic import fit_logistic
 from analysis.nonparametric import aalen_johansen
 from analysis.results import ModelResult
 from analysis.stagnation import fit_stagnation
-from pipeline.core.names import measure_aliases
+from pipeline.core.dataset_columns import measure_aliases
 from pipeline.core.params import ParamsError, stage_params
 from pipeline.core.paths import DatasetPaths
 from pipeline.stages.common import (

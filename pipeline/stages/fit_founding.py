@@ -8,7 +8,8 @@ from typing import Any
 
 import pandas as pd
 
-from analysis.founding import FoundingSpec, fit_founding_models, fit_founding_panel
+from analysis.founding import fit_founding_models, fit_founding_panel
+from analysis.founding_design import FoundingSpec
 from analysis.results import ModelResult
 from pipeline.core.params import stage_params
 from pipeline.core.paths import DatasetPaths

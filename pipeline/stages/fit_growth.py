@@ -12,7 +12,7 @@ import pandas as pd
 from analysis.formula import FormulaError, TermContext, build_design, render_formula
 from analysis.formula.growth import growth_formula, legacy_formula, legacy_lists, uses_legacy_names
 from analysis.growth import fit_gibrat_models, size_variance_scaling
-from pipeline.core.names import measure_aliases
+from pipeline.core.dataset_columns import measure_aliases
 from pipeline.core.params import ParamsError, stage_params
 from pipeline.core.paths import DatasetPaths
 from pipeline.stages.applicability import growth_verdict

@@ -47,7 +47,7 @@ from analysis.piecewise import fit_discrete_cloglog, fit_piecewise_exponential, 
 from analysis.results import ModelResult, lr_test
 from analysis.scaling import scale_density_columns
 from pipeline.core.columns import COMPETING_PREFIX, DEATH
-from pipeline.core.names import measure_aliases
+from pipeline.core.dataset_columns import measure_aliases
 from pipeline.core.params import ParamsError, stage_params
 from pipeline.core.paths import DatasetPaths
 from pipeline.stages.applicability import survival_verdict

@@ -17,8 +17,8 @@ from pipeline.core.io import atomic_dir, round_floats, write_json
 from pipeline.core.params import raw_files, stage_params
 from pipeline.core.paths import DatasetPaths
 from pipeline.data.read import load_truth
-from reports.assemble import render_tables
-from reports.collect import AREAS
+from reports.assemble import report_tables, write_tables
+from reports.collect import load_report_inputs
 from reports.discussion import discussion_text
 from reports.key_metrics import dataset_metrics
 from reports.plot_data import write_plot_data
@@ -129,28 +129,6 @@ def truth_mapping(truth: dict[str, Any]) -> dict[str, float]:
     return out
 
 
-def result_files(results_root: Path) -> list[Path]:
-    """The result files of the stage folders (``results/<d>/<area>/*.json``), never hidden ones: a
-    temporary folder left by a killed stage (``.survival.<pid>.<random>.tmp``) is not a result."""
-    return [
-        path
-        for area in AREAS
-        for path in sorted((results_root / area).glob("*.json"))
-        if not path.name.startswith(".")
-    ]
-
-
-def result_seeds(results_root: Path) -> dict[str, Any]:
-    """Random seeds recorded by the models themselves (``specification.seed``: bootstrap draws,
-    simulated p-values), keyed ``area/model``."""
-    out: dict[str, Any] = {}
-    for path in result_files(results_root):
-        spec = json.loads(path.read_text(encoding="utf-8")).get("specification") or {}
-        if spec.get("seed") is not None:
-            out[f"{path.parent.name}/{path.stem}"] = spec["seed"]
-    return out
-
-
 def history_notes(processed: Path) -> list[str]:
     """Statements the event histories recorded about themselves (``histories.json``), e.g. how many
     organizations have a left-truncated density at founding and whether it entered the models."""
@@ -162,11 +140,12 @@ def history_notes(processed: Path) -> list[str]:
 
 
 def run(dataset: str, params: dict[str, Any]) -> None:
-    """Stage entry point."""
+    """Stage entry point: the dataset's result files, derived tables and cleaning log are read once
+    (:func:`reports.collect.load_report_inputs`) and every output is built from that one object."""
     ds = params["datasets"][dataset]
     cfg = stage_params(params, "render_report", dataset)
     paths = DatasetPaths(dataset)
-    results_root = paths.results("founding").parent
+    inputs = load_report_inputs(paths.results("founding").parent, paths.processed, paths.clean)
     validation = json.loads((paths.validated / "validation_report.json").read_text(encoding="utf-8"))
     truth = None
     if ds.get("truth"):
@@ -190,20 +169,13 @@ def run(dataset: str, params: dict[str, Any]) -> None:
             },
         },
         "packages": package_versions(),
-        "seeds": {"seed (params.yaml)": params["seed"], **result_seeds(results_root)},
+        "seeds": {"seed (params.yaml)": params["seed"], **inputs.seeds},
         "description": ds.get("description", ""),
         "data_notes": history_notes(paths.processed),
     }
     with atomic_dir(paths.report) as out:
-        tables = render_tables(
-            dataset,
-            results_root,
-            paths.processed,
-            out / "tables",
-            clean_dir=paths.clean,
-            formats=tuple(cfg["table_formats"]),
-            language=cfg["language"],
-        )
+        tables = report_tables(inputs)
+        write_tables(tables, out / "tables", formats=tuple(cfg["table_formats"]), language=cfg["language"])
         log.info("%d tables", len(tables))
         figures = None
         html_figures = "embed"  # SVG inside the page when no figure files are kept beside it
@@ -214,9 +186,7 @@ def run(dataset: str, params: dict[str, Any]) -> None:
             # PNG for the Word report (removed afterwards when not configured)
             wanted = tuple(cfg["figure_formats"])
             records = render_figures(
-                dataset,
-                results_root,
-                paths.processed,
+                inputs,
                 out / "figures",
                 formats=tuple(dict.fromkeys((*wanted, "svg", "png"))),
                 language=cfg["language"],
@@ -224,16 +194,17 @@ def run(dataset: str, params: dict[str, Any]) -> None:
             figures = (out / "figures", records)
             html_figures = next((f for f in ("png", "svg") if f in wanted), "embed")
             log.info("%d figures", len(records))
-        discussion = discussion_text(dataset, results_root, cfg.get("literature", {}).get(dataset))
+        discussion = discussion_text(
+            dataset, inputs.results, inputs.not_applicable, cfg.get("literature", {}).get(dataset)
+        )
         pdf = render_report(
             dataset,
-            results_root,
-            paths.processed,
+            inputs,
             out / "report.pdf",
             provenance,
             truth=truth,
             discussion=discussion,
-            clean_dir=paths.clean,
+            tables=tables,
             date_rule=ds["date_rule"],
             title=cfg.get("titles", {}).get(dataset),
             figures=figures,
@@ -249,6 +220,6 @@ def run(dataset: str, params: dict[str, Any]) -> None:
                     for rec in figures[1]:
                         Path(rec[fmt]).unlink()
     with atomic_dir(paths.plot_data) as out:  # DVC plots (dvc.yaml's top-level plots:)
-        write_plot_data(results_root, paths.processed, out, ds["kind"])
-    metrics = dataset_metrics(results_root, paths.processed)
+        write_plot_data(inputs, out, ds["kind"])
+    metrics = dataset_metrics(inputs)
     write_json(METRICS.format(dataset=dataset), round_floats(metrics, METRIC_DIGITS))

@@ -14,7 +14,7 @@ from analysis.formula.growth import growth_formula
 from analysis.formula.stagnation import stagnation_formula
 from analysis.formula.survival import survival_formulas, without_strata
 from analysis.registry import count_family
-from pipeline.core.names import Columns
+from pipeline.core.dataset_columns import Columns
 from pipeline.core.params import stage_params
 from pipeline.stages.fit_bottleneck import exit_rate_spec
 

@@ -230,14 +230,13 @@ def test_verify_passes_on_a_fresh_run_and_fails_on_tampering(runs):
 
 
 def _real_tables(root: Path, ds: str):
-    from reports.assemble import build_tables_from_dirs
-    from reports.collect import load_results
+    from reports.assemble import report_tables
+    from reports.collect import load_report_inputs
 
-    results = load_results(root / "results" / ds)
-    tables = build_tables_from_dirs(
-        results, root / "data" / "processed" / ds, clean_dir=root / "data" / "interim" / ds / "clean"
+    inputs = load_report_inputs(
+        root / "results" / ds, root / "data" / "processed" / ds, root / "data" / "interim" / ds / "clean"
     )
-    return results, tables
+    return inputs.results, report_tables(inputs)
 
 
 def _shown(tables) -> set[str]:

@@ -183,15 +183,12 @@ def test_step_curves_are_read_off_on_the_age_grid():
     assert pop["year"].tolist() == [2000, 2001] and "mass" not in pop
 
 
-def test_plot_files_are_deterministic(tmp_path, monkeypatch):
-    import reports.collect as collect
+def test_plot_files_are_deterministic(tmp_path):
+    from reports.collect import ReportInputs
 
-    monkeypatch.setattr(collect, "load_results", lambda _d: _results())
-    processed = tmp_path / "processed"
-    processed.mkdir()
-    _population().to_parquet(processed / "population.parquet")
-    first = pdata.write_plot_data(tmp_path / "r", processed, tmp_path / "a", "organizations")
-    second = pdata.write_plot_data(tmp_path / "r", processed, tmp_path / "b", "organizations")
+    inputs = ReportInputs(results=_results(), population=_population())
+    first = pdata.write_plot_data(inputs, tmp_path / "a", "organizations")
+    second = pdata.write_plot_data(inputs, tmp_path / "b", "organizations")
     assert [p.name for p in first] == [p.file for p in pdata.plots_for("organizations")]
     for a, b in zip(first, second, strict=True):
         assert a.read_bytes() == b.read_bytes()

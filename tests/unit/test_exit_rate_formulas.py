@@ -142,7 +142,7 @@ def test_count_models_refuse_specials_they_would_ignore(step: str) -> None:
     """Founding and exit-rate count models use offset / exposure only; any other special is an error at load
     (also in a step that adds nothing else, which the nested sequence would skip) and in the design."""
     from analysis.formula import FormulaError
-    from analysis.founding import FoundingSpec, build_founding_design
+    from analysis.founding_design import FoundingSpec, build_founding_design
 
     p = _params(founding_step="baseline")
     p["datasets"]["x"]["models"]["fit_founding"] = {

@@ -11,7 +11,7 @@ import pytest
 from matplotlib.figure import Figure
 
 from reports import figures as F
-from reports.collect import load_results
+from reports.collect import load_report_inputs, load_results
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "results_example"
 RESULTS = FIX / "results" / "default"
@@ -97,8 +97,9 @@ def test_chinese_labels_render_without_missing_glyphs(results, tmp_path):
 
 
 def test_render_figures_byte_identical_and_metadata_free(tmp_path, results):
-    a = F.render_figures("default", RESULTS, PROCESSED, tmp_path / "a")
-    F.render_figures("default", RESULTS, PROCESSED, tmp_path / "b", formats=("png",))
+    inputs = load_report_inputs(RESULTS, PROCESSED)
+    a = F.render_figures(inputs, tmp_path / "a")
+    F.render_figures(inputs, tmp_path / "b", formats=("png",))
     stems = [s["stem"] for s in a]
     for prefix in (
         "population",

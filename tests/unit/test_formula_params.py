@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from analysis.founding import FoundingSpec
+from analysis.founding_design import FoundingSpec
 from pipeline.core.params import load_params, stage_params, validate_params
 from tests.unit.params_builders import organization_params, params_problem
 
@@ -144,7 +144,8 @@ def test_readme_dataset_example_with_formulas_resolves() -> None:
 
 
 def test_founding_subset_restricts_years_and_lags_reach_outside() -> None:
-    from analysis.founding import build_founding_design, fit_founding_models, simulate_founding_series
+    from analysis.founding import fit_founding_models, simulate_founding_series
+    from analysis.founding_design import build_founding_design
 
     pop = simulate_founding_series(seed=2, years=40)
     spec = FoundingSpec(

@@ -17,16 +17,11 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from analysis.founding import (
-    FoundingSpec,
-    auto_scale,
-    build_founding_design,
-    fit_founding_models,
-    fit_founding_panel,
-    simulate_founding_series,
-)
+from analysis.founding import fit_founding_models, fit_founding_panel, simulate_founding_series
 from analysis.founding_derived import multiplier_curve
+from analysis.founding_design import FoundingSpec, build_founding_design
 from analysis.results import ModelResult, validate_result
+from analysis.scaling import auto_scale
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "founding"
 SERIES = ["banks", "igo", "sim", "poisson_sim"]

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from reports.collect import load_results, not_applicable_reasons
+from reports.collect import load_report_inputs
 from reports.html import index_html, report_html
 from reports.report import build_bundle, render_report
 
@@ -90,38 +90,35 @@ def rendered(tmp_path_factory) -> tuple[Path, dict]:
     from reports.figures import render_figures
 
     out = tmp_path_factory.mktemp("html")
-    records = render_figures("default", RESULTS, PROCESSED, out / "figures", formats=("svg", "png"))
+    inputs = load_report_inputs(RESULTS, PROCESSED, CLEAN)
+    records = render_figures(inputs, out / "figures", formats=("svg", "png"))
     truth = json.loads((FIX / "truth.json").read_text(encoding="utf-8"))
     render_report(
         "default",
-        RESULTS,
-        PROCESSED,
+        inputs,
         out / "report.pdf",
         PROVENANCE,
         truth=truth,
         discussion="街道社会工作服务站的发展出现瓶颈。",
-        clean_dir=CLEAN,
         figures=(out / "figures", records),
         out_html=out / "report.html",
         html_figures="png",
     )
-    return out, {"records": records, "truth": truth}
+    return out, {"records": records, "truth": truth, "inputs": inputs}
 
 
-def _bundle(records, truth) -> dict:
-    from reports.assemble import build_tables_from_dirs
+def _bundle(records, truth, inputs) -> dict:
+    from reports.assemble import report_tables
 
-    results = load_results(RESULTS)
-    tables = build_tables_from_dirs(results, PROCESSED, clean_dir=CLEAN)
     return build_bundle(
         "default",
-        tables,
+        report_tables(inputs),
         records,
-        results,
+        inputs.results,
         provenance=PROVENANCE,
         truth=truth,
         discussion="街道社会工作服务站的发展出现瓶颈。",
-        not_applicable=not_applicable_reasons(RESULTS),
+        not_applicable=inputs.not_applicable,
     )
 
 
@@ -130,7 +127,7 @@ def test_report_loads_without_console_errors_and_shows_everything(rendered, tmp_
     out, extra = rendered
     dom, console = load_in_chromium(out / "report.html", tmp_path)
     assert _errors(console) == []
-    bundle = _bundle(extra["records"], extra["truth"])
+    bundle = _bundle(extra["records"], extra["truth"], extra["inputs"])
     n_tables = sum(b["kind"] == "table" for s in bundle["sections"] for b in s["blocks"])
     n_figures = sum(len(b["row"]) for s in bundle["sections"] for b in s["blocks"] if b["kind"] == "figures")
     assert f"orgecology-check images={n_figures}" in console  # every figure is an image that loaded
@@ -163,10 +160,10 @@ def test_browser_check_catches_a_broken_image_and_a_script_error(tmp_path):
 
 @needs_chromium
 def test_standalone_table_page_and_index_load(rendered, tmp_path):
-    from reports.assemble import render_tables
+    from reports.assemble import report_tables, write_tables
 
-    out, _ = rendered
-    render_tables("default", RESULTS, PROCESSED, out / "tables", clean_dir=CLEAN, formats=("html",))
+    out, extra = rendered
+    write_tables(report_tables(extra["inputs"]), out / "tables", formats=("html",))
     dom, console = load_in_chromium(out / "tables" / "founding_nb.html", tmp_path)
     assert _errors(console) == [] and "<style>" in dom and "orgecology-table" in dom
     index = out.parent / "index.html"
@@ -190,7 +187,7 @@ def test_standalone_table_page_and_index_load(rendered, tmp_path):
 
 def test_embedded_figures_make_a_self_contained_page(rendered):
     _, extra = rendered
-    bundle = _bundle(extra["records"], extra["truth"])
+    bundle = _bundle(extra["records"], extra["truth"], extra["inputs"])
     src = {f"figures/{r['stem']}.svg": "data:image/svg+xml;base64,AAAA" for r in extra["records"]}
     page = report_html(bundle, src)
     assert page.count("data:image/svg+xml;base64,") == len(extra["records"])
@@ -203,13 +200,11 @@ def test_two_renders_give_identical_html(rendered, tmp_path):
     again = tmp_path / "again.html"
     render_report(
         "default",
-        RESULTS,
-        PROCESSED,
+        extra["inputs"],
         tmp_path / "again.pdf",
         PROVENANCE,
         truth=extra["truth"],
         discussion="街道社会工作服务站的发展出现瓶颈。",
-        clean_dir=CLEAN,
         figures=(out / "figures", extra["records"]),
         out_html=again,
         html_figures="png",

@@ -10,8 +10,8 @@ from pathlib import Path
 import pypdf
 import pytest
 
-from reports.assemble import build_tables_from_dirs
-from reports.collect import load_results, not_applicable_reasons
+from reports.assemble import report_tables
+from reports.collect import load_report_inputs, load_results
 from reports.i18n import ZH, Translator
 from reports.report import SECTIONS, build_bundle, render_report
 
@@ -50,27 +50,20 @@ LATIN = {
 
 @pytest.fixture(scope="module")
 def zh_bundle() -> dict:
-    import pandas as pd
-
     from reports.figures import build_figures, setup_matplotlib
 
     setup_matplotlib()
-    results = load_results(RESULTS)
-    figs = build_figures(
-        results,
-        population=pd.read_parquet(PROCESSED / "population.parquet"),
-        org_years=pd.read_parquet(PROCESSED / "org_years.parquet"),
-    )
-    tables = build_tables_from_dirs(results, PROCESSED, clean_dir=CLEAN)
+    inputs = load_report_inputs(RESULTS, PROCESSED, CLEAN)
+    figs = build_figures(inputs.results, population=inputs.population, org_years=inputs.org_years)
     return build_bundle(
         "default",
-        tables,
+        report_tables(inputs),
         [{"stem": s, "caption": c, "width": "full"} for s, _, c in figs],
-        results,
+        inputs.results,
         provenance=PROVENANCE,
         truth=json.loads((FIX / "truth.json").read_text(encoding="utf-8")),
         discussion="The founding rate peaks inside the observed range.",
-        not_applicable=not_applicable_reasons(RESULTS),
+        not_applicable=inputs.not_applicable,
         language="zh",
     )
 
@@ -111,11 +104,9 @@ def test_no_english_heading_caption_label_or_note_left(zh_bundle):
 def test_zh_report_compiles_and_has_no_english_headings(tmp_path):
     pdf = render_report(
         "default",
-        RESULTS,
-        PROCESSED,
+        load_report_inputs(RESULTS, PROCESSED, CLEAN),
         tmp_path / "zh.pdf",
         PROVENANCE,
-        clean_dir=CLEAN,
         language="zh",
         out_html=tmp_path / "zh.html",
     )

@@ -16,8 +16,8 @@ from pathlib import Path
 import pypdf
 import pytest
 
-from reports.assemble import build_tables_from_dirs
-from reports.collect import load_results
+from reports.assemble import report_tables
+from reports.collect import load_report_inputs
 from reports.render import to_latex
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "results_example"
@@ -43,9 +43,10 @@ def _document(tables: dict[str, str]) -> str:
 
 @pytest.fixture(scope="module")
 def compiled(tmp_path_factory) -> tuple[str, str, dict[str, str]]:
-    results = load_results(FIX / "results" / "default")
-    tables = build_tables_from_dirs(
-        results, FIX / "processed" / "default", clean_dir=FIX / "interim" / "default" / "clean"
+    tables = report_tables(
+        load_report_inputs(
+            FIX / "results" / "default", FIX / "processed" / "default", FIX / "interim" / "default" / "clean"
+        )
     )
     texs = {stem: to_latex(t) for stem, t in tables.items()}
     root = tmp_path_factory.mktemp("tex")

@@ -10,7 +10,7 @@ from pathlib import Path
 import pypdf
 import pytest
 
-from reports.collect import load_results
+from reports.collect import load_report_inputs, load_results
 from reports.report import build_bundle, render_report, truth_table
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "results_example"
@@ -30,13 +30,11 @@ DISCUSSION = "街道社会工作服务站的发展出现瓶颈。\n\nThe foundin
 def _render(out: Path, results_dir: Path = RESULTS, truth: dict | None = None) -> Path:
     return render_report(
         "default",
-        results_dir,
-        PROCESSED,
+        load_report_inputs(results_dir, PROCESSED, CLEAN),
         out,
         PROVENANCE,
         truth=truth,
         discussion=DISCUSSION,
-        clean_dir=CLEAN,
     )
 
 
@@ -147,15 +145,12 @@ def test_bundle_holds_only_strings_from_tables():
 
 
 def test_population_series_sections_state_the_recorded_reason(tmp_path):
-    from reports.collect import not_applicable_reasons
-
-    china = FIX / "results" / "china"
-    reasons = not_applicable_reasons(china)
+    china = load_report_inputs(FIX / "results" / "china", tmp_path / "none")
+    reasons = china.not_applicable
     assert set(reasons) == {"founding", "survival", "growth"}
     pdf = render_report(
         "china",
         china,
-        tmp_path / "none",
         tmp_path / "china.pdf",
         PROVENANCE,
         title="Registered social organizations in China (社会组织)",

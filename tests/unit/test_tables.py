@@ -11,8 +11,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from reports.assemble import build_tables, render_tables
-from reports.collect import load_results, read_cleaning_log
+from reports.assemble import build_tables, report_tables, write_tables
+from reports.collect import load_report_inputs, load_results, read_cleaning_log
 from reports.descriptives import km_table, population_summary
 from reports.regression import derived_table, model_tests_table, nesting_order, regression_table
 from reports.render import latex_escape, to_csv_frame, to_html, to_latex, to_markdown
@@ -290,8 +290,9 @@ def test_cleaning_log_reader_accepts_summary_and_row_logs(tmp_path):
 
 
 def test_build_tables_and_byte_identical_renders(tmp_path):
-    first = render_tables("default", RESULTS, PROCESSED, tmp_path / "a", clean_dir=CLEAN)
-    render_tables("default", RESULTS, PROCESSED, tmp_path / "b", clean_dir=CLEAN)
+    first = report_tables(load_report_inputs(RESULTS, PROCESSED, CLEAN))
+    write_tables(first, tmp_path / "a")
+    write_tables(report_tables(load_report_inputs(RESULTS, PROCESSED, CLEAN)), tmp_path / "b")
     for stem in (
         "founding_poisson",
         "founding_nb",

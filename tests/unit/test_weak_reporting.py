@@ -5,10 +5,16 @@ from __future__ import annotations
 import json
 
 from analysis.assess import assess
+from reports.collect import load_results, not_applicable_reasons
 from reports.discussion import discussion_text
 from reports.model_tables import capacity_table
 from reports.regression import regression_table
 from reports.render import md_escape, to_markdown
+
+
+def _discussion(results_dir):
+    """The discussion of the results written under ``results_dir`` (dataset "toy")."""
+    return discussion_text("toy", load_results(results_dir), not_applicable_reasons(results_dir))
 
 
 def _term(name, coef, se, p):
@@ -108,12 +114,12 @@ def test_the_discussion_does_not_state_a_weak_founding_model_as_a_finding(tmp_pa
     (tmp_path / "founding").mkdir()
     weak = _founding("nb_density2", 10)
     (tmp_path / "founding" / "nb_density2.json").write_text(json.dumps(weak), encoding="utf-8")
-    text = discussion_text("toy", tmp_path)
+    text = _discussion(tmp_path)
     assert "too weakly identified to read its density terms as evidence" in text
     assert "inverted U" not in text and "peaks at" not in text
     strong = _founding("nb_density2", 35)
     (tmp_path / "founding" / "nb_density2.json").write_text(json.dumps(strong), encoding="utf-8")
-    assert "an inverted U" in discussion_text("toy", tmp_path)
+    assert "an inverted U" in _discussion(tmp_path)
 
 
 def test_markdown_tables_escape_user_text():
@@ -186,7 +192,7 @@ def test_the_discussion_reads_cause_specific_hazards_and_names_weak_ones(tmp_pat
         )
         res["assessment"] = assess(res)
         (tmp_path / "survival" / f"{model}.json").write_text(json.dumps(res), encoding="utf-8")
-    text = discussion_text("toy", tmp_path)
+    text = _discussion(tmp_path)
     assert "Exits by kind in the cause-specific Cox models (complete cases): death 130, 合并 25." in text
     assert "For death the density terms are 0.5 (p " in text and "For 合并" not in text
     assert "The hazards of 合并 (25 events) have too few events" in text
@@ -196,8 +202,9 @@ def test_a_literature_value_given_in_params_replaces_the_bundled_cow_paragraph(t
     (tmp_path / "founding").mkdir()
     strong = _founding("nb_density2", 35)
     (tmp_path / "founding" / "nb_density2.json").write_text(json.dumps(strong), encoding="utf-8")
-    default = discussion_text("cow_igo", tmp_path)
+    loaded = (load_results(tmp_path), not_applicable_reasons(tmp_path))
+    default = discussion_text("cow_igo", *loaded)
     assert "Ingram & Torfason" in default and "an inverted U" in default
-    given = discussion_text("cow_igo", tmp_path, "Own reading: Smith (2024).")
+    given = discussion_text("cow_igo", *loaded, "Own reading: Smith (2024).")
     assert given.startswith("Own reading: Smith (2024).") and "an inverted U" in given
     assert "Ingram & Torfason" not in given and "that literature leads one to expect" not in given

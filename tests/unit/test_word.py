@@ -9,8 +9,8 @@ from pathlib import Path
 import docx
 import pytest
 
-from reports.assemble import build_tables_from_dirs
-from reports.collect import load_results
+from reports.assemble import report_tables
+from reports.collect import ReportInputs, load_report_inputs
 from reports.render import to_typst
 from reports.report import render_report
 from reports.table_files import write_table
@@ -23,8 +23,13 @@ CLEAN = FIX / "interim" / "default" / "clean"
 
 
 @pytest.fixture(scope="module")
-def tables() -> dict:
-    return build_tables_from_dirs(load_results(RESULTS), PROCESSED, clean_dir=CLEAN)
+def inputs() -> ReportInputs:
+    return load_report_inputs(RESULTS, PROCESSED, CLEAN)
+
+
+@pytest.fixture(scope="module")
+def tables(inputs) -> dict:
+    return report_tables(inputs)
 
 
 def test_every_table_as_docx_holds_the_same_strings(tables, tmp_path):
@@ -47,18 +52,17 @@ def test_table_docx_is_byte_stable(tables, tmp_path):
     assert docx.Document(str(a)).core_properties.created.year == 2000  # fixed, not the run date
 
 
-def test_report_docx_has_every_section_table_and_figure(tmp_path):
+def test_report_docx_has_every_section_table_and_figure(inputs, tables, tmp_path):
     from reports.figures import render_figures
 
-    records = render_figures("default", RESULTS, PROCESSED, tmp_path / "figures", formats=("svg", "png"))
+    records = render_figures(inputs, tmp_path / "figures", formats=("svg", "png"))
     truth = json.loads((FIX / "truth.json").read_text(encoding="utf-8"))
-    kw = dict(truth=truth, discussion="街道社会工作服务站的发展出现瓶颈。", clean_dir=CLEAN)
+    kw = dict(truth=truth, discussion="街道社会工作服务站的发展出现瓶颈。")
     kw["figures"] = (tmp_path / "figures", records)
     for name in ("a", "b"):
         render_report(
             "default",
-            RESULTS,
-            PROCESSED,
+            inputs,
             tmp_path / f"{name}.pdf",
             {"commit": "c0ffee"},
             out_docx=tmp_path / f"{name}.docx",
@@ -84,8 +88,6 @@ def test_report_docx_has_every_section_table_and_figure(tmp_path):
     assert len(doc.inline_shapes) == len(records) > 0
     text = docx_text(tmp_path / "a.docx")
     n_tables = len(doc.tables)
-    assert (
-        n_tables == len(build_tables_from_dirs(load_results(RESULTS), PROCESSED, clean_dir=CLEAN)) + 1
-    )  # + truth
+    assert n_tables == len(tables) + 1  # + truth
     assert "街道社会工作服务站的发展出现瓶颈。" in text and "Commit: c0ffee" in text
     assert f"Table {n_tables}: True versus estimated parameters (simulated data)" in text
