@@ -139,6 +139,7 @@ def test_render_figures_byte_identical_and_metadata_free(tmp_path, results):
             assert b"CreationDate" not in data and b"Matplotlib" not in data
         if name.endswith(".svg"):
             assert b"<dc:date>" not in data and b"Matplotlib v" not in data
+
     # vector formats are byte-stable too (checked on a figure with Chinese labels)
     def km_zh():
         return next(f for s, f, _ in F.build_figures(results, language="zh") if s == "survival_km_district")

@@ -3,12 +3,13 @@ with every section, table and figure, byte-stable files."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import docx
 import pytest
 
+from pipeline.data.read import load_truth
+from pipeline.stages.render_report import truth_mapping
 from reports.assemble import build_tables_from_dirs
 from reports.collect import load_results
 from reports.render import to_typst
@@ -51,7 +52,7 @@ def test_report_docx_has_every_section_table_and_figure(tmp_path):
     from reports.figures import render_figures
 
     records = render_figures("default", RESULTS, PROCESSED, tmp_path / "figures", formats=("svg", "png"))
-    truth = json.loads((FIX / "truth.json").read_text(encoding="utf-8"))
+    truth = truth_mapping(load_truth(FIX / "truth.json"))
     kw = dict(truth=truth, discussion="街道社会工作服务站的发展出现瓶颈。", clean_dir=CLEAN)
     kw["figures"] = (tmp_path / "figures", records)
     for name in ("a", "b"):
