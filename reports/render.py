@@ -44,6 +44,11 @@ _LATEX_UNICODE = {
     "\u2264": r"$\leq$",
     "\u2265": r"$\geq$",
     "\u00d7": r"$\times$",
+    "\u221e": r"$\infty$",
+    "\u03bc": r"$\mu$",
+    "\u03c3": r"$\sigma$",
+    "\u03b8": r"$\theta$",
+    "\u03b7": r"$\eta$",
 }
 
 

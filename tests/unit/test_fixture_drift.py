@@ -29,10 +29,24 @@ def test_every_copied_model_is_listed_once_and_has_a_target() -> None:
         assert len(set(models)) == len(models)
 
 
+def test_the_script_is_the_only_producer_of_the_fixture_folder() -> None:
+    """Every committed fixture file (but the script and its README) is one that regenerate.py writes, and
+    every file it writes is committed: nothing in the folder is hand-built or left over."""
+    script = _script()
+    committed = {
+        p.relative_to(FIXTURES)
+        for p in FIXTURES.rglob("*")
+        if p.is_file() and p.name not in {"README.md", "regenerate.py"} and "__pycache__" not in p.parts
+    }
+    expected = {p.relative_to(FIXTURES) for p in script.expected_files(FIXTURES)}
+    assert committed == expected, (sorted(committed - expected), sorted(expected - committed))
+
+
 @pytest.mark.slow
 def test_regenerating_the_fixtures_reproduces_the_committed_files(tmp_path: Path) -> None:
-    written = _script().regenerate(tmp_path)
-    assert written
+    script = _script()
+    written = script.regenerate(tmp_path)
+    assert sorted(written) == sorted(script.expected_files(tmp_path))
     drift = []
     for path in written:
         rel = path.relative_to(tmp_path)

@@ -7,7 +7,6 @@ browser tests are skipped on a developer's machine and fail under ``CI=true``.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -16,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.data.read import load_truth
+from pipeline.stages.render_report import truth_mapping
 from reports.collect import load_report_inputs
 from reports.html import index_html, report_html
 from reports.report import build_bundle, render_report
@@ -92,7 +93,7 @@ def rendered(tmp_path_factory) -> tuple[Path, dict]:
     out = tmp_path_factory.mktemp("html")
     inputs = load_report_inputs(RESULTS, PROCESSED, CLEAN)
     records = render_figures(inputs, out / "figures", formats=("svg", "png"))
-    truth = json.loads((FIX / "truth.json").read_text(encoding="utf-8"))
+    truth = truth_mapping(load_truth(FIX / "truth.json"))
     render_report(
         "default",
         inputs,

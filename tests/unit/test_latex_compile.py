@@ -2,8 +2,9 @@
 
 Needs ``pdflatex`` with booktabs (Debian: texlive-latex-base + texlive-latex-recommended; ``.ci/run``
 installs them). Without it the test is skipped on a developer's machine and fails under ``CI=true``.
-Chinese characters (district names in the Kaplan–Meier table) are set as 1 em boxes here, since
-pdflatex has no CJK font; the including document of a real paper uses XeLaTeX with ``xeCJK``/``ctex``.
+Chinese characters (any a table carries, e.g. the district names of a dataset that spells them in
+Chinese) are set as 1 em boxes here, since pdflatex has no CJK font; the including document of a real
+paper uses XeLaTeX with ``xeCJK``/``ctex``.
 """
 
 from __future__ import annotations

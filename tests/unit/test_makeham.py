@@ -237,5 +237,6 @@ def test_the_report_puts_makeham_in_the_parametric_table() -> None:
     table = tables["survival_parametric"]
     assert ["", "gompertz", "makeham"] in [list(h) for h in table.header]
     rows = {label: cells for label, cells, what in table.rows if what == "coef"}
-    assert rows["log c"][0].text == "" and rows["log c"][1].text == f"{mk['terms'][0]['coef']:.3f}"
+    LOG_C = "log c (Makeham age-independent hazard)"
+    assert rows[LOG_C][0].text == "" and rows[LOG_C][1].text == f"{mk['terms'][0]['coef']:.3f}"
     assert len(rows["x"]) == 2 and rows["x"][1].text == f"{mk['terms'][2]['coef']:.3f}"

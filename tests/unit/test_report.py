@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 from pathlib import Path
@@ -10,6 +9,8 @@ from pathlib import Path
 import pypdf
 import pytest
 
+from pipeline.data.read import load_truth
+from pipeline.stages.render_report import truth_mapping
 from reports.collect import load_report_inputs, load_results
 from reports.report import build_bundle, render_report, truth_table
 
@@ -27,6 +28,11 @@ PROVENANCE = {
 DISCUSSION = "街道社会工作服务站的发展出现瓶颈。\n\nThe founding rate peaks inside the observed range."
 
 
+def _truth() -> dict:
+    """The simulated data's true parameters, keyed as the render stage keys them."""
+    return truth_mapping(load_truth(FIX / "truth.json"))
+
+
 def _render(out: Path, results_dir: Path = RESULTS, truth: dict | None = None) -> Path:
     return render_report(
         "default",
@@ -40,8 +46,7 @@ def _render(out: Path, results_dir: Path = RESULTS, truth: dict | None = None) -
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory) -> tuple[Path, str]:
-    truth = json.loads((FIX / "truth.json").read_text(encoding="utf-8"))
-    pdf = _render(tmp_path_factory.mktemp("rep") / "default.pdf", truth=truth)
+    pdf = _render(tmp_path_factory.mktemp("rep") / "default.pdf", truth=_truth())
     text = "\n".join(page.extract_text() for page in pypdf.PdfReader(pdf).pages)
     return pdf, text
 
@@ -87,7 +92,10 @@ def test_report_includes_every_figure(report):
 def test_chinese_text_extracts(report):
     _, text = report
     assert "街道社会工作服务站的发展出现瓶颈" in text  # discussion
-    for district in ("朝阳区", "海淀区", "东城区", "西城区"):
+    km = load_results(RESULTS)["survival"]["km_district"]
+    districts = [k.removeprefix("km_") for k in km["curves"]]
+    assert len(districts) > 1
+    for district in districts:
         assert district in text  # Kaplan–Meier table by district
 
 
@@ -96,24 +104,39 @@ def test_numbers_in_the_pdf_come_from_the_results(report):
     res = load_results(RESULTS)
     nb = res["founding"]["nb_density2"]
     assert f"{nb['derived']['alpha']['estimate']:.3f}" in text
-    assert f"{res['bottleneck']['logistic_density']['derived']['K']['estimate']:.1f}" in text
-    assert nb["fit"]["converged"] and "nb_district_fe" in text and "not estimated" in text
+    (k,) = [t["coef"] for t in res["bottleneck"]["logistic_density"]["terms"] if t["term"] == "K"]
+    assert f"{k:.1f}" in text
+    failed = res["founding"]["hurdle_nb_density2"]  # a real failed fit: no zero counts in the series
+    assert not failed["fit"]["converged"] and failed["fit"]["reason"]
+    flat = " ".join(text.split())  # the long model name may break across lines
+    assert nb["fit"]["converged"] and "hurdle_nb_density2" in flat and "not estimated" in flat
+    assert f"hurdle_nb_density2: not estimated — {failed['fit']['reason']}" in flat
 
 
 def test_truth_table_coverage():
     results = load_results(RESULTS)
+    terms = {t["term"]: t for t in results["founding"]["poisson_density2"]["terms"]}
+    (k,) = [t for t in results["bottleneck"]["logistic_density"]["terms"] if t["term"] == "K"]
     truth = {
-        "founding/poisson_density2/density": 0.9,
-        "founding/poisson_density2/density_sq": 50.0,
-        "bottleneck/logistic_density/K": results["bottleneck"]["logistic_density"]["derived"]["K"][
-            "estimate"
-        ],
+        "founding/poisson_density2/density": terms["density"]["coef"],  # inside its CI
+        "founding/poisson_density2/density_sq": terms["density_sq"]["ci_high"] + 1.0,  # outside
+        "bottleneck/logistic_density/K": k["coef"],
         "founding/missing_model/density": 1.0,
     }
     table = truth_table(truth, results)
     covered = [cells[-1].text for _, cells, _ in table.rows]
     assert covered == ["yes", "no", "yes", ""]
     assert table.rows[-1][1][2].text == "not estimated"
+
+
+def test_truth_of_the_simulated_data_names_models_of_the_fixture():
+    truth = _truth()
+    results = load_results(RESULTS)
+    assert len(truth) > 5
+    table = truth_table(truth, results)
+    estimated = [cells for _, cells, _ in table.rows if cells[2].text != "not estimated"]
+    assert len(estimated) == len(truth)  # every true parameter has its estimate in the fixture
+    assert {cells[-1].text for cells in estimated} <= {"yes", "no"}
 
 
 def test_absent_sections_say_so(tmp_path):
@@ -129,9 +152,7 @@ def test_absent_sections_say_so(tmp_path):
 
 def test_two_renders_are_byte_identical(report, tmp_path):
     pdf, _ = report
-    again = _render(
-        tmp_path / "again.pdf", truth=json.loads((FIX / "truth.json").read_text(encoding="utf-8"))
-    )
+    again = _render(tmp_path / "again.pdf", truth=_truth())
     assert pdf.read_bytes() == again.read_bytes()
     assert b"/CreationDate" not in again.read_bytes()
 

@@ -97,7 +97,7 @@ def test_report_inputs_hold_results_reasons_seeds_and_tables(tmp_path):
     )
     assert default.not_applicable == {}
     assert list(default.results) == ["founding", "survival", "growth", "bottleneck"]
-    assert default.population is not None and default.org_years is not None and default.spells is None
+    assert default.population is not None and default.org_years is not None and default.spells is not None
     assert default.cleaning_log is not None and isinstance(default.data_quality, dict)
     recorded = {
         f"{p.parent.name}/{p.stem}": spec["seed"]

@@ -3,12 +3,13 @@ with every section, table and figure, byte-stable files."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import docx
 import pytest
 
+from pipeline.data.read import load_truth
+from pipeline.stages.render_report import truth_mapping
 from reports.assemble import report_tables
 from reports.collect import ReportInputs, load_report_inputs
 from reports.render import to_typst
@@ -56,7 +57,7 @@ def test_report_docx_has_every_section_table_and_figure(inputs, tables, tmp_path
     from reports.figures import render_figures
 
     records = render_figures(inputs, tmp_path / "figures", formats=("svg", "png"))
-    truth = json.loads((FIX / "truth.json").read_text(encoding="utf-8"))
+    truth = truth_mapping(load_truth(FIX / "truth.json"))
     kw = dict(truth=truth, discussion="街道社会工作服务站的发展出现瓶颈。")
     kw["figures"] = (tmp_path / "figures", records)
     for name in ("a", "b"):
