@@ -53,8 +53,8 @@ from analysis.formula import TermContext, build_design, expanded_terms, nested_f
 from analysis.formula.grammar import Call, Formula, render
 from analysis.formula.steps import quote_name
 from analysis.formula.vocabulary import summands
-from analysis.founding_derived import alpha_profile, multiplier_curve, n_star_profile
-from analysis.inference.turning_point import turning_point
+from analysis.founding_derived import alpha_profile, n_star_profile
+from analysis.inference.turning_point import multiplier_curve, turning_point
 from analysis.registry import CountFamily, Derived, ModelKind, count_family
 from analysis.results import ModelResult, Term, lr_test
 from analysis.scaling import auto_scale as auto_scale  # re-exported

@@ -25,7 +25,7 @@ from analysis.founding import (
     fit_founding_panel,
     simulate_founding_series,
 )
-from analysis.founding_derived import multiplier_curve
+from analysis.inference.turning_point import multiplier_curve
 from analysis.results import ModelResult, validate_result
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "founding"
