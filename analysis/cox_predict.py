@@ -49,7 +49,7 @@ MODEL_KINDS = (
         caption="Mortality: predicted survival by covariate profile (Cox)",
         table="",
         order=25,
-        figures=(),
+        figures=("predicted_survival", "mortality_multiplier"),
         derived={
             "profiles": Derived(
                 "model units / organizations",

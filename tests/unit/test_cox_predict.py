@@ -167,3 +167,110 @@ def test_profiles_and_multiplier(sim) -> None:
         )
         is None
     )
+
+
+# ------------------------------------------------------------------------------ stage and report
+
+
+def _stage_spells() -> pd.DataFrame:
+    sp = pd.read_csv(FIX / "cox" / "spells_sim.csv")
+    sp["density"] = 100 * sp["density"]  # organizations; the stage divides by density_scale = 100
+    sp["density_sq"] = sp["density"] ** 2
+    last = ~sp["org_id"].duplicated(keep="last")
+    sp["exit_kind"] = pd.Categorical(np.where(sp["event"] == 1, "death", np.where(last, "censored", "")))
+    sp["org_id"] = "o" + sp["org_id"].astype(str)
+    return sp
+
+
+def _stage_cfg(**kw) -> dict:
+    return {
+        "steps": {
+            "controls": "Surv(start, stop, event) ~ log_size + funding_share + cluster(org_id)",
+            "density": "+ density + density_sq",
+        },
+        "controls": None,
+        "environment": None,
+        "se_type": "cluster_cr0",
+        "cox": {"ties": "efron"},
+        "age_pieces": [0, 5, 10],
+        "parametric": [],
+        "aft": [],
+        "km_groups": [],
+        "predictions": {"density_quantiles": [0.1, 0.5, 0.9], "max_points": 30},
+    } | kw
+
+
+def _run_stage(cfg: dict) -> dict:
+    from pipeline.stages.fit_survival import fit_survival
+
+    out = fit_survival(
+        _stage_spells(),
+        dataset="o",
+        window=(2000, 2010),
+        density_scale=100,
+        cfg=cfg,
+        environment=[],
+        groups=[],
+    )
+    return {r.model: r for r in out}
+
+
+def test_the_stage_predicts_from_the_largest_cox_model_and_the_report_draws_it() -> None:
+    from analysis.assess import assess
+    from analysis.registry import kind_of, undeclared_derived
+    from analysis.results import validate_result
+    from reports.figure_plan import plan_figures
+    from reports.figures import build_figures
+
+    results = _run_stage(_stage_cfg())
+    pred = results["cox_density_prediction"]
+    obj = pred.to_dict()
+    validate_result(obj)
+    assert kind_of(obj).name == "survival_prediction" and undeclared_derived(obj) == []
+    assert pred.specification["source_model"] == "cox_density" and assess(obj)["reasons"] == []
+    cur = pd.DataFrame(pred.curves["predicted_survival"])
+    assert list(dict.fromkeys(cur["profile"])) == ["mean", "density_p10", "density_p50", "density_p90"]
+    assert cur.groupby("profile").size().max() <= 30
+    # the stored curve is R's survfit of the same model at the thinned ages
+    sp = _stage_spells().assign(density=lambda d: d["density"] / 100, density_sq=lambda d: d["density"] ** 2)
+    covs = ["log_size", "funding_share", "density", "density_sq"]
+    fit = CoxPH().fit(sp, start="start", stop="stop", event="event", covariates=covs, cluster="org_id")
+    prof, described = density_profiles(sp, covs, quantiles=[0.1, 0.5, 0.9], scale=100)
+    full = predict_survival(fit, prof)
+    merged = cur.merge(full, on=["profile", "stratum", "time"], suffixes=("", "_direct"))
+    assert len(merged) == len(cur)
+    assert np.allclose(merged["survival"], merged["survival_direct"], rtol=1e-10)
+    assert np.allclose(merged["std_err"], merged["std_err_direct"], rtol=1e-8)
+    assert pred.derived["profiles"] == described
+    assert pred.derived["median_lifetime"] == median_lifetimes(full)
+    mult = pred.curves["mortality_multiplier"]
+    assert mult["density"][0] == pytest.approx(sp["density"].min() * 100)
+    assert mult["density"][-1] == pytest.approx(sp["density"].max() * 100)
+    assert pred.derived["turning_point"] == results["cox_density"].derived["density_minimum"]
+    # the report plans and draws both figures from the kind's declaration
+    plans = plan_figures({"survival": {m: r.to_dict() for m, r in results.items()}})
+    stems = [p.stem for p in plans]
+    assert "survival_predicted_cox_density_prediction" in stems
+    assert "survival_mortality_multiplier_cox_density_prediction" in stems
+    figs = {s: f for s, f, _ in build_figures({"survival": {pred.model: obj}}, language="zh")}
+    ax = figs["survival_predicted_cox_density_prediction"].axes[0]
+    assert len(ax.get_legend().get_texts()) == 4
+    assert (
+        figs["survival_mortality_multiplier_cox_density_prediction"].axes[0].get_title().startswith("死亡率")
+    )
+
+
+def test_stratified_stage_predictions_and_disabling() -> None:
+    from reports.figures import predicted_survival_figure
+
+    steps = {
+        "controls": "Surv(start, stop, event) ~ log_size + funding_share + strata(type) + cluster(org_id)",
+        "density": "+ density + density_sq",
+    }
+    pred = _run_stage(_stage_cfg(steps=steps))["cox_density_prediction"]
+    cur = pd.DataFrame(pred.curves["predicted_survival"])
+    assert sorted(set(cur["stratum"])) == ["a", "b", "c"] and pred.specification["strata"] == "type"
+    assert len(pred.derived["median_lifetime"]) == 4 * 3
+    assert len(predicted_survival_figure(pred.to_dict()).axes[0].get_lines()) == 12
+    off = _run_stage(_stage_cfg(predictions={"density_quantiles": [], "max_points": 30}))
+    assert not any(r.kind == "survival_prediction" for r in off.values())
