@@ -183,9 +183,12 @@ class CoxPH:
                 if len(strata_cols) > 1
                 else d[strata_cols[0]]
             )
-            st_codes = pd.factorize(st, sort=True)[0]
+            st_codes, levels = pd.factorize(st, sort=True)
+            #: stratum labels by code (``"a"``; several strata columns joined by ``", "``)
+            self.strata_levels_ = [str(v).replace("\x1f", ", ") for v in levels]
         else:
             st_codes = np.zeros(t0.size, dtype=np.int64)
+            self.strata_levels_ = [""]
         x = np.empty((t0.size, len(covariates)), order="F")
         for k, c in enumerate(covariates):
             x[:, k] = d[c].to_numpy(dtype=float)
@@ -359,6 +362,18 @@ class CoxPH:
         return pd.Series(
             np.sqrt(np.diag(self.robust_variance_.to_numpy())), index=self.covariates_, name="robust_se"
         )
+
+    def baseline_hazard(self) -> core.BaselineHazard | None:
+        """Baseline hazard increments per death age and stratum at the centering covariates (None
+        before a converged fit); ``x_mean`` and the ``xbar`` columns are over the kept covariates."""
+        if not getattr(self, "converged_", False) or self._rs is None or self._pl is None:
+            return None
+        return core.baseline_hazard(self._rs, self._pl)
+
+    @property
+    def kept_(self) -> list[str]:
+        """Covariates with an estimated coefficient (the others were dropped, coefficient NaN)."""
+        return [n for n, k in zip(self.covariates_, self._keep, strict=True) if k]
 
     @property
     def linear_predictor_(self) -> np.ndarray:

@@ -75,6 +75,7 @@ class RiskSets:
     pair_bin, pair_frac : Efron's pseudo-deaths, one per death: its bin and the fraction ``k/d`` of the
         tied deaths removed from the denominator (all zero for Breslow)
     bin_time : death age of each bin
+    bin_stratum : stratum code of each bin (bins run stratum by stratum, ages increasing within each)
     """
 
     active: np.ndarray
@@ -93,6 +94,7 @@ class RiskSets:
     x_mean: np.ndarray
     x_dead: np.ndarray
     w_dead: np.ndarray
+    bin_stratum: np.ndarray
 
     @property
     def n_active(self) -> int:
@@ -114,6 +116,7 @@ def build_risk_sets(
     lo = np.zeros(n, dtype=np.int64)
     hi = np.zeros(n, dtype=np.int64)
     times = []
+    bin_stratum = []
     offset = 0
     codes = np.unique(strata)
     for s in codes:
@@ -122,6 +125,7 @@ def build_risk_sets(
         lo[rows] = offset + np.searchsorted(ev_times, start[rows], side="right")
         hi[rows] = offset + np.searchsorted(ev_times, stop[rows], side="right")
         times.append(ev_times)
+        bin_stratum.append(np.full(ev_times.size, s, dtype=np.int64))
         offset += ev_times.size
     n_bins = offset
     active = np.flatnonzero(hi > lo)
@@ -159,6 +163,7 @@ def build_risk_sets(
         x_mean=x_mean,
         x_dead=np.ascontiguousarray(xa[dead]),
         w_dead=w[dead],
+        bin_stratum=np.concatenate(bin_stratum) if bin_stratum else np.zeros(0, dtype=np.int64),
     )
 
 
@@ -340,3 +345,45 @@ class _ResidualParts:
             xd * self.mh1[j, None] - self.mh2[j]
         )
         return resid
+
+
+@dataclass
+class BaselineHazard:
+    """The fitted baseline hazard per bin (distinct death age within stratum), at covariates ``x_mean``.
+
+    ``hazard`` is the increment dΛ₀(t) (Breslow, or Efron's averaged increment over the tied deaths),
+    ``var_hazard`` its Tsiatis variance increment Σ_k w̄/den_k², ``xbar`` the increment of ∫ (x̄(t) − x_mean)
+    dΛ₀(t) (rows: bins, columns: covariates), as R's ``agsurv`` (``survfit.coxph``) computes them;
+    ``n_risk`` / ``n_event`` the summed case weights at risk and dying.
+    """
+
+    time: np.ndarray
+    stratum: np.ndarray
+    hazard: np.ndarray
+    var_hazard: np.ndarray
+    xbar: np.ndarray
+    n_risk: np.ndarray
+    n_event: np.ndarray
+    x_mean: np.ndarray
+
+
+def baseline_hazard(rs: RiskSets, pl: PartialLikelihood) -> BaselineHazard:
+    """Baseline hazard increments of a fitted model from its risk sets and partial likelihood at β̂."""
+    p = rs.x.shape[1]
+    pb, nb = rs.pair_bin, rs.n_bins
+    scale = np.exp(-pl.shift)  # den was rescaled by exp(-shift): undo it
+    haz = pl.haz * scale
+    var = pl.wt / (pl.den / scale) ** 2
+    xbar = np.column_stack(
+        [np.bincount(pb, weights=haz * pl.mu[:, a], minlength=nb) for a in range(p)]
+    ).reshape(nb, p)
+    return BaselineHazard(
+        time=rs.bin_time,
+        stratum=rs.bin_stratum,
+        hazard=np.bincount(pb, weights=haz, minlength=nb),
+        var_hazard=np.bincount(pb, weights=var, minlength=nb),
+        xbar=xbar,
+        n_risk=_riskset_sum(rs, rs.w)[0],
+        n_event=rs.dw,
+        x_mean=rs.x_mean,
+    )

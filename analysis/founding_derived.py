@@ -1,47 +1,18 @@
-"""Derived quantities of a fitted founding (or exit-rate) count model: the founding multiplier curve over the
-observed density range, and the profile-likelihood intervals of the turning point N* and of the NB2
-dispersion α (``analysis.inference.profile``). The turning point itself is ``analysis.inference.turning_point``."""
+"""Derived quantities of a fitted founding (or exit-rate) count model: the profile-likelihood intervals of the
+turning point N* and of the NB2 dispersion α (``analysis.inference.profile``). The turning point itself and the
+multiplier curve over the observed density range are ``analysis.inference.turning_point``."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from analysis.count_models import ALPHA, CountFit, fit_count, nb2_loglik_fixed_alpha
 from analysis.inference.profile import profile_interval
 from pipeline.core.columns import DENSITY
-
-
-def multiplier_curve(
-    coefs: Sequence[float],
-    vcov: np.ndarray,
-    *,
-    scale: float,
-    dmin: float,
-    dmax: float,
-    n_points: int = 100,
-    level: float = 0.95,
-) -> dict[str, list[float]]:
-    """Founding multiplier exp(b1·N/s [+ b2·(N/s)²]) over [dmin, dmax] with pointwise CIs (delta method
-    on the log scale). ``coefs``/``vcov`` hold the density coefficient(s) in the order (b1[, b2])."""
-    z = float(stats.norm.ppf(0.5 + level / 2))
-    grid = np.linspace(dmin, dmax, n_points)
-    xs = grid / scale
-    g = np.column_stack([xs, xs**2][: len(coefs)])
-    eta = g @ np.asarray(coefs, float)
-    se = np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", g, np.asarray(vcov, float), g), 0.0))
-    return {
-        "density": grid.tolist(),
-        "multiplier": np.exp(eta).tolist(),
-        "ci_low": np.exp(eta - z * se).tolist(),
-        "ci_high": np.exp(eta + z * se).tolist(),
-    }
-
 
 # ------------------------------------------------------------------------------------------- results
 

@@ -30,9 +30,9 @@ import pandas as pd
 from scipy import stats
 
 from analysis.count_models import ALPHA, SE_LABELS, CountFit
-from analysis.founding_derived import alpha_profile, multiplier_curve, n_star_profile
+from analysis.founding_derived import alpha_profile, n_star_profile
 from analysis.founding_design import DENSITY, INTERCEPT, FoundingDesign, FoundingSpec
-from analysis.inference.turning_point import turning_point
+from analysis.inference.turning_point import multiplier_curve, turning_point
 from analysis.inference.vcov import CR1_RULE
 from analysis.registry import CountFamily
 from analysis.results import ModelResult, Term, lr_test

@@ -44,7 +44,17 @@ PRESENTATIONS = (
 )
 
 #: Figures the reports know (``reports/figure_plan.py`` maps each to the results it draws and a stem).
-FIGURES = ("multiplier", "km", "hazard_by_age", "cif", "growth_vs_size", "logistic", "supf")
+FIGURES = (
+    "multiplier",
+    "km",
+    "predicted_survival",
+    "mortality_multiplier",
+    "hazard_by_age",
+    "cif",
+    "growth_vs_size",
+    "logistic",
+    "supf",
+)
 
 #: Capability vocabulary (what a kind's fitter supports; the report and ``check-params`` read it).
 CAPABILITIES = frozenset(

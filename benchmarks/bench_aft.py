@@ -26,9 +26,13 @@ def spells(n_orgs: int = 100_000, years: int = 10, seed: int = 1) -> pd.DataFram
     hazard = 0.03 * np.exp(0.3 * z - 0.2 * w)
     dead = rng.random(n_orgs * years) < hazard
     # an organization stops at its first death
-    first_dead = pd.Series(np.where(dead, np.tile(np.arange(years), n_orgs), years)).groupby(ids).transform("min")
+    first_dead = (
+        pd.Series(np.where(dead, np.tile(np.arange(years), n_orgs), years)).groupby(ids).transform("min")
+    )
     keep = np.tile(np.arange(years), n_orgs) <= first_dead.to_numpy()
-    out = pd.DataFrame({"org_id": ids, "start": start, "stop": start + 1, "event": dead.astype(int), "z": z, "w": w})
+    out = pd.DataFrame(
+        {"org_id": ids, "start": start, "stop": start + 1, "event": dead.astype(int), "z": z, "w": w}
+    )
     return out[keep].reset_index(drop=True)
 
 

@@ -1,7 +1,7 @@
 """Which figures a dataset's report gets, dispatched on the model registry (``analysis/registry.py``).
 
 A kind declares the figures it is drawn in (``ModelKind.figures``: ``multiplier``, ``km``,
-``hazard_by_age``, ``cif``, ``growth_vs_size``, ``logistic``, ``supf``). This module maps each figure name
+``predicted_survival``, ``mortality_multiplier``, ``hazard_by_age``, ``cif``, ``growth_vs_size``, ``logistic``, ``supf``). This module maps each figure name
 to the results it draws (every converged one, the first, or the headline per level), its file stem and its
 caption. Nothing here tests a model's name: a new kind that declares an existing figure gets it.
 """
@@ -70,6 +70,33 @@ def _km(results: list[Result], org_years: pd.DataFrame | None) -> list[PlannedFi
     return out
 
 
+def _predicted_survival(results: list[Result], org_years: pd.DataFrame | None) -> list[PlannedFigure]:
+    return [
+        PlannedFigure(
+            f"survival_predicted_{r['model']}",
+            "predicted_survival_figure",
+            f"Predicted survival by covariate profile with 95% CIs ({r['model']})",
+            (r,),
+        )
+        for r in results
+        if converged(r) and "predicted_survival" in (r.get("curves") or {})
+    ]
+
+
+def _mortality_multiplier(results: list[Result], org_years: pd.DataFrame | None) -> list[PlannedFigure]:
+    return [
+        PlannedFigure(
+            f"survival_mortality_multiplier_{r['model']}",
+            "mortality_multiplier_figure",
+            "Mortality multiplier exp(g1 N + g2 N\u00b2) over the observed density range with N* (density of "
+            f"extreme mortality) and 95% CIs ({r['model']})",
+            (r,),
+        )
+        for r in results
+        if converged(r) and "mortality_multiplier" in (r.get("curves") or {})
+    ]
+
+
 def _hazard_by_age(results: list[Result], org_years: pd.DataFrame | None) -> list[PlannedFigure]:
     return [
         PlannedFigure(
@@ -136,6 +163,8 @@ def _supf(results: list[Result], org_years: pd.DataFrame | None) -> list[Planned
 FIGURES: dict[str, Callable[[list[Result], pd.DataFrame | None], list[PlannedFigure]]] = {
     "multiplier": _multiplier,
     "km": _km,
+    "predicted_survival": _predicted_survival,
+    "mortality_multiplier": _mortality_multiplier,
     "hazard_by_age": _hazard_by_age,
     "cif": _cif,
     "growth_vs_size": _growth_vs_size,

@@ -136,6 +136,77 @@ def multiplier_figure(
     return fig
 
 
+def _profile_label(profile: Mapping[str, Any]) -> str:
+    n = profile.get("density")
+    if profile.get("quantile") is None:
+        return "All covariates at means" + (f" (N = {n:.0f})" if n is not None else "")
+    return f"N at its {100 * profile['quantile']:.0f}th percentile (N = {n:.0f})"
+
+
+def predicted_survival_figure(
+    result: Mapping[str, Any], *, title: str = "", size: tuple[float, float] = _SIZE
+) -> Figure:
+    """Predicted survival S(t | x0) of each covariate profile (step functions) with 95% bands; a stratified
+    model draws its strata (at most four) in line styles, bands only for one stratum."""
+    fig, ax = _new(size)
+    cur = _curve(result, "predicted_survival")
+    labels = {p["profile"]: _profile_label(p) for p in result.get("derived", {}).get("profiles", [])}
+    strata = list(dict.fromkeys(cur["stratum"]))[:4]
+    styles = ("-", "--", ":", "-.")
+    for i, (profile, g) in enumerate(cur.groupby("profile", sort=False)):
+        color = f"C{i % 10}"
+        for j, stratum in enumerate(strata):
+            s = g[g["stratum"] == stratum].sort_values("time")
+            label = labels.get(profile, str(profile)) + (f", {stratum}" if len(strata) > 1 else "")
+            ax.step(s["time"], s["survival"], where="post", color=color, ls=styles[j], lw=1.3, label=label)
+            if len(strata) == 1:
+                ax.fill_between(
+                    s["time"], s["ci_low"], s["ci_high"], step="post", color=color, alpha=0.15, lw=0
+                )
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel("Age (years)")
+    ax.set_ylabel("Survival probability")
+    ax.legend(loc="upper right", fontsize=7 if len(strata) > 1 else 8)
+    source = (result.get("specification") or {}).get("source_model") or result["model"]
+    ax.set_title(title or f"Predicted survival ({source})")
+    return fig
+
+
+def mortality_multiplier_figure(
+    result: Mapping[str, Any], *, title: str = "", size: tuple[float, float] = _SIZE
+) -> Figure:
+    """Mortality multiplier exp(g1 N + g2 N²) over the observed density range, the density of extreme
+    mortality N* (lowest for a U) and its CI marked, clipped to the range, when the Cox model reports it."""
+    fig, ax = _new(size)
+    cur = _curve(result, "mortality_multiplier").sort_values("density")
+    ax.fill_between(
+        cur["density"], cur["ci_low"], cur["ci_high"], color="tab:red", alpha=0.2, lw=0, label="95% CI"
+    )
+    ax.plot(cur["density"], cur["multiplier"], color="tab:red", lw=1.5, label="Mortality multiplier")
+    tp = result.get("derived", {}).get("turning_point")
+    if isinstance(tp, Mapping) and tp.get("estimate") is not None:
+        est = float(tp["estimate"])
+        lo, hi = cur["density"].min(), cur["density"].max()
+        if tp.get("ci_low") is not None and tp.get("ci_high") is not None:
+            ax.axvspan(
+                max(float(tp["ci_low"]), lo),
+                min(float(tp["ci_high"]), hi),
+                color="tab:orange",
+                alpha=0.12,
+                lw=0,
+                label="95% CI of N*",
+            )
+        if lo <= est <= hi:
+            ax.axvline(est, color="tab:orange", ls="--", lw=1.2, label=f"N* = {est:.1f}")
+    ax.axhline(1.0, color="grey", lw=0.8, ls=":")
+    ax.set_xlabel("Density N (organizations)")
+    ax.set_ylabel("Multiplier of the death rate")
+    ax.legend(loc="best")
+    source = (result.get("specification") or {}).get("source_model") or result["model"]
+    ax.set_title(title or f"Mortality multiplier ({source})")
+    return fig
+
+
 def km_figure(result: Mapping[str, Any], *, title: str = "", size: tuple[float, float] = _SIZE) -> Figure:
     """Kaplan–Meier survival by group (step functions) with 95% confidence bands."""
     fig, ax = _new(size)
@@ -360,7 +431,8 @@ def build_figures(
 
     Only headline models get a figure: the founding multiplier of the largest converged NB model with
     both density terms (else Poisson) at the population level and per subpopulation panel variable; the
-    Kaplan–Meier curves of each grouping; the hazard by age piece of each age-piece model; the cumulative
+    Kaplan–Meier curves of each grouping; the predicted survival by profile and the mortality multiplier of
+    the headline Cox model; the hazard by age piece of each age-piece model; the cumulative
     incidence of death versus competing exits; growth against size; the logistic curve with K; the sup-F
     sequence of each tested series; the cumulative incidence of stagnation versus dissolution. The
     bottleneck stage's exit-rate models get none (they are not founding models). Stems listed in
@@ -393,6 +465,8 @@ def build_figures(
     drawers = {
         "multiplier_figure": multiplier_figure,
         "km_figure": km_figure,
+        "predicted_survival_figure": predicted_survival_figure,
+        "mortality_multiplier_figure": mortality_multiplier_figure,
         "hazard_by_age_figure": hazard_by_age_figure,
         "cif_figure": cif_figure,
         "growth_figure": growth_figure,
@@ -404,7 +478,15 @@ def build_figures(
     return out
 
 
-_HALF_PREFIXES = ("founding_multiplier", "survival_km_", "survival_hazard_", "survival_cif", "bottleneck_")
+_HALF_PREFIXES = (
+    "founding_multiplier",
+    "survival_km_",
+    "survival_predicted_",
+    "survival_mortality_multiplier_",
+    "survival_hazard_",
+    "survival_cif",
+    "bottleneck_",
+)
 
 
 def is_half_width(stem: str) -> bool:

@@ -250,6 +250,8 @@ ZH: dict[str, str] = {
     "Logistic fit": "逻辑斯蒂拟合",
     "Mortality hazard by age piece, 95% CI": "分年龄段死亡风险，95% 置信区间",
     "Multiplier of the founding rate": "创建率乘数",
+    "Multiplier of the death rate": "死亡率乘数",
+    "Mortality multiplier": "死亡率乘数",
     "Observed density": "观测密度",
     "Observed density range": "观测密度范围",
     "Survival probability": "生存概率",
@@ -312,6 +314,19 @@ ZH_PATTERNS: tuple[tuple[str, str], ...] = (
     (r"90% of K reached: (?P<x>.+)", "达到 K 的 90%：{x}"),
     (r"Break year \(sup-F\): (?P<y>.+)", "突变年份（sup-F）：{y}"),
     (r"Founding multiplier \((?P<m>\S+)\)", "创建乘数（{m}）"),
+    (r"Mortality multiplier \((?P<m>\S+)\)", "死亡率乘数（{m}）"),
+    (r"Predicted survival \((?P<m>\S+)\)", "预测生存（{m}）"),
+    (r"All covariates at means \(N = (?P<n>[^)]+)\)(?P<s>.*)", "全部协变量取均值（N = {n}）{s}"),
+    (r"N at its (?P<q>\d+)th percentile \(N = (?P<n>[^)]+)\)(?P<s>.*)", "N 取第 {q} 百分位数（N = {n}）{s}"),
+    (
+        r"Predicted survival by covariate profile with 95% CIs \((?P<m>\S+)\)",
+        "按协变量组合的预测生存曲线及 95% 置信区间（{m}）",
+    ),
+    (
+        r"Mortality multiplier exp\(g1 N \+ g2 N\u00b2\) over the observed density range with N\* \(density of "
+        r"extreme mortality\) and 95% CIs \((?P<m>\S+)\)",
+        "观测密度范围内的死亡率乘数 exp(g1 N + g2 N\u00b2)，含 N*（死亡率极值处的密度）及 95% 置信区间（{m}）",
+    ),
     (r"(?P<v>K|N\*) = (?P<x>.+)", "{v} = {x}"),
     (r"Organization-years \(every (?P<n>\d+)th\)", "组织-年（每 {n} 个取 1 个）"),
     (r"Slope \u03b2\u22121 = (?P<x>\S+) \((?P<m>\S+)\)", "斜率 \u03b2\u22121 = {x}（{m}）"),

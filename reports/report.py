@@ -147,7 +147,11 @@ LAYOUT: dict[str, tuple[tuple[str | None, tuple[str, ...], tuple[str, ...]], ...
     "founding": ((None, ("founding_*",), ("founding_multiplier*",)),),
     "survival": (
         ("Survival curves", ("survival_km",), ("survival_km_*",)),
-        ("Cox proportional hazards", ("survival_cox", "survival_cox_[0-9]*", "survival_cox_tests"), ()),
+        (
+            "Cox proportional hazards",
+            ("survival_cox", "survival_cox_[0-9]*", "survival_cox_tests"),
+            ("survival_predicted_*", "survival_mortality_multiplier_*"),
+        ),
         ("Hazard by age", ("survival_age_pieces*", "survival_parametric*"), ("survival_hazard_*",)),
         ("Competing exits", ("survival_cause_specific*",), ("survival_cif",)),
     ),

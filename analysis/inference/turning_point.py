@@ -119,3 +119,30 @@ def turning_point(
         if rng is not None:
             out["lind_mehlum"] = _lind_mehlum(b1, b2, v, rng[0] / scale, rng[1] / scale, scale)
     return out
+
+
+def multiplier_curve(
+    coefs: Sequence[float],
+    vcov: np.ndarray,
+    *,
+    scale: float,
+    dmin: float,
+    dmax: float,
+    n_points: int = 100,
+    level: float = 0.95,
+) -> dict[str, list[float]]:
+    """Rate multiplier exp(b1·N/s [+ b2·(N/s)²]) over [dmin, dmax] (organizations) with pointwise CIs (delta
+    method on the log scale): the founding multiplier of a count model, the mortality multiplier of a hazard
+    model. ``coefs``/``vcov`` hold the density coefficient(s) in the order (b1[, b2])."""
+    z = float(stats.norm.ppf(0.5 + level / 2))
+    grid = np.linspace(dmin, dmax, n_points)
+    xs = grid / scale
+    g = np.column_stack([xs, xs**2][: len(coefs)])
+    eta = g @ np.asarray(coefs, float)
+    se = np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", g, np.asarray(vcov, float), g), 0.0))
+    return {
+        "density": grid.tolist(),
+        "multiplier": np.exp(eta).tolist(),
+        "ci_low": np.exp(eta - z * se).tolist(),
+        "ci_high": np.exp(eta + z * se).tolist(),
+    }

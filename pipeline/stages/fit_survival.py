@@ -7,7 +7,8 @@ environment) with Efron ties, delayed entry and SEs clustered by organization, w
 nested models and the Grambsch–Therneau PH test; the piecewise-constant exponential model (age pieces,
 Poisson likelihood with log exposure), a discrete-time complementary log-log model, Weibull and
 Gompertz (and, when listed, Gompertz–Makeham) baselines with the full covariate set; cause-specific Cox models for each exit kind and
-Aalen–Johansen cumulative incidence of competing exits.
+Aalen–Johansen cumulative incidence of competing exits; predicted survival by covariate profile, median
+lifetimes and the mortality multiplier of density from the largest Cox model (``fit_survival.predictions``).
 
 All models of a dataset are fitted on one complete-case sample of spells (rows with a missing value of a
 term of the largest step are dropped and counted), so nested models are comparable by LR tests. Density terms
@@ -28,6 +29,7 @@ import pandas as pd
 
 from analysis.aft import fit_aft
 from analysis.cox import CoxPH
+from analysis.cox_predict import prediction_result
 from analysis.cox_result import to_model_result
 from analysis.formula import FormulaError, TermContext, build_design, expanded_terms
 from analysis.formula.grammar import render
@@ -396,6 +398,7 @@ def fit_survival(
         "weights": design.weights_col,
     }
     cox_note = note
+    largest: tuple[CoxPH, ModelResult] | None = None
     if design.weights is not None:
         cox_note += (
             f" Case weights weights({design.weights}) in every Cox model (robust SEs, as R's coxph); the LR "
@@ -436,6 +439,23 @@ def fit_survival(
             )
         results.append(res)
         previous = res
+        if res.fit.get("converged") and (largest is None or len(res.terms) > len(largest[1].terms)):
+            largest = (model, res)  # the headline Cox model, whose predictions are reported
+    # the params loader fills fit_survival.predictions from the schema; a hand-built cfg without it predicts nothing
+    predictions = cfg.get("predictions") or {}
+    quantiles = list(predictions.get("density_quantiles", ()))
+    if largest is not None and quantiles:
+        pred = prediction_result(
+            *largest,
+            complete,
+            quantiles=quantiles,
+            density_scale=density_scale,
+            observed_range=observed,
+            max_points=int(predictions.get("max_points", 100)),
+            strata_label=", ".join(design.strata) or None,
+        )
+        complete_case(pred, cox_note)
+        results.append(pred)
     others = {"model_formula": design.other_formula, **design.conventions(strata=False)}
     other_note = " ".join(n for n in (note, design.strata_note, design.weights_note) if n)
     id_col = design.cluster_col or "org_id"

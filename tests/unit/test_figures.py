@@ -119,6 +119,8 @@ def test_render_figures_byte_identical_and_metadata_free(tmp_path, results):
         "population",
         "founding_multiplier",
         "survival_km_",
+        "survival_predicted_",
+        "survival_mortality_multiplier_",
         "survival_hazard_",
         "survival_cif",
         "growth_vs_size",
@@ -128,7 +130,7 @@ def test_render_figures_byte_identical_and_metadata_free(tmp_path, results):
     ):
         assert any(s.startswith(prefix) for s in stems), prefix
     # headline models only: one founding multiplier (no panel sequence here), none for exit-rate models
-    assert [s for s in stems if "multiplier" in s] == ["founding_multiplier"]
+    assert [s for s in stems if s.startswith("founding_multiplier")] == ["founding_multiplier"]
     assert not any("exit_rate" in s for s in stems)
     assert len(stems) == len(set(stems))
     assert len(list((tmp_path / "a").iterdir())) == 3 * len(a)

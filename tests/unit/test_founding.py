@@ -18,8 +18,8 @@ import pytest
 from scipy import stats
 
 from analysis.founding import fit_founding_models, fit_founding_panel, simulate_founding_series
-from analysis.founding_derived import multiplier_curve
 from analysis.founding_design import FoundingSpec, build_founding_design
+from analysis.inference.turning_point import multiplier_curve
 from analysis.results import ModelResult, validate_result
 from analysis.scaling import auto_scale
 
