@@ -38,6 +38,7 @@ from analysis.results import ModelResult, Term
 MODEL_KINDS = (
     ModelKind(
         name="survival_aft",
+        section="Hazard by age",
         area="survival",
         presentation="regression",
         caption="Mortality: accelerated failure-time models, log T = μ + x'β + σW (coefficients are log "

@@ -43,6 +43,7 @@ from pipeline.core import columns as C
 MODEL_KINDS = (
     ModelKind(
         name="structural_break",
+        section="Structural breaks",
         figures=("supf",),
         area="bottleneck",
         presentation="breaks",

@@ -44,6 +44,7 @@ from analysis.results import ModelResult
 MODEL_KINDS = (
     ModelKind(
         name="survival_prediction",
+        section="Cox proportional hazards",
         area="survival",
         presentation="none",
         caption="Mortality: predicted survival by covariate profile (Cox)",

@@ -37,6 +37,7 @@ _COX_CAPABILITIES = frozenset({"cluster", "strata", "delayed_entry", "time_varyi
 MODEL_KINDS = (
     ModelKind(
         name="cox",
+        section="Cox proportional hazards",
         area="survival",
         presentation="regression",
         caption="Mortality: Cox proportional hazards (age clock, delayed entry)",
@@ -49,6 +50,7 @@ MODEL_KINDS = (
     ),
     ModelKind(
         name="cox_cause",
+        section="Competing exits",
         area="survival",
         presentation="regression",
         caption="Mortality: cause-specific Cox hazards of competing exits",

@@ -40,6 +40,7 @@ from analysis.results import ModelResult
 MODEL_KINDS = (
     ModelKind(
         name="equilibrium",
+        section="Carrying capacity and exit rates",
         area="bottleneck",
         presentation="capacity",
         caption="Carrying capacity: logistic density curve and equilibrium density",

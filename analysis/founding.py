@@ -50,6 +50,7 @@ MODEL_KINDS = (
     ),
     ModelKind(
         name="exit_rate",
+        section="Carrying capacity and exit rates",
         area="bottleneck",
         presentation="regression",
         caption="Population-level exit-rate models (exits with offset log density)",

@@ -36,6 +36,7 @@ from pipeline.core import columns as C
 MODEL_KINDS = (
     ModelKind(
         name="logistic_capacity",
+        section="Carrying capacity and exit rates",
         figures=("logistic",),
         area="bottleneck",
         presentation="capacity",

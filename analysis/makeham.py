@@ -45,6 +45,7 @@ from analysis.results import ModelResult, Term, lr_test
 MODEL_KINDS = (
     ModelKind(
         name="parametric_makeham",
+        section="Hazard by age",
         area="survival",
         presentation="regression",
         caption="Mortality: parametric proportional-hazards models",

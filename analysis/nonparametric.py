@@ -23,6 +23,7 @@ from analysis.registry import Derived, ModelKind
 MODEL_KINDS = (
     ModelKind(
         name="km",
+        section="Survival curves",
         figures=("km",),
         area="survival",
         presentation="km_summary",
@@ -37,6 +38,7 @@ MODEL_KINDS = (
     ),
     ModelKind(
         name="aalen_johansen",
+        section="Competing exits",
         figures=("cif",),
         area="survival",
         presentation="none",

@@ -36,6 +36,7 @@ _TP = DENSITY_EXTREMUM
 MODEL_KINDS = (
     ModelKind(
         name="parametric",
+        section="Hazard by age",
         area="survival",
         presentation="regression",
         caption="Mortality: parametric proportional-hazards models",

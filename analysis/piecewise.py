@@ -41,6 +41,7 @@ _TP = DENSITY_EXTREMUM
 MODEL_KINDS = (
     ModelKind(
         name="age_pieces",
+        section="Hazard by age",
         figures=("hazard_by_age",),
         area="survival",
         presentation="regression",

@@ -56,6 +56,18 @@ FIGURES = (
     "supf",
 )
 
+#: The titled sections of each report chapter, in report order; every kind of a chapter that has sections
+#: names one (``ModelKind.section``), and the report places the kind's tables and figures under it.
+SECTIONS: Mapping[str, tuple[str, ...]] = {
+    "founding": (),
+    "survival": ("Survival curves", "Cox proportional hazards", "Hazard by age", "Competing exits"),
+    "growth": (),
+    "bottleneck": (
+        "Carrying capacity and exit rates",
+        "Structural breaks",
+        "Stagnation and dissolution",
+    ),
+}
 #: Capability vocabulary (what a kind's fitter supports; the report and ``check-params`` read it).
 CAPABILITIES = frozenset(
     {
@@ -118,6 +130,8 @@ class ModelKind:
     options: Mapping[str, Any] = field(default_factory=dict)
     equations: tuple[Equation, ...] = ()
     description: str = ""
+    #: The report section of the chapter its tables and figures stand in (one of ``SECTIONS[area]``).
+    section: str | None = None
 
     def __post_init__(self) -> None:
         prefixes = [e.prefix for e in self.equations]
@@ -136,6 +150,16 @@ class ModelKind:
         unknown = set(self.capabilities) - CAPABILITIES
         if unknown:
             raise ValueError(f"model kind {self.name!r}: unknown capabilities {sorted(unknown)}")
+        shown = self.presentation != "none" or self.figures
+        if self.area in SECTIONS and self.section is not None and self.section not in SECTIONS[self.area]:
+            raise ValueError(
+                f"model kind {self.name!r}: section {self.section!r} is not one of {SECTIONS[self.area]}"
+            )
+        if shown and SECTIONS.get(self.area) and self.section is None:
+            raise ValueError(
+                f"model kind {self.name!r}: the {self.area} chapter has sections {SECTIONS[self.area]}; "
+                "name the one its tables and figures stand in (section=...)"
+            )
 
 
 #: The density at the extreme of a quadratic density effect (-b1/(2 b2)), shared by every kind that reports it.

@@ -44,6 +44,7 @@ from pipeline.core import columns as C
 MODEL_KINDS = (
     ModelKind(
         name="event_hazard",
+        section="Stagnation and dissolution",
         figures=("cif",),
         area="bottleneck",
         presentation="regression",

@@ -9,7 +9,7 @@ caption. Nothing here tests a model's name: a new kind that declares an existing
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pandas as pd
@@ -30,6 +30,8 @@ class PlannedFigure:
     caption: str
     args: tuple[Any, ...]
     full: bool = False
+    #: The report section it stands in: the declaring kind's ``section``.
+    section: str | None = None
 
 
 def _multiplier(results: list[Result], org_years: pd.DataFrame | None) -> list[PlannedFigure]:
@@ -186,5 +188,10 @@ def plan_figures(
             for figure in kind.figures:
                 # growth against size is drawn from the organization-years whenever the chapter has results
                 if mine or (figure == "growth_vs_size" and models):
-                    out.extend(FIGURES[figure](mine, org_years))
+                    out.extend(replace(p, section=kind.section) for p in FIGURES[figure](mine, org_years))
     return out
+
+
+def figure_sections(results: Mapping[str, Mapping[str, Result]]) -> dict[str, str | None]:
+    """``{figure stem: report section}`` of a dataset's model figures (the declaring kinds' sections)."""
+    return {p.stem: p.section for p in plan_figures(results)}

@@ -163,5 +163,8 @@ def area_tables(models: Mapping[str, Result], labels: Labels) -> dict[str, Table
     out: dict[str, Table] = {}
     for stem, (kinds, results) in sorted(tables.items(), key=lambda kv: min(k.order for k in kv[1][0])):
         kinds.sort(key=lambda k: k.order)
-        out.update(PRESENTERS[kinds[0].presentation](stem, kinds, results, labels))
+        made = PRESENTERS[kinds[0].presentation](stem, kinds, results, labels)
+        for table in made.values():
+            table.section = kinds[0].section
+        out.update(made)
     return out

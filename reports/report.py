@@ -10,7 +10,6 @@ versions, seeds) is passed in by the caller, never looked up here. The PDF carri
 from __future__ import annotations
 
 import base64
-import fnmatch
 import shutil
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -20,10 +19,12 @@ from typing import Any
 import pandas as pd
 
 from analysis.assess import is_weak
+from analysis.registry import SECTIONS as KIND_SECTIONS
 from pipeline.core.io import atomic_path, to_json_text, write_text
 from reports import fonts
 from reports.assemble import report_tables
 from reports.collect import ReportInputs
+from reports.figure_plan import figure_sections
 from reports.html import report_html
 from reports.i18n import Translator
 from reports.render import to_html, to_typst
@@ -140,33 +141,6 @@ def _paragraphs(text: str | None) -> list[str]:
     return [" ".join(p.split()) for p in text.strip().split("\n\n") if p.strip()]
 
 
-#: Layout of each model section: (subsection title or None, table stem patterns, figure stem patterns).
-#: Tables and figures of an area that no pattern claims are appended under "Other models", so a result
-#: is never dropped silently.
-LAYOUT: dict[str, tuple[tuple[str | None, tuple[str, ...], tuple[str, ...]], ...]] = {
-    "founding": ((None, ("founding_*",), ("founding_multiplier*",)),),
-    "survival": (
-        ("Survival curves", ("survival_km",), ("survival_km_*",)),
-        (
-            "Cox proportional hazards",
-            ("survival_cox", "survival_cox_[0-9]*", "survival_cox_tests"),
-            ("survival_predicted_*", "survival_mortality_multiplier_*"),
-        ),
-        ("Hazard by age", ("survival_age_pieces*", "survival_parametric*"), ("survival_hazard_*",)),
-        ("Competing exits", ("survival_cause_specific*",), ("survival_cif",)),
-    ),
-    "growth": ((None, ("growth_gibrat*", "growth_size_variance"), ("growth_vs_size",)),),
-    "bottleneck": (
-        (
-            "Carrying capacity and exit rates",
-            ("bottleneck_capacity", "bottleneck_data_quality", "bottleneck_exit_rate*"),
-            ("bottleneck_logistic",),
-        ),
-        ("Structural breaks", ("bottleneck_breaks",), ("bottleneck_supf_*",)),
-        ("Stagnation and dissolution", ("bottleneck_stagnation*",), ("bottleneck_cif",)),
-    ),
-}
-
 #: What each model section says before its tables.
 SECTION_TEXT: dict[str, tuple[str, ...]] = {
     "founding": (
@@ -205,30 +179,36 @@ def _figure_rows(figs: Sequence[Mapping[str, str]]) -> list[list[dict[str, str]]
 
 
 def _area_blocks(
-    area: str, tables: Mapping[str, Table], figures: Sequence[Mapping[str, str]]
+    area: str,
+    tables: Mapping[str, Table],
+    figures: Sequence[Mapping[str, str]],
+    figure_sections: Mapping[str, str | None],
 ) -> list[dict[str, Any]]:
-    """Subsection headings, tables and figure rows of one model section, in layout order."""
-    mine_t = [s for s in tables if s.startswith(area + "_") or s == area]
-    mine_f = [f for f in figures if f["stem"].startswith(area + "_")]
-    used_t: set[str] = set()
-    used_f: set[str] = set()
-    parts: list[tuple[str | None, list[str], list[Mapping[str, str]]]] = []
-    for title, tpat, fpat in LAYOUT.get(area, ()):
-        ts = [s for s in mine_t if s not in used_t and any(fnmatch.fnmatchcase(s, p) for p in tpat)]
-        fs = [
-            f
-            for f in mine_f
-            if f["stem"] not in used_f and any(fnmatch.fnmatchcase(f["stem"], p) for p in fpat)
-        ]
-        used_t |= set(ts)
-        used_f |= {f["stem"] for f in fs}
-        parts.append((title, ts, fs))
-    rest_t = [s for s in mine_t if s not in used_t]
-    rest_f = [f for f in mine_f if f["stem"] not in used_f]
-    if rest_t or rest_f:
-        parts.append(("Other models", rest_t, rest_f))
+    """Section headings, tables and figure rows of one model chapter, in the registry's section order.
+
+    Each table and figure stands in the section its kind declares (``analysis.registry.SECTIONS``;
+    ``Table.section``, ``figure_sections``); a chapter without sections is one untitled block. Anything
+    without a known section is put under "Other models" at the end, so a result is never dropped silently.
+    """
+    order: list[str | None] = [None, *KIND_SECTIONS.get(area, ()), "Other models"]
+
+    def place(section: str | None) -> str | None:
+        return (
+            section
+            if section in order[1:-1] or (section is None and not KIND_SECTIONS.get(area))
+            else "Other models"
+        )
+
+    parts: dict[str | None, tuple[list[str], list[Mapping[str, str]]]] = {o: ([], []) for o in order}
+    for stem, table in tables.items():
+        if stem.startswith(area + "_") or stem == area:
+            parts[place(table.section)][0].append(stem)
+    for f in figures:
+        if f["stem"].startswith(area + "_"):
+            parts[place(figure_sections.get(f["stem"]))][1].append(f)
     blocks: list[dict[str, Any]] = []
-    for title, ts, fs in parts:
+    for title in order:
+        ts, fs = parts[title]
         if not ts and not fs:
             continue
         if title:
@@ -291,6 +271,7 @@ def build_bundle(
     tables = {stem: tr.table(t) for stem, t in tables.items()}
     not_applicable = dict(not_applicable or {})
     figs = [{**f, "path": f"figures/{f['stem']}.{figure_format}"} for f in figures]
+    fig_sections = figure_sections(results)
 
     def tabs(prefix: str) -> list[dict[str, Any]]:
         return [
@@ -381,7 +362,7 @@ def build_bundle(
                 "title": sec_title,
                 "present": present,
                 "absent_text": absent,
-                "blocks": _area_blocks(area, tables, figs),
+                "blocks": _area_blocks(area, tables, figs, fig_sections),
                 "text": text,
             }
         )

@@ -82,6 +82,8 @@ class Table:
     align: str = "c"
     #: Models (result ``model`` names) whose numbers the table shows: its provenance.
     sources: list[str] = field(default_factory=list)
+    #: The report section it stands in: its kind's ``section`` (``analysis.registry.SECTIONS``).
+    section: str | None = None
 
     def colspec(self) -> str:
         """One alignment letter per column: ``align`` is either one letter for all value columns (the

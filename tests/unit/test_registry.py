@@ -147,12 +147,27 @@ def test_a_kind_declaring_a_figure_gets_it_without_an_edit_in_reports(
         table="survival_toy",
         order=45,
         figures=("hazard_by_age",),
+        section="Hazard by age",
     )
     monkeypatch.setitem(kinds(), "toy_frailty_pieces", new)
     curve = {"piece": ["0-5", "5+"], "hazard": [0.1, 0.05], "ci_low": [0.05, 0.02], "ci_high": [0.2, 0.1]}
     res = _result("toy_frailty_pieces", "frailty_pwe", stage="fit_survival", curves={"hazard_by_age": curve})
     plans = plan_figures({"survival": {"frailty_pwe": res}})
     assert [p.stem for p in plans] == ["survival_hazard_frailty_pwe"]
+    assert [p.section for p in plans] == ["Hazard by age"]
+    from reports.report import build_bundle
+    from reports.table_model import Table
+
+    tables = {"survival_toy": Table(caption="Toy frailty pieces", header=[["", "x"]], section="Hazard by age")}
+    figures = [{"stem": "survival_hazard_frailty_pwe", "caption": "toy", "width": "full"}]
+    bundle = build_bundle("d", tables, figures, {"survival": {"frailty_pwe": res}}, provenance={})
+    mortality = next(s for s in bundle["sections"] if s["title"] == "Mortality")
+    kinds_of_blocks = [(b["kind"], b.get("text") or b.get("caption") or "") for b in mortality["blocks"]]
+    assert kinds_of_blocks[0] == ("heading", "Hazard by age") and "Other models" not in str(kinds_of_blocks)
+    with pytest.raises(ValueError, match="name the one its tables and figures stand in"):
+        ModelKind(name="y", area="survival", presentation="regression", caption="", table="survival_y", order=1)
+    with pytest.raises(ValueError, match="is not one of"):
+        ModelKind(name="z", area="survival", presentation="none", caption="", table="", order=1, section="Misc")
     with pytest.raises(ValueError, match="unknown figures"):
         ModelKind(
             name="x", area="survival", presentation="none", caption="", table="", order=1, figures=("pie",)
