@@ -26,6 +26,7 @@ from analysis.founding import fit_founding_models
 from analysis.founding_design import FoundingSpec
 from analysis.logistic import fit_logistic
 from analysis.nonparametric import aalen_johansen
+from analysis.registry import count_family
 from analysis.results import ModelResult
 from analysis.stagnation import fit_stagnation
 from pipeline.core.dataset_columns import measure_aliases
@@ -160,7 +161,7 @@ def fit_bottleneck(
             steps=exit_steps,
         )
         results += exits
-        prefix = "nb" if eq["family"] == "negative_binomial" else "poisson"
+        prefix = count_family(eq["family"]).prefix  # result names are <prefix>_<step> (the registry's)
         founding = founding_results.get(f"{prefix}_{eq['founding_step']}")
         mortality = next((r for r in exits if r.model == f"exit_rate_{prefix}_{eq['founding_step']}"), None)
         dens = population["density"].dropna()
