@@ -158,16 +158,22 @@ def test_a_kind_declaring_a_figure_gets_it_without_an_edit_in_reports(
     from reports.report import build_bundle
     from reports.table_model import Table
 
-    tables = {"survival_toy": Table(caption="Toy frailty pieces", header=[["", "x"]], section="Hazard by age")}
+    tables = {
+        "survival_toy": Table(caption="Toy frailty pieces", header=[["", "x"]], section="Hazard by age")
+    }
     figures = [{"stem": "survival_hazard_frailty_pwe", "caption": "toy", "width": "full"}]
     bundle = build_bundle("d", tables, figures, {"survival": {"frailty_pwe": res}}, provenance={})
     mortality = next(s for s in bundle["sections"] if s["title"] == "Mortality")
     kinds_of_blocks = [(b["kind"], b.get("text") or b.get("caption") or "") for b in mortality["blocks"]]
     assert kinds_of_blocks[0] == ("heading", "Hazard by age") and "Other models" not in str(kinds_of_blocks)
     with pytest.raises(ValueError, match="name the one its tables and figures stand in"):
-        ModelKind(name="y", area="survival", presentation="regression", caption="", table="survival_y", order=1)
+        ModelKind(
+            name="y", area="survival", presentation="regression", caption="", table="survival_y", order=1
+        )
     with pytest.raises(ValueError, match="is not one of"):
-        ModelKind(name="z", area="survival", presentation="none", caption="", table="", order=1, section="Misc")
+        ModelKind(
+            name="z", area="survival", presentation="none", caption="", table="", order=1, section="Misc"
+        )
     with pytest.raises(ValueError, match="unknown figures"):
         ModelKind(
             name="x", area="survival", presentation="none", caption="", table="", order=1, figures=("pie",)
