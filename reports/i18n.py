@@ -99,6 +99,12 @@ ZH: dict[str, str] = {
     "Cause-specific hazards of stagnation and dissolution (discrete time, cloglog)": "停滞与解散的特定原因风险"
     "（离散时间，cloglog）",
     "Cleaning log: rows touched per rule": "数据清理记录：各规则处理的行数",
+    "Founding rate, hurdle NB2: count equation (count:, zero-truncated NB2, log link) and zero equation "
+    "(zero:, logit of any founding)": "创建率，门槛（hurdle）NB2 模型：计数方程（count:，零截断 NB2，对数链接）"
+    "与零门槛方程（zero:，有无创建的 logit）",
+    "Founding rate, zero-inflated NB2 (ZINB): count equation (count:, log link) and zero-inflation equation "
+    "(zero:, logit of a structural zero)": "创建率，零膨胀 NB2 模型（ZINB）：计数方程（count:，对数链接）"
+    "与零膨胀方程（zero:，结构性零的 logit）",
     "Founding rate, population level (population-years): Poisson": "创建率，种群层面（种群-年）：Poisson 模型",
     "Founding rate, population level (population-years): negative binomial (NB2)": "创建率，种群层面（种群-年）："
     "负二项模型（NB2）",
@@ -170,7 +176,7 @@ ZH: dict[str, str] = {
     "Count equation (NB2, log link)": "计数方程（NB2，对数链接）",
     "Count equation (zero-truncated NB2, log link)": "计数方程（零截断 NB2，对数链接）",
     "Zero-inflation equation (logit of a structural zero)": "零膨胀方程（结构性零的 logit）",
-    "Zero hurdle equation (logit of any founding)": "零门槛方程（有无创立的 logit）",
+    "Zero hurdle equation (logit of any founding)": "零门槛方程（有无创建的 logit）",
     "Density at extreme exit rate": "退出率极值处的密度",
     "Density at lowest hazard": "风险最低处的密度",
     "Density at peak founding N*": "创建率峰值处的密度 N*",
@@ -196,10 +202,20 @@ ZH: dict[str, str] = {
     "Roots in the search interval": "搜索区间内的根",
     "Subpopulation fixed effects": "子种群固定效应",
     "Year 90% of K is reached": "达到 K 的 90% 的年份",
+    "K: 95% CI (profile t)": "K：95% 置信区间（剖面 t 法）",
+    "Logistic curve": "逻辑斯蒂曲线",
+    "The profile interval of K is unbounded above: the series has not bent enough to identify a carrying "
+    "capacity.": "K 的剖面区间无上界：序列尚未充分弯曲，无法识别承载力。",
+    "Largest observed density": "观测到的最大密度",
+    "K / largest observed density": "K / 观测到的最大密度",
+    "Last observed density / K": "最后观测密度 / K",
+    "(Intercept)": "常数项",
+    "Density growth (N_{t+1} \u2212 N_t)/N_t": "密度增长 (N_{t+1} \u2212 N_t)/N_t",
     "Year fixed effects": "年份固定效应",
     "density growth": "密度增长",
     "inside observed range": "在观测范围内",
     "log size": "log 规模",
+    "log scale": "对数尺度",
     "log \u03bb (baseline scale)": "log \u03bb（基准尺度）",
     "log \u03c1 (Weibull shape)": "log \u03c1（Weibull 形状参数）",
     "log c (Makeham age-independent hazard)": "log c（Makeham 与年龄无关的风险）",
@@ -274,6 +290,57 @@ ZH: dict[str, str] = {
     "environment": "环境",
     "(none)": "（无）",
     "no cleaning rule touched any row": "没有任何清理规则处理过数据行",
+    "not recorded": "未记录",
+    # cleaning rules (pipeline.data.clean.RULE_DESCRIPTIONS)
+    "Identifier rewritten: surrounding whitespace removed, panel identifiers matched ignoring case and "
+    "written as the register spells them": "标识符已改写：去除首尾空白，面板标识符忽略大小写与登记册匹配，"
+    "并改为登记册中的写法",
+    "Exact duplicate row dropped (identifiers compared ignoring whitespace and case)": "完全重复的行已删除"
+    "（比较标识符时忽略空白和大小写）",
+    "Second record of an organization with identical dates dropped": "日期完全相同的同一组织的第二条记录已删除",
+    "End reason stripped and case-folded": "终止原因去除首尾空白并统一大小写",
+    "Record ended before it was founded (at the precision recorded): dropped": "记录的终止早于成立"
+    "（按所记录的日期精度）：已删除",
+    "End on or before founding only because a date is coarse (periods overlap): the coarser date moved "
+    "inside its period to midway of the part compatible with the other": "终止不晚于成立仅因日期精度较粗"
+    "（两个时期重叠）：精度较粗的日期在其时期内移至与另一日期相容部分的中点",
+    "Funding share outside [0, 1] set to missing": "超出 [0, 1] 的资金占比设为缺失",
+    "Panel row outside the organization's founding-to-end years: dropped": "在组织成立至终止年份之外的面板行："
+    "已删除",
+    "End reason not in params end_reasons: mapped to missing_end_reason": "终止原因不在 params 的 end_reasons"
+    " 中：映射为 missing_end_reason",
+    "Second panel row for the same organization-year: dropped": "同一组织-年的第二条面板行：已删除",
+    "Organization-year missing between first and last panel observation (not filled)": "首末两次面板观测之间"
+    "缺失的组织-年（未填补）",
+    # data quality: dates by precision, usable rows per covariate (reports.descriptives)
+    "Dates by recorded precision (after cleaning)": "按记录精度（日、月、年、未知）统计的日期（清理后）",
+    "Dates known only to the month or year are placed inside their period by the date precision rule; "
+    "unknown dates keep the organization out of age-dependent models.": "仅精确到月或年的日期按日期精度规则"
+    "置于其所在时期之内；日期未知的组织不进入依赖年龄的模型。",
+    "File: column": "文件：列",
+    "Day": "日",
+    "Month": "月",
+    "Unknown": "未知",
+    "Total": "合计",
+    "Rows with a usable value per covariate": "各协变量取值可用的行数",
+    "Table: covariate": "数据表：协变量",
+    "Rows": "行数",
+    "Usable": "可用行数",
+    "Share usable": "可用比例",
+    # sample construction (reports.descriptives.sample_construction)
+    "of which left-truncated (founded before the window)": "其中左截断（成立于观察窗口之前）",
+    "of which founding date unknown": "其中成立日期未知",
+    "Spells (organization-years at risk)": "区间（处于风险中的组织-年）",
+    # population-series rows of the logistic fit (reports.model_tables.data_quality_table)
+    "Population-series rows used in the logistic fit": "逻辑斯蒂拟合所用的种群序列行",
+    "Rows used in the logistic fit": "逻辑斯蒂拟合所用的行",
+    "Density": "密度",
+    "Precision": "精度",
+    "Status": "状态",
+    "Secondary/derived": "二手/推算",
+    '\u2020 secondary or derived count (status contains "secondary" or "derived"); estimates that rest '
+    "on them should be read with that in mind.": '\u2020 二手或推算的计数（状态中含 "secondary" 或 '
+    '"derived"）；依赖这些数据的估计应审慎解读。',
     # notes
     "Ages in years since founding; median lifetime with its 95% CI in brackets.": "年龄为自成立以来的年数；"
     "方括号内为存续期中位数的 95% 置信区间。",
@@ -395,8 +462,46 @@ ZH_PATTERNS: tuple[tuple[str, str], ...] = (
         "均衡由创建模型 {f} 与退出模型 {e} 求得；置信区间：有稳定根的抽样的百分位数。",
     ),
     (
-        r"Logistic curve (?P<f>.+) fitted to density \((?P<n>\d+) years\); SE: asymptotic \(NLS\)\.",
-        "对密度（{n} 年）拟合逻辑斯蒂曲线 {f}；标准误：渐近（NLS）。",
+        r"Logistic curve (?P<f>.+) fitted to density \((?P<n>\d+) years\); SE: (?P<t_se>.+)\.",
+        "对密度（{n} 年）拟合逻辑斯蒂曲线 {f}；标准误：{t_se}。",
+    ),
+    (r"Logistic curve not estimated: (?P<r>.+)\.", "逻辑斯蒂曲线未能估计——{r}。"),
+    (
+        r"(?P<n>\d+) secondary/derived row\(s\) used in the fit \(years (?P<y>[^)]+)\); treat the estimates "
+        r"accordingly\.",
+        "拟合使用了 {n} 行二手/推算数据（年份 {y}）；解读估计时应考虑这一点。",
+    ),
+    # baseline pieces of the piecewise-constant exponential model (analysis.piecewise), as raw terms in the
+    # truth table: the log baseline rate of the age piece [lo, hi)
+    (r"piece\[(?P<lo>[\d.]+),(?:inf|Inf)\)", "年龄段 [{lo}, \u221e) 的对数基准率"),
+    (r"piece\[(?P<lo>[\d.]+),(?P<hi>[\d.]+)\)", "年龄段 [{lo}, {hi}) 的对数基准率"),
+    # the assessment's notes on a model (reports.regression.assessment_notes, analysis.assess)
+    (
+        r"(?P<tag>(?:\(\d+\) )?[A-Za-z][\w.]*): weak estimate, no significance stars \u2014 (?P<r>.+)",
+        "{tag}：估计较弱，不标显著性星号——{r}",
+    ),
+    (
+        r"(?P<tag>(?:\(\d+\) )?[A-Za-z][\w.]*): (?P<t_flags>(?:carrying capacity K|turning point N\*|density "
+        r"of lowest hazard|the profile interval of K|the 95% CI of K) .+)\.",
+        "{tag}：{t_flags}。",
+    ),
+    (
+        r"carrying capacity K = (?P<k>\S+) is below the highest observed density \((?P<top>[^)]+)\)",
+        "承载力 K = {k} 低于观测到的最高密度（{top}）",
+    ),
+    (
+        r"carrying capacity K = (?P<k>\S+) is (?P<x>\S+) times the highest observed density: an "
+        r"extrapolation beyond the data",
+        "承载力 K = {k}，为观测到的最高密度的 {x} 倍：超出数据范围的外推",
+    ),
+    (
+        r"(?P<t_what>turning point N\*|density of lowest hazard) = (?P<x>\S+) lies outside the observed "
+        r"density range \[(?P<r>[^\]]+)\]",
+        "{t_what} = {x} 落在观测密度范围 [{r}] 之外",
+    ),
+    (
+        r"the 95% CI of K \[(?P<r>[^\]]+)\] spans more than an order of magnitude",
+        "K 的 95% 置信区间 [{r}] 跨度超过一个数量级",
     ),
     (
         r"Stagnation: first year of (?P<n>\d+) consecutive years with growth < 0 \(a missing year breaks a "
@@ -431,6 +536,11 @@ ZH_WORDS: dict[str, str] = {
     "end": "终点",
     "GLOBAL": "全局",
     "population level": "种群层面",
+    "episode": "按年龄切分的子区间",
+    "turning point N*": "拐点 N*",
+    "density of lowest hazard": "风险最低处的密度",
+    "the profile interval of K is unbounded above: the carrying capacity is not identified": "K 的剖面似然区间"
+    "无上界：承载力无法识别",
 }
 
 #: Phrases of the standard-error notes (``SE type: (1) ...; (2) ...``), longest first.
@@ -443,12 +553,28 @@ ZH_PHRASES: tuple[tuple[str, str], ...] = (
     ),
     (r"cluster-robust by organization \((?P<k>[^)]*\)[^)]*\)[^)]*)\)", r"按组织聚类稳健（\g<k>）"),
     (r"cluster-robust by organization", "按组织聚类稳健"),
+    (
+        r"cluster-robust (?P<c>CR\d) by (?P<v>\w+) \(no small-sample factor\)",
+        r"按 \g<v> 聚类稳健（\g<c>，无小样本校正）",
+    ),
+    (
+        r"cluster-robust (?P<c>CR\d) by (?P<v>\w+) \((?P<r>G/\(G-1\)\S*?/\(n-K\))\)",
+        r"按 \g<v> 聚类稳健（\g<c>，小样本校正 \g<r>）",
+    ),
     (r"cluster-robust (?P<c>CR\d) by (?P<v>\w+)", r"按 \g<v> 聚类稳健（\g<c>）"),
     (r"cluster-robust \(org\)", "按组织聚类稳健"),
+    (
+        r"observed information \(= expected for the canonical log link\)",
+        "观测信息矩阵（典则对数链接下与期望信息矩阵相同）",
+    ),
     (r"observed information \(incl\. alpha\)", "观测信息矩阵（含 alpha）"),
     (r"observed information incl\. alpha", "观测信息矩阵（含 alpha）"),
     (r"observed information", "观测信息矩阵"),
     (r"\[nested\]", "[嵌套]"),
+    # the logistic curve's SE (analysis.logistic, as R nls)
+    (r"sigma\^2 \(J'J\)\^-1 at the optimum \(as R nls\)", "最优点处的 \u03c3^2 (J'J)^-1（同 R nls）"),
+    (r"Wald CI with t\((?P<df>[^)]*)\)", r"Wald 置信区间，t(\g<df>) 分布"),
+    (r"asymptotic \(NLS\)", "渐近（NLS）"),
     (r"; ", "；"),
     (r"\.$", "。"),
 )
@@ -464,10 +590,14 @@ _CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
 #: A categorical level as :func:`reports.labels.term_label` writes it: the user's column and value.
 _LEVEL = re.compile(r"^[a-z][a-z0-9 ]*: \S.*$")
 
+#: A data file and one of its columns (the dates-by-precision table, ``organizations.csv: founded``): the
+#: user's file and column names, kept as written like the table and covariate names of the usable-rows table.
+_FILE_COLUMN = re.compile(r"^[\w.\-]+\.(?:csv|tsv|txt|parquet|xlsx?|json|dta|sav|feather): [\w.\-]+$")
+
 
 def _is_identifier(text: str) -> bool:
     """Model, term and column names (``nb_density2``, ``cox_full``, ``S(5)``, ``(1)``) stay as written."""
-    if text in LATIN or _LEVEL.match(text):
+    if text in LATIN or _LEVEL.match(text) or _FILE_COLUMN.match(text):
         return True
     return bool(_KEEP.match(text)) and (
         "_" in text
@@ -519,6 +649,8 @@ class Translator:
             for name, value in m.groupdict().items():
                 if name == "t_se":
                     groups[name] = self._phrases(value)
+                elif name == "t_flags":  # the assessment's flags, joined by "; "
+                    groups[name] = "；".join(self(flag) for flag in value.split("; "))
                 elif name.startswith("t_"):
                     groups[name] = self(value)
                 else:

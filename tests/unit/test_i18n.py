@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import pypdf
@@ -46,67 +48,15 @@ LATIN = {
     "AIC", "Wald", "Cox", "Poisson", "NB2", "Kaplan", "Meier", "Gibrat", "Grambsch", "Therneau", "Aalen",
     "Johansen", "Weibull", "Gompertz", "cloglog", "log", "exp", "delta", "score", "rank", "cox", "zph",
     "identity", "km", "alpha", "size", "sup", "NLS", "HC1", "CR0", "CR1", "sandwich", "org_id", "yaml",
-    "params", "SHA", "growth", "cox.zph", "Harrell", "AFT", "Makeham",
+    "params", "SHA", "growth", "cox.zph", "Harrell", "AFT", "Makeham", "nls", "logit",
 }  # fmt: skip
-#: Strings of the real default results that reports/i18n.py does not translate yet (found when the fixture
-#: became the fitters' own output; the hand-built one never produced them). Each is checked to be still
-#: untranslated (test_known_gaps_are_still_untranslated): translate one in ZH, then drop it here. Any other
-#: untranslated string fails the tests below.
-KNOWN_GAPS = frozenset({
-    "(Intercept)",
-    "Dates by recorded precision (after cleaning)",
-    "Dates known only to the month or year are placed inside their period by the date precision rule; "
-    "unknown dates keep the organization out of age-dependent models.",
-    "Day",
-    "Density growth (N_{t+1} \u2212 N_t)/N_t",
-    "End on or before founding only because a date is coarse (periods overlap): the coarser date moved "
-    "inside its period to midway of the part compatible with the other",
-    "End reason stripped and case-folded",
-    "Exact duplicate row dropped (identifiers compared ignoring whitespace and case)",
-    "File: column",
-    "Founding rate, hurdle NB2: count equation (count:, zero-truncated NB2, log link) and zero equation "
-    "(zero:, logit of any founding)",
-    "Identifier rewritten: surrounding whitespace removed, panel identifiers matched ignoring case and "
-    "written as the register spells them",
-    "K / largest observed density",
-    "K: 95% CI (profile t)",
-    "Largest observed density",
-    "Last observed density / K",
-    "Month",
-    "Organization-year missing between first and last panel observation (not filled)",
-    "Record ended before it was founded (at the precision recorded): dropped",
-    "Rows",
-    "Rows with a usable value per covariate",
-    "Share usable",
-    "Spells (organization-years at risk)",
-    "Table: covariate",
-    "Total",
-    "Unknown",
-    "Usable",
-    "log scale",
-    "of which founding date unknown",
-    "of which left-truncated (founded before the window)",
-    "organizations.csv: ended",
-    "organizations.csv: founded",
-    "piece[0,1)",
-    "piece[1,2)",
-    "piece[10,inf)",
-    "piece[2,5)",
-    "piece[5,10)",
-    # untranslated parts inside translated strings
-    "episode",
-    "(= expected for the canonical log link)",
-    "(no small-sample factor)",
-})  # fmt: skip
+#: Strings of the real default results that reports/i18n.py does not translate (yet): each is checked to be
+#: still untranslated (test_known_gaps_are_still_untranslated), so translate one in ZH, then drop it here.
+#: Any other untranslated string fails the tests below. Empty: every string of the fixture results is
+#: translated (the file and column names of the dates-by-precision table are the user's identifiers, kept).
+KNOWN_GAPS: frozenset[str] = frozenset()
 #: Known gaps whose text is made from the fit (a number, a sample size): matched by pattern.
-KNOWN_GAP_PATTERNS = (
-    re.compile(
-        r"Logistic curve N_t = K / \(1 \+ exp\(\u2212r \(t \u2212 t0\)\)\) fitted to density \(\d+ years\); SE: .*"
-    ),
-    re.compile(
-        r"logistic_density: carrying capacity K = \d+ is below the highest observed density \(\d+\)\."
-    ),
-)
+KNOWN_GAP_PATTERNS: tuple[re.Pattern[str], ...] = ()
 
 
 def _known_gap(text: str) -> bool:
@@ -125,7 +75,8 @@ def _without_gaps(text: str) -> str:
 def _data_values() -> set[str]:
     """The bundled data's own values in the results: district and type codes (the Kaplan\u2013Meier
     groups), the policy periods and their variable (``period[boom]``), the input tables and their covariates (the cleaning
-    log's usable rows); identifiers, kept as the data spell them."""
+    log's usable rows), the input files and their date columns (its dates by precision); identifiers, kept as
+    the data spell them."""
     results = load_results(RESULTS)
     values = {
         k.removeprefix("km_") for r in results["survival"].values() if r["kind"] == "km" for k in r["curves"]
@@ -133,8 +84,11 @@ def _data_values() -> set[str]:
     terms = {t["term"] for area in results.values() for r in area.values() for t in r["terms"]}
     values |= {m.group(1) for t in terms if (m := re.fullmatch(r"period\[(\w+)\]", t))}
     values |= {t.split("[")[0] for t in terms if "[" in t}  # the variables of factor terms
-    usable = json.loads((CLEAN / "cleaning_log.json").read_text(encoding="utf-8"))["usable"]
-    return values | set(usable) | {c for cols in usable.values() for c in cols}
+    log = json.loads((CLEAN / "cleaning_log.json").read_text(encoding="utf-8"))
+    usable, precision = log["usable"], log.get("date_precision", {})
+    values |= set(usable) | {c for cols in usable.values() for c in cols}
+    # the dates-by-precision table's files and date columns (``organizations.csv: founded``)
+    return values | {Path(f).name for f in precision} | {c for cols in precision.values() for c in cols}
 
 
 @pytest.fixture(scope="module")
@@ -168,6 +122,7 @@ def test_no_english_heading_caption_label_or_note_left(zh_bundle):
     # identifiers: model names and their parts (short column names), areas, terms, the data's own values
     allowed = models | {part for m in models for part in m.split("_")} | set(results)
     allowed |= {"district", "type", "competing", "merged"} | _data_values()
+    allowed |= {"count", "zero"}  # the two-part models' term prefixes (count:, zero:), named in their caption
     allowed |= {t["term"] for area in results.values() for r in area.values() for t in r["terms"]}
     left = []
     for sec in zh_bundle["sections"]:
@@ -226,6 +181,18 @@ def test_translator_rules():
     assert tr("SE type: (1)\u2013(2) observed information.") == "标准误类型：(1)\u2013(2) 观测信息矩阵。"
     assert tr("  of which ended by death") == "  其中以死亡结束"  # indentation kept
     assert tr("nb_density2") == "nb_density2" and tr("district: 朝阳区") == "district: 朝阳区"
+    assert tr("organizations.csv: founded") == "organizations.csv: founded"  # the user's file and column
+    assert tr("piece[10,inf)") == "年龄段 [10, \u221e) 的对数基准率"
+    assert (
+        tr(
+            "(2) m: turning point N* = 2000 lies outside the observed density range [1, 9]; the 95% CI of K "
+            "[1, 99] spans more than an order of magnitude."
+        )
+        == "(2) m：拐点 N* = 2000 落在观测密度范围 [1, 9] 之外；K 的 95% 置信区间 [1, 99] 跨度超过一个数量级。"
+    )  # the assessment's flags, each translated
+    assert tr("SE type: (1) cluster-robust CR0 by org_id (no small-sample factor).") == (
+        "标准误类型：(1) 按 org_id 聚类稳健（CR0，无小样本校正）。"
+    )
     assert tr.missing == set()
     assert tr("A sentence nobody translated") == "A sentence nobody translated"
     assert tr.missing == {"A sentence nobody translated"}  # kept and counted, never dropped
@@ -279,3 +246,35 @@ def test_language_is_a_params_key_per_dataset_and_checked():
     raw["render_report"]["language"] = "fr"
     with pytest.raises(ParamsError, match="language"):
         validate_params(raw, root=root)
+
+
+@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex not installed")
+def test_zh_tables_compile_in_latex(tmp_path):
+    """The translated tables compile as the English ones do (tests/unit/test_latex_compile.py): no missing
+    character, no undefined control sequence (Chinese characters set as 1 em boxes: pdflatex has no CJK font,
+    so a line of them cannot break and the width is not checked here)."""
+    from reports.render import to_latex
+
+    tr = Translator("zh")
+    tables = report_tables(load_report_inputs(RESULTS, PROCESSED, CLEAN))
+    texs = [to_latex(tr.table(t)) for t in tables.values()]
+    cjk = sorted({ch for tex in texs for ch in tex if ord(ch) >= 0x2E80})
+    doc = (
+        "\\documentclass[a4paper]{article}\n\\usepackage{booktabs,graphicx,tabularx}\n"
+        + "".join(f"\\DeclareUnicodeCharacter{{{ord(c):04X}}}{{\\rule{{1em}}{{0.8em}}}}\n" for c in cjk)
+        + "\\begin{document}\n"
+        + "\n".join(texs)
+        + "\n\\end{document}\n"
+    )
+    (tmp_path / "zh.tex").write_text(doc, encoding="utf-8")
+    run = subprocess.run(
+        ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "zh.tex"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    log = (tmp_path / "zh.log").read_text(encoding="utf-8", errors="replace")
+    assert run.returncode == 0, log[-3000:]
+    assert "Missing character" not in log and "Undefined control sequence" not in log
+    assert tr.missing == set()
