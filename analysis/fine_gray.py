@@ -47,7 +47,7 @@ MODEL_KINDS = (
             "hazard_ratio": Derived("ratio", "exp(coef): subdistribution hazard ratio with its CI per term"),
             "naive_se": Derived("coefficient units", "model-based SEs beside the robust ones"),
             "expansion": Derived(
-                "rows", "the finegray expansion: input and expanded rows, extended organizations, delay"
+                "rows", "the finegray expansion: input and expanded rows, extended organizations, delay, gaps"
             ),
         },
         capabilities=frozenset({"cluster", "strata", "delayed_entry", "time_varying", "competing_risks"}),
@@ -74,6 +74,7 @@ class Expansion:
     n_input: int
     n_extended: int
     delayed: bool
+    n_gaps: int = 0
 
 
 def _km(entry: np.ndarray, exit_: np.ndarray, event: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -149,9 +150,10 @@ def expand(
     start: str | None = None,
     id: str | None = None,
     censored: Any = 0,
-    strata: str | None = None,
+    strata: str | Sequence[str] | None = None,
     weights: str | None = None,
     timefix: bool = True,
+    allow_gaps: bool = False,
 ) -> Expansion:
     """The Fine–Gray expansion of spells for exit kind ``kind`` (R ``finegray(..., etype = kind)``).
 
@@ -159,7 +161,10 @@ def expand(
     counting-process ``(start, stop]`` rows of organizations ``id`` (only an organization's last spell may
     end in an exit, no gaps), and entry after the earliest exit age is delayed entry. ``strata`` gives
     separate censoring curves; ``weights`` (case weights) multiply the censoring weights. Every input
-    column is carried over; ``fg_*`` columns are added (status 1 = exit of ``kind``).
+    column is carried over; ``fg_*`` columns are added (status 1 = exit of ``kind``). R refuses gaps
+    between an organization's spells; ``allow_gaps`` takes them (e.g. years dropped as incomplete cases):
+    the organization is out of the risk sets of G and of the truncation curve during a gap, and its
+    re-entry after a gap is not a new entry (an extension of R's algorithm, not checked against R).
     """
     d = df.reset_index(drop=True)
     t1 = d[stop].to_numpy(dtype=float)
@@ -170,7 +175,7 @@ def expand(
         lo = float(np.nanmin(t1))
         t0 = np.full(n, 0.0 if lo > 0 else 2 * lo - 1)
         last = first = np.ones(n, dtype=bool)
-        delay = False
+        delay, n_gaps = False, 0
         if timefix:
             _, t1 = core.fix_ties(t1, t1)
     else:
@@ -185,8 +190,9 @@ def expand(
         is_last = np.r_[new[1:], True]
         if np.any(status[idx][~is_last] != 0):
             raise ValueError("an organization has an exit before its last spell")
-        if np.any(t0[idx][1:][~new[1:]] != t1[idx][:-1][~new[1:]]):
-            raise ValueError("an organization has gaps between its spells")
+        n_gaps = int(np.sum(t0[idx][1:][~new[1:]] != t1[idx][:-1][~new[1:]]))
+        if n_gaps and not allow_gaps:
+            raise ValueError("an organization has gaps between its spells (allow_gaps=False)")
         first, last = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
         first[idx[new]] = True
         last[idx[is_last]] = True
@@ -195,7 +201,12 @@ def expand(
     r0 = np.searchsorted(utime, t0).astype(float) + 1
     r1 = np.searchsorted(utime, t1).astype(float) + 1
     r1[status != 0] -= 0.2  # censorings at an exit age are counted after the exits
-    st = pd.factorize(d[strata], sort=True)[0] if strata else np.zeros(n, dtype=int)
+    cols = [strata] if isinstance(strata, str) else list(strata or [])
+    st = (
+        pd.factorize(d[cols].astype(str).agg("\x1f".join, axis=1), sort=True)[0]
+        if cols
+        else np.zeros(n, dtype=int)
+    )
     uw = d[weights].to_numpy(dtype=float) if weights else np.ones(n)
     pieces = []
     for s in np.unique(st):
@@ -223,7 +234,7 @@ def expand(
         pieces.append(out)
     data = pd.concat(pieces, ignore_index=True) if pieces else d.iloc[:0]
     n_ext = int(((status == 2) & last).sum())
-    return Expansion(data=data, n_input=n, n_extended=n_ext, delayed=delay)
+    return Expansion(data=data, n_input=n, n_extended=n_ext, delayed=delay, n_gaps=n_gaps)
 
 
 @dataclass
@@ -246,16 +257,18 @@ def fit_fine_gray(
     start: str | None = None,
     id: str | None = None,
     censored: Any = 0,
-    strata: str | None = None,
+    strata: str | Sequence[str] | None = None,
     weights: str | None = None,
     cluster: str | None = "id",
     ties: str = "efron",
+    allow_gaps: bool = False,
 ) -> FineGray:
     """Fit the Fine–Gray model of exit kind ``kind`` (:func:`expand` + weighted :class:`CoxPH`).
 
     ``cluster`` chooses the sandwich variance: ``"id"`` (default) clusters by organization, as
     ``coxph(..., weights = fgwt, cluster = id)``; ``"row"`` one cluster per expanded row, which is R's
-    default for the non-integer ``fgwt`` (no ``cluster``/``id`` given); ``None`` the naive variance.
+    default for the non-integer ``fgwt`` (no ``cluster``/``id`` given); any other string a column to
+    cluster by (coarser than organizations); ``None`` the naive variance.
     ``strata`` gives separate censoring curves and separate baseline subdistribution hazards.
     """
     exp = expand(
@@ -268,6 +281,7 @@ def fit_fine_gray(
         censored=censored,
         strata=strata,
         weights=weights,
+        allow_gaps=allow_gaps,
     )
     data = exp.data
     if cluster == "id":
@@ -275,10 +289,8 @@ def fit_fine_gray(
     elif cluster == "row":
         data = data.assign(_fg_rowid=np.arange(len(data)))
         cl = "_fg_rowid"
-    elif cluster is None:
-        cl = None
     else:
-        raise ValueError(f"cluster must be 'id', 'row' or None, got {cluster!r}")
+        cl = cluster
     model = CoxPH(ties=ties, robust=cl is not None).fit(
         data,
         start=FG_START,
@@ -321,13 +333,13 @@ def to_model_result(
         "id": "SEs clustered by organization (coxph(weights = fgwt, cluster = id))",
         "row": "robust SEs, one cluster per expanded row (R coxph default for non-integer fgwt)",
         None: "naive SEs",
-    }[fitted.cluster]
+    }.get(fitted.cluster, f"SEs clustered by {fitted.cluster}")
     res.method = (
         f"Fine–Gray subdistribution hazards: survival::finegray expansion, weighted Cox partial likelihood "
         f"({fitted.model.ties.capitalize()} ties); {se}"
     )
     exp = fitted.expansion
-    res.sample["unit"] = "expanded organization-year spell (Fine–Gray)"
+    res.sample["unit"] = "expanded organization-year spell"
     res.derived.pop("concordance", None)
     res.derived.pop("density_minimum", None)
     if res.terms:
@@ -336,6 +348,7 @@ def to_model_result(
             "n_expanded": int(len(exp.data)),
             "n_extended": exp.n_extended,
             "delayed_entry": exp.delayed,
+            "gaps": exp.n_gaps,
         }
     res.notes.append(WEIGHT_NOTE)
     res.notes.append(

@@ -94,3 +94,16 @@ def test_expansion_rejects_exits_before_the_last_spell():
     df = pd.DataFrame({"org_id": [1, 1], "start": [0, 1], "stop": [1, 2], "kind": [2, 0]})
     with pytest.raises(ValueError, match="before its last spell"):
         expand(df, start="start", stop="stop", id="org_id", exit_kind="kind", kind=1)
+
+
+def test_gaps_are_refused_as_r_does_unless_allowed():
+    df = pd.read_csv(FIX / "delayed.csv")
+    drop = df.groupby("org_id").cumcount().eq(1) & df.groupby("org_id")["org_id"].transform("size").gt(2)
+    gappy = df[~drop.to_numpy()]
+    kw = dict(start="start", stop="stop", id="org_id", exit_kind="kind", kind=1)
+    with pytest.raises(ValueError, match="gaps"):
+        expand(gappy, **kw)
+    exp = expand(gappy, allow_gaps=True, **kw)
+    assert exp.n_gaps == int(drop.sum()) and exp.delayed
+    full = expand(df, **kw)
+    assert exp.n_extended == full.n_extended
