@@ -112,6 +112,7 @@ ZH: dict[str, str] = {
     "Kaplan\u2013Meier survival by group": "分组 Kaplan\u2013Meier 生存估计",
     "Mortality: Cox proportional hazards (age clock, delayed entry)": "死亡率：Cox 比例风险模型（年龄时钟，延迟进入）",
     "Mortality: cause-specific Cox hazards of competing exits": "死亡率：竞争性退出的特定原因 Cox 风险模型",
+    "Mortality: Fine–Gray subdistribution hazards of competing exits": "死亡率：竞争性退出的 Fine–Gray 子分布风险模型",
     "Mortality: parametric proportional-hazards models": "死亡率：参数比例风险模型",
     "Mortality: accelerated failure-time models, log T = μ + x'β + σW (coefficients are log "
     "time ratios: a positive coefficient lengthens lifetimes)": "死亡率：加速失效时间模型，log T = μ + x'β + σW"
@@ -529,6 +530,7 @@ ZH_WORDS: dict[str, str] = {
     "organization": "组织",
     "organization-year": "组织-年",
     "organization-year spell": "组织-年区间",
+    "expanded organization-year spell": "扩展的组织-年区间",
     "organization-year at risk": "处于风险中的组织-年",
     "spell": "区间",
     "midpoint": "中点",

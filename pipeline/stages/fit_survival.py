@@ -31,6 +31,8 @@ from analysis.aft import fit_aft
 from analysis.cox import CoxPH
 from analysis.cox_predict import prediction_result
 from analysis.cox_result import to_model_result
+from analysis.fine_gray import fit_fine_gray
+from analysis.fine_gray import to_model_result as fine_gray_result
 from analysis.formula import FormulaError, TermContext, build_design, expanded_terms
 from analysis.formula.grammar import render
 from analysis.formula.survival import (
@@ -325,6 +327,73 @@ def cause_model_names(kinds: list[str]) -> dict[str, str]:
     return out
 
 
+def fine_gray_results(
+    complete: pd.DataFrame,
+    kinds: list[str],
+    names: dict[str, str],
+    *,
+    covariates: list[str],
+    cox_kw: dict[str, Any],
+    ties: str,
+    dataset: str,
+    window: tuple[int, int],
+    spec: dict[str, Any],
+    note: str,
+) -> list[ModelResult]:
+    """One Fine–Gray subdistribution-hazard model per exit kind (``fit_survival.fine_gray``): the other
+    kinds compete, exits of no listed kind censor; SEs clustered by organization (or by the formula's
+    cluster() variable), strata and case weights as in the Cox models."""
+    exits = complete["exit_kind"].astype(str).where(complete["exit_kind"].astype(str).isin(kinds), "")
+    data = complete.assign(fg_exit=exits.to_numpy())
+    out = []
+    for kind in kinds:
+        name = names[kind].replace("cox_cause_", "fine_gray_", 1)
+        try:
+            fitted = fit_fine_gray(
+                data,
+                start="start",
+                stop="stop",
+                exit_kind="fg_exit",
+                kind=kind,
+                censored="",
+                id="org_id",
+                covariates=covariates,
+                strata=cox_kw["strata"],
+                weights=cox_kw["weights"],
+                cluster=cox_kw["cluster"] or "id",
+                ties=ties,
+                allow_gaps=True,
+            )
+        except ValueError as err:  # spells the expansion cannot take (gaps, an exit before the last spell)
+            res = ModelResult.failed(
+                reason=f"Fine–Gray expansion not possible: {err}",
+                dataset=dataset,
+                stage="fit_survival",
+                model=name,
+                family="fine_gray",
+                method="Fine–Gray subdistribution hazards (survival::finegray + weighted coxph)",
+                kind="fine_gray",
+                specification={**spec, "cause": kind},
+                sample={"unit": "organization-year spell", "n": int(len(data))},
+            )
+            out.append(res)
+            continue
+        res = fine_gray_result(fitted, dataset=dataset, model=name, spec=spec, window=window)
+        res.notes.append(
+            f"Subdistribution hazard of exit kind '{kind}': organizations that left by another listed kind "
+            f"({', '.join(k for k in kinds if k != kind)}) stay in its risk set with censoring weights. {note}"
+        )
+        if fitted.expansion.n_gaps:
+            res.notes.append(
+                f"{fitted.expansion.n_gaps} gaps between an organization's spells (incomplete years dropped): "
+                "out of the risk sets of the censoring and truncation curves during the gap, re-entry not a "
+                "new entry (R's finegray refuses gaps)."
+            )
+        res.specification["cause_label"] = kind.replace(COMPETING_PREFIX, "")
+        out.append(res)
+    return out
+
+
 def fit_survival(
     spells: pd.DataFrame,
     *,
@@ -557,6 +626,19 @@ def fit_survival(
                     "the label is kept for display)."
                 )
             results.append(res)
+        if cfg.get("fine_gray"):
+            results += fine_gray_results(
+                complete,
+                kinds,
+                names,
+                covariates=full,
+                cox_kw=cox_kw,
+                ties=cfg["cox"]["ties"],
+                dataset=dataset,
+                window=window,
+                spec={**spec_common, "terms": full, "model_formula": design.formulas[design.steps[-1][0]]},
+                note=cox_note,
+            )
         cif = aalen_johansen(sp, causes=tuple(kinds))
         results.append(
             ModelResult(

@@ -46,7 +46,7 @@ ENGLISH_TITLES = [t for _, t, _, _ in SECTIONS] + [
 #: Latin words a Chinese table keeps: the field's names of models and tests, and notation.
 LATIN = {
     "AIC", "Wald", "Cox", "Poisson", "NB2", "Kaplan", "Meier", "Gibrat", "Grambsch", "Therneau", "Aalen",
-    "Johansen", "Weibull", "Gompertz", "cloglog", "log", "exp", "delta", "score", "rank", "cox", "zph",
+    "Johansen", "Fine", "Gray", "Weibull", "Gompertz", "cloglog", "log", "exp", "delta", "score", "rank", "cox", "zph",
     "identity", "km", "alpha", "size", "sup", "NLS", "HC1", "CR0", "CR1", "sandwich", "org_id", "yaml",
     "params", "SHA", "growth", "cox.zph", "Harrell", "AFT", "Makeham", "nls", "logit",
 }  # fmt: skip
