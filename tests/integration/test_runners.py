@@ -255,7 +255,9 @@ def test_every_real_result_reaches_a_table(runs, ds):
     smk, _ = runs
     results, tables = _real_tables(smk, ds)
     shown = _shown(tables)
-    drawn = {a["model"] for p in plan_figures(results) for a in p.args if isinstance(a, dict) and "model" in a}
+    drawn = {
+        a["model"] for p in plan_figures(results) for a in p.args if isinstance(a, dict) and "model" in a
+    }
     missing = [
         f"{area}/{name}"
         for area, models in results.items()
