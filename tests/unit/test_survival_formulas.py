@@ -13,7 +13,8 @@ import pytest
 from analysis.cox import CoxPH
 from analysis.formula.survival import survival_formulas, survival_step_texts
 from pipeline.core.params import ParamsError, load_params, stage_params, validate_params
-from pipeline.stages.fit_survival import fit_survival, survival_design
+from pipeline.stages.fit_survival import fit_survival
+from pipeline.stages.survival_design import survival_design
 from tests.unit.params_builders import organization_params, params_problem
 
 ROOT = Path(__file__).resolve().parents[2]
